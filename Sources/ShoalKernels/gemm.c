@@ -1,0 +1,178 @@
+// GEMM against weights packed once at load time. The AVX-512 micro-kernel keeps a ROWS x 32 block of
+// the output in 2 * ROWS zmm registers, streams the packed panel (32 floats per k) and broadcasts one
+// float of A per row and k; bias, residual and activation are applied before the single store.
+#include "ShoalKernels.h"
+#include "internal.h"
+
+#include <string.h>
+
+#define ROWS 12          // output rows per micro-kernel call
+#define CHUNK_BYTES (256 * 1024)  // rows of A per task: about this much of A stays in L2 across panels
+
+int shoal_has_avx512(void) {
+#if defined(SHOAL_X86)
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+static inline int panels_of(int n) { return (n + SHOAL_PANEL - 1) / SHOAL_PANEL; }
+
+size_t shoal_packed_count(int n, int k) { return (size_t)panels_of(n) * SHOAL_PANEL * (size_t)k; }
+
+void shoal_pack(const float *w, int n, int k, float *packed) {
+    for (int panel = 0; panel < panels_of(n); panel++) {
+        float *dst = packed + (size_t)panel * SHOAL_PANEL * k;
+        for (int p = 0; p < k; p++) {
+            for (int j = 0; j < SHOAL_PANEL; j++) {
+                int col = panel * SHOAL_PANEL + j;
+                dst[(size_t)p * SHOAL_PANEL + j] = col < n ? w[(size_t)col * k + p] : 0.0f;
+            }
+        }
+    }
+}
+
+static inline float activate(float v, int activation) {
+    switch (activation) {
+    case SHOAL_ACT_GELU: return shoal_gelu_scalar(v);
+    case SHOAL_ACT_RELU: return v > 0.0f ? v : 0.0f;
+    case SHOAL_ACT_TANH: return tanhf(v);
+    default: return v;
+    }
+}
+
+void shoal_epilogue(int m, int n, float *x, int ldx, const float *bias, const float *residual, int ldr,
+                    int activation) {
+    for (int i = 0; i < m; i++) {
+        float *row = x + (size_t)i * ldx;
+        const float *res = residual ? residual + (size_t)i * ldr : NULL;
+        for (int j = 0; j < n; j++) {
+            float v = row[j] + (bias ? bias[j] : 0.0f) + (res ? res[j] : 0.0f);
+            row[j] = activate(v, activation);
+        }
+    }
+}
+
+typedef struct {
+    int m, n, k, lda, ldr, ldc, activation;
+    int rows_per_chunk, panels;
+    const float *a, *packed, *bias, *residual;
+    float *c;
+} gemm_job;
+
+// Portable micro-kernel: same blocking, plain loops the compiler may vectorise.
+static void block_portable(const gemm_job *job, int row0, int rows, int panel) {
+    const float *b = job->packed + (size_t)panel * SHOAL_PANEL * job->k;
+    int col0 = panel * SHOAL_PANEL;
+    int cols = job->n - col0 < SHOAL_PANEL ? job->n - col0 : SHOAL_PANEL;
+    for (int i = 0; i < rows; i++) {
+        float acc[SHOAL_PANEL] = {0};
+        const float *a = job->a + (size_t)(row0 + i) * job->lda;
+        for (int p = 0; p < job->k; p++) {
+            float ap = a[p];
+            for (int j = 0; j < SHOAL_PANEL; j++) acc[j] += ap * b[(size_t)p * SHOAL_PANEL + j];
+        }
+        float *c = job->c + (size_t)(row0 + i) * job->ldc + col0;
+        memcpy(c, acc, sizeof(float) * (size_t)cols);
+        shoal_epilogue(1, cols, c, job->ldc, job->bias ? job->bias + col0 : NULL,
+                       job->residual ? job->residual + (size_t)(row0 + i) * job->ldr + col0 : NULL, job->ldr,
+                       job->activation);
+    }
+}
+
+#if defined(SHOAL_X86)
+SHOAL_AVX512 static inline __attribute__((always_inline)) void
+micro_avx512(const gemm_job *job, int row0, const int rows, int panel) {
+    const int k = job->k, lda = job->lda;
+    const float *b = job->packed + (size_t)panel * SHOAL_PANEL * k;
+    const float *a = job->a + (size_t)row0 * lda;
+    __m512 acc0[ROWS], acc1[ROWS];
+    for (int i = 0; i < rows; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+    for (int p = 0; p < k; p++) {
+        __m512 b0 = _mm512_load_ps(b + (size_t)p * SHOAL_PANEL);
+        __m512 b1 = _mm512_load_ps(b + (size_t)p * SHOAL_PANEL + 16);
+        for (int i = 0; i < rows; i++) {
+            __m512 ai = _mm512_set1_ps(a[(size_t)i * lda + p]);
+            acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
+            acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+        }
+    }
+    const int col0 = panel * SHOAL_PANEL;
+    const int cols = job->n - col0 < SHOAL_PANEL ? job->n - col0 : SHOAL_PANEL;
+    const __mmask16 m0 = shoal_mask(cols), m1 = shoal_mask(cols - 16 > 0 ? cols - 16 : 0);
+    __m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps();
+    if (job->bias) {
+        bias0 = _mm512_maskz_loadu_ps(m0, job->bias + col0);
+        bias1 = _mm512_maskz_loadu_ps(m1, job->bias + col0 + 16);
+    }
+    for (int i = 0; i < rows; i++) {
+        __m512 v0 = _mm512_add_ps(acc0[i], bias0), v1 = _mm512_add_ps(acc1[i], bias1);
+        if (job->residual) {
+            const float *r = job->residual + (size_t)(row0 + i) * job->ldr + col0;
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));
+        }
+        if (job->activation == SHOAL_ACT_GELU) {
+            v0 = shoal_gelu512(v0);
+            v1 = shoal_gelu512(v1);
+        } else if (job->activation == SHOAL_ACT_RELU) {
+            v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
+            v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
+        }
+        float *c = job->c + (size_t)(row0 + i) * job->ldc + col0;
+        _mm512_mask_storeu_ps(c, m0, v0);
+        _mm512_mask_storeu_ps(c + 16, m1, v1);
+        if (job->activation == SHOAL_ACT_TANH) {
+            for (int j = 0; j < cols; j++) c[j] = tanhf(c[j]);
+        }
+    }
+}
+
+// One specialised copy of the micro-kernel per row count, so the accumulators live in registers.
+#define SHOAL_ROWS_CASE(r) case r: micro_avx512(job, row0, r, panel); break;
+SHOAL_AVX512 static void block_avx512(const gemm_job *job, int row0, int rows, int panel) {
+    switch (rows) {
+        SHOAL_ROWS_CASE(1) SHOAL_ROWS_CASE(2) SHOAL_ROWS_CASE(3) SHOAL_ROWS_CASE(4)
+        SHOAL_ROWS_CASE(5) SHOAL_ROWS_CASE(6) SHOAL_ROWS_CASE(7) SHOAL_ROWS_CASE(8)
+        SHOAL_ROWS_CASE(9) SHOAL_ROWS_CASE(10) SHOAL_ROWS_CASE(11) SHOAL_ROWS_CASE(12)
+    default: break;
+    }
+}
+#endif
+
+// Task i covers one chunk of rows against one panel; chunks are the outer index so the two threads
+// share the chunk of A in the last-level cache.
+static void gemm_task(void *context, int64_t index, int thread) {
+    (void)thread;
+    const gemm_job *job = context;
+    int chunk = (int)(index / job->panels), panel = (int)(index % job->panels);
+    int start = chunk * job->rows_per_chunk;
+    int end = start + job->rows_per_chunk < job->m ? start + job->rows_per_chunk : job->m;
+    for (int row = start; row < end; row += ROWS) {
+        int rows = end - row < ROWS ? end - row : ROWS;
+#if defined(SHOAL_X86)
+        if (shoal_has_avx512()) {
+            block_avx512(job, row, rows, panel);
+            continue;
+        }
+#endif
+        block_portable(job, row, rows, panel);
+    }
+}
+
+void shoal_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const float *packed,
+                const float *bias, const float *residual, int ldr, int activation, float *c, int ldc) {
+    if (m <= 0 || n <= 0) return;
+    int rows_per_chunk = CHUNK_BYTES / (4 * (k > 0 ? k : 1));
+    rows_per_chunk = rows_per_chunk < ROWS ? ROWS : rows_per_chunk / ROWS * ROWS;
+    gemm_job job = {m, n, k, lda, ldr, ldc, activation, rows_per_chunk, panels_of(n), a, packed, bias, residual, c};
+    int chunks = (m + rows_per_chunk - 1) / rows_per_chunk;
+    shoal_pool_run(pool, (int64_t)chunks * job.panels, gemm_task, &job);
+}

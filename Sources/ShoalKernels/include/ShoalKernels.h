@@ -1,0 +1,89 @@
+// Numeric kernels of the engine: a spinning thread pool, a GEMM on pre-packed weights with fused
+// epilogues, and the per-token operations of a transformer encoder. AVX-512 paths are chosen at run
+// time; every function also has a portable path so the package builds and runs everywhere.
+#ifndef SHOAL_KERNELS_H
+#define SHOAL_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - Thread pool
+
+typedef struct shoal_pool shoal_pool;
+typedef void (*shoal_task_fn)(void *context, int64_t index, int thread);
+
+/// Starts `threads - 1` workers; the caller of `shoal_pool_run` is the remaining thread.
+shoal_pool *shoal_pool_create(int threads);
+void shoal_pool_destroy(shoal_pool *pool);
+int shoal_pool_threads(const shoal_pool *pool);
+/// Runs `task(context, i, thread)` for every i in [0, count) on all threads; returns when all are done.
+/// Not reentrant: one caller at a time (the Swift wrapper holds a lock).
+void shoal_pool_run(shoal_pool *pool, int64_t count, shoal_task_fn task, void *context);
+
+// MARK: - Capabilities
+
+/// 1 when the CPU runs the AVX-512 kernels, 0 when the portable paths are used.
+int shoal_has_avx512(void);
+
+// MARK: - GEMM on packed weights
+
+enum shoal_activation { SHOAL_ACT_NONE = 0, SHOAL_ACT_GELU = 1, SHOAL_ACT_RELU = 2, SHOAL_ACT_TANH = 3 };
+
+/// Output columns per packed panel.
+#define SHOAL_PANEL 32
+
+/// Floats needed to pack a [n, k] weight matrix (rows = output features, as torch Linear stores it).
+size_t shoal_packed_count(int n, int k);
+/// Packs w ([n, k], row-major) into panels of SHOAL_PANEL output columns, k-major inside a panel.
+void shoal_pack(const float *w, int n, int k, float *packed);
+
+/// c[m, n] = act(a[m, k] · wᵀ + bias + residual), with w packed by shoal_pack.
+/// bias (n floats) and residual ([m, n], leading dimension ldr) may be NULL. Residual is added before
+/// the activation is applied (activation and residual are not combined in practice).
+void shoal_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const float *packed,
+                const float *bias, const float *residual, int ldr, int activation, float *c, int ldc);
+
+/// In place: x[m, n] = act(x + bias + residual); the epilogue for an external GEMM.
+void shoal_epilogue(int m, int n, float *x, int ldx, const float *bias, const float *residual, int ldr,
+                    int activation);
+
+// MARK: - Encoder operations
+
+/// out[t] = layer_norm(word[ids[t]] + position[positions[t]] + type[type_ids[t]]) for t in [0, tokens).
+/// type may be NULL (DistilBERT); type_ids may be NULL (all zero).
+void shoal_embed(shoal_pool *pool, int tokens, int hidden, const int32_t *ids, const int32_t *positions,
+                 const int32_t *type_ids, const float *word, const float *position, const float *type,
+                 const float *gamma, const float *beta, float eps, float *out);
+
+/// x[rows, n] = layer_norm(x) * gamma + beta, row by row, in place.
+void shoal_layer_norm(shoal_pool *pool, int rows, int n, float *x, const float *gamma, const float *beta,
+                      float eps);
+
+/// Self-attention without padding. qkv is [tokens, 3 * hidden] (queries already scaled by 1/sqrt(d));
+/// sequence s spans rows [offsets[s], offsets[s + 1]). Writes context [tokens, hidden].
+/// scratch holds shoal_attention_scratch_count(max_len, head_dim) floats per pool thread.
+void shoal_attention(shoal_pool *pool, int sequences, const int32_t *offsets, int heads, int head_dim,
+                     const float *qkv, float *context, float *scratch);
+size_t shoal_attention_scratch_count(int max_len, int head_dim);
+
+enum shoal_pooling { SHOAL_POOL_MEAN = 0, SHOAL_POOL_CLS = 1, SHOAL_POOL_MAX = 2 };
+
+/// out[s, hidden] = pooling of rows [offsets[s], offsets[s+1]) of x; L2-normalised when normalize != 0.
+void shoal_pool_tokens(int sequences, const int32_t *offsets, int hidden, const float *x, int pooling,
+                       int normalize, float *out);
+
+/// Row-wise softmax in place.
+void shoal_softmax_rows(int rows, int n, float *x);
+
+/// Elementwise exact GELU and erf, exposed for tests.
+float shoal_gelu(float x);
+float shoal_erf(float x);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,87 @@
+// Shared inline helpers of the kernels: vector exp and erf, and the AVX-512 target attribute.
+#ifndef SHOAL_KERNELS_INTERNAL_H
+#define SHOAL_KERNELS_INTERNAL_H
+
+#include <math.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define SHOAL_X86 1
+#define SHOAL_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
+#endif
+
+// erf as a rational function on [-4, 4] (the approximation XLA and Eigen use, a few ulp from erff).
+#define SHOAL_ERF_COEFFICIENTS                                                                             \
+    const float a1 = -2.72614225801306e-10f, a3 = 2.77068142495902e-08f, a5 = -2.10102402082508e-06f;      \
+    const float a7 = -5.69250639462346e-05f, a9 = -7.34990630326855e-04f, a11 = -2.95459980854025e-03f;    \
+    const float a13 = -1.60960333262415e-02f;                                                             \
+    const float b0 = -1.45660718464996e-05f, b2 = -2.13374055278905e-04f, b4 = -1.68282697438203e-03f;     \
+    const float b6 = -7.37332916720468e-03f, b8 = -1.42647390514189e-02f;
+
+static inline float shoal_erf_scalar(float x) {
+    SHOAL_ERF_COEFFICIENTS
+    x = fminf(fmaxf(x, -4.0f), 4.0f);
+    float x2 = x * x;
+    float p = fmaf(x2, a1, a3);
+    p = fmaf(p, x2, a5);
+    p = fmaf(p, x2, a7);
+    p = fmaf(p, x2, a9);
+    p = fmaf(p, x2, a11);
+    p = fmaf(p, x2, a13);
+    p *= x;
+    float q = fmaf(x2, b0, b2);
+    q = fmaf(q, x2, b4);
+    q = fmaf(q, x2, b6);
+    q = fmaf(q, x2, b8);
+    return p / q;
+}
+
+static inline float shoal_gelu_scalar(float x) { return 0.5f * x * (1.0f + shoal_erf_scalar(x * 0.70710678118654752f)); }
+
+#if defined(SHOAL_X86)
+SHOAL_AVX512 static inline __m512 shoal_erf512(__m512 x) {
+    SHOAL_ERF_COEFFICIENTS
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-4.0f)), _mm512_set1_ps(4.0f));
+    __m512 x2 = _mm512_mul_ps(x, x);
+    __m512 p = _mm512_fmadd_ps(x2, _mm512_set1_ps(a1), _mm512_set1_ps(a3));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(a5));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(a7));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(a9));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(a11));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(a13));
+    p = _mm512_mul_ps(p, x);
+    __m512 q = _mm512_fmadd_ps(x2, _mm512_set1_ps(b0), _mm512_set1_ps(b2));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(b4));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(b6));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(b8));
+    return _mm512_div_ps(p, q);
+}
+
+SHOAL_AVX512 static inline __m512 shoal_gelu512(__m512 x) {
+    __m512 e = shoal_erf512(_mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f)));
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+// exp(x) for x <= 0 (softmax after subtracting the max): 2^n · p(r), |r| <= ln2/2, degree-6 polynomial.
+SHOAL_AVX512 static inline __m512 shoal_exp512(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+SHOAL_AVX512 static inline __mmask16 shoal_mask(int remaining) {
+    return remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1u);
+}
+#endif
+
+#endif

@@ -1,0 +1,34 @@
+import ShoalKernels
+import Synchronization
+
+/// The compute threads of the engine: a fork-join pool for the kernels, used by one forward pass at a time.
+public final class ComputePool: Sendable {
+    /// The number of threads a forward pass runs on, the caller included.
+    public let threads: Int
+    // The raw pool is reentrant for nobody: `lock` hands it to one forward pass at a time.
+    nonisolated(unsafe) private let pool: OpaquePointer?
+    private let lock = Mutex(())
+    nonisolated(unsafe) private let workspace = Workspace()
+
+    /// Starts `threads - 1` worker threads; the thread calling `withPool` is the last one.
+    public init(threads: Int) {
+        let pool = shoal_pool_create(Int32(max(threads, 1)))
+        self.threads = Int(shoal_pool_threads(pool))
+        self.pool = pool
+    }
+
+    deinit {
+        shoal_pool_destroy(pool)
+    }
+
+    /// Runs `body` with exclusive use of the pool's threads and its workspace.
+    public func withPool<R>(_ body: (OpaquePointer?, Workspace) throws -> R) rethrows -> R {
+        try lock.withLock { _ in try body(pool, workspace) }
+    }
+
+    /// Bytes of scratch memory the pool's workspace holds.
+    public var workspaceBytes: Int { lock.withLock { _ in workspace.bytes } }
+
+    /// Whether this CPU runs the engine's AVX-512 kernels.
+    public static var hasNativeKernels: Bool { shoal_has_avx512() != 0 }
+}

@@ -8,7 +8,9 @@ public enum GemmPeak {
         let a = AlignedBuffer(count: m * k), w = AlignedBuffer(count: n * k), c = AlignedBuffer(count: m * n)
         for i in 0..<(m * k) { a.pointer[i] = Float(i % 17) * 0.01 }
         for i in 0..<(n * k) { w.pointer[i] = Float(i % 13) * 0.01 }
-        let linear = Linear(weight: w.pointer, bias: nil, outputs: n, inputs: k, provider: provider)
+        let linear = withExtendedLifetime(w) {
+            Linear(weight: w.pointer, bias: nil, outputs: n, inputs: k, provider: provider)
+        }
         let flops = 2.0 * Double(m) * Double(n) * Double(k)
         var best = 0.0
         pool.withPool { raw, _ in

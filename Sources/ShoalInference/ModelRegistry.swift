@@ -1,0 +1,326 @@
+import Foundation
+import Logging
+import ShoalModels
+import Synchronization
+
+/// The models in memory: loads them on first use (one load however many callers wait), shares one instance
+/// between names whose files are the same, and evicts the least recently used idle ones to stay in budget.
+final class ModelRegistry: Sendable {
+    /// A model handed to one request; give it back with `release(_:)`.
+    struct Lease: Sendable {
+        let name: String
+        let version: String
+        let instance: LoadedModel
+
+        var info: ModelInfo {
+            let model = instance.model
+            return ModelInfo(
+                name: name, version: version, modelType: model.modelType, task: model.task,
+                dimensions: model.dimensions, maxSequenceLength: model.maxSequenceLength, bytes: instance.bytes)
+        }
+    }
+
+    private enum Phase {
+        case idle(reason: String)
+        case loading(waiters: [CheckedContinuation<Lease, any Error>])
+        case ready(Lease)
+        case failed(reason: String)
+    }
+
+    private struct Entry {
+        var phase: Phase
+        var leases = 0
+        var lastUsed = ContinuousClock.now
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        /// Loaded instances by fingerprint.
+        var instances: [String: LoadedModel] = [:]
+        /// Bytes of the loaded instances.
+        var used = 0
+        /// Bytes set aside for loads in progress.
+        var reserved = 0
+        var nextID = 0
+    }
+
+    private let source: any ModelSource
+    private let configuration: InferenceConfiguration
+    private let metrics: InferenceMetrics
+    private let state = Mutex(State())
+
+    init(source: any ModelSource, configuration: InferenceConfiguration, metrics: InferenceMetrics) {
+        self.source = source
+        self.configuration = configuration
+        self.metrics = metrics
+        metrics.memoryBudget.record(configuration.memoryBudget ?? 0)
+    }
+
+    /// The model called `name`, loading it first if needed; throws `unknownModel`, `modelUnavailable`, `cannotFit`.
+    func acquire(_ name: String) async throws -> Lease {
+        let hit: Lease? = state.withLock { state in
+            guard case .ready(let lease) = state.entries[name]?.phase else { return nil }
+            state.entries[name]?.leases += 1
+            return lease
+        }
+        if let hit {
+            metrics.model(name).cacheHits.increment()
+            return hit
+        }
+        guard ModelDescriptor.isValidName(name) else { throw InferenceError.unknownModel(name) }
+        return try await withCheckedThrowingContinuation { continuation in
+            let startLoad: Bool = state.withLock { state in
+                switch state.entries[name]?.phase {
+                case .ready(let lease):
+                    state.entries[name]?.leases += 1
+                    continuation.resume(returning: lease)
+                case .loading(let waiters):
+                    state.entries[name]?.phase = .loading(waiters: waiters + [continuation])
+                case .failed(let reason):
+                    continuation.resume(throwing: InferenceError.modelUnavailable(name: name, reason: reason))
+                case .idle, nil:
+                    state.entries[name, default: Entry(phase: .idle(reason: ""))].phase = .loading(waiters: [continuation])
+                    return true
+                }
+                return false
+            }
+            if startLoad {
+                Task { await self.load(name) }
+            }
+        }
+    }
+
+    /// Gives back a model taken by `acquire(_:)`.
+    func release(_ name: String) {
+        state.withLock { state in
+            state.entries[name]?.leases -= 1
+            state.entries[name]?.lastUsed = .now
+        }
+    }
+
+    /// Loads `name` now; reloads it from its files when it is loaded already, and retries a failed load.
+    func load(explicitly name: String) async throws -> Lease {
+        try await unload(name)
+        let lease = try await acquire(name)
+        release(name)
+        return lease
+    }
+
+    /// Drops `name` from memory (its instance goes when no other name shares it); in-flight requests finish.
+    func unload(_ name: String) async throws {
+        if case .loading = state.withLock({ $0.entries[name]?.phase }) {
+            _ = try? await acquire(name)
+            release(name)
+        }
+        state.withLock { state in
+            guard state.entries[name] != nil else { return }
+            detach(name, reason: "unloaded", in: &state)
+        }
+        publishGauges()
+    }
+
+    /// The state of every model the source lists, plus any other model the registry knows.
+    func statuses() async throws -> [ModelStatus] {
+        let listed = try await source.models()
+        return state.withLock { state in
+            var seen = Set<String>()
+            var statuses = listed.map { descriptor in
+                seen.insert(descriptor.name)
+                return status(descriptor.name, version: descriptor.version, entry: state.entries[descriptor.name])
+            }
+            for (name, entry) in state.entries.sorted(by: { $0.key < $1.key }) where !seen.contains(name) {
+                statuses.append(status(name, version: "1", entry: entry))
+            }
+            return statuses
+        }
+    }
+
+    /// The state of `name`, or `nil` when neither the source nor the registry knows it; loads nothing.
+    func status(of name: String) async throws -> ModelStatus? {
+        try await statuses().first { $0.name == name }
+    }
+
+    /// Whether a model of this name is in memory.
+    func isLoaded(_ name: String) -> Bool {
+        state.withLock { state in
+            if case .ready = state.entries[name]?.phase { return true }
+            return false
+        }
+    }
+
+    /// Bytes of parameters in memory.
+    var memoryUsed: Int { state.withLock { $0.used } }
+
+    private func status(_ name: String, version: String, entry: Entry?) -> ModelStatus {
+        switch entry?.phase {
+        case .ready(let lease):
+            ModelStatus(name: name, version: lease.version, state: .ready, reason: "")
+        case .loading:
+            ModelStatus(name: name, version: version, state: .loading, reason: "")
+        case .failed(let reason):
+            ModelStatus(name: name, version: version, state: .unavailable, reason: reason)
+        case .idle(let reason):
+            ModelStatus(name: name, version: version, state: .unavailable, reason: reason.isEmpty ? "not loaded" : reason)
+        case nil:
+            ModelStatus(name: name, version: version, state: .unavailable, reason: "not loaded")
+        }
+    }
+
+    // MARK: Loading
+
+    private func load(_ name: String) async {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var reservation = 0
+        do {
+            guard let location = try await source.locate(name) else {
+                finish(name, with: .failure(.unknownModel(name)), outcome: nil)
+                return
+            }
+            let folder = location.folder
+            let fingerprint: String
+            if let known = location.fingerprint {
+                fingerprint = known
+            } else {
+                fingerprint = try await Thread.run(named: "shoal-load") { try ModelFingerprint.compute(folder: folder) }
+            }
+            if let shared = state.withLock({ $0.instances[fingerprint] }) {
+                finish(name, with: .success(Lease(name: name, version: location.version, instance: shared)), outcome: "shared")
+                return
+            }
+            reservation = Self.estimatedBytes(folder: folder)
+            let bytes = reservation
+            try state.withLock { state throws(InferenceError) in
+                try makeRoom(for: bytes, name: name, in: &state)
+                state.reserved += bytes
+            }
+            let options = configuration.modelOptions
+            let model = try await Thread.run(named: "shoal-load") { try Model(folder: folder, options: options) }
+            let lease = try state.withLock { state throws(InferenceError) -> Lease in
+                state.reserved -= bytes
+                reservation = 0
+                if let shared = state.instances[fingerprint] {
+                    return Lease(name: name, version: location.version, instance: shared)
+                }
+                state.nextID += 1
+                let instance = LoadedModel(id: state.nextID, model: model, fingerprint: fingerprint)
+                try makeRoom(for: instance.bytes, name: name, in: &state)
+                state.instances[fingerprint] = instance
+                state.used += instance.bytes
+                return Lease(name: name, version: location.version, instance: instance)
+            }
+            metrics.model(name).loadDuration.record(duration: started.duration(to: clock.now))
+            configuration.logger.info("loaded model", metadata: [
+                "model": "\(name)", "bytes": "\(lease.instance.bytes)", "duration": "\(started.duration(to: clock.now))",
+            ])
+            finish(name, with: .success(lease), outcome: "loaded")
+        } catch {
+            if reservation > 0 { state.withLock { $0.reserved -= reservation } }
+            let failure = (error as? InferenceError)
+                ?? .modelUnavailable(name: name, reason: (error as? ModelError)?.description ?? "\(error)")
+            configuration.logger.error("cannot load model", metadata: ["model": "\(name)", "error": "\(failure)"])
+            finish(name, with: .failure(failure), outcome: failure.isCannotFit ? "no_room" : "failed")
+        }
+    }
+
+    /// Ends a load: hands the outcome to every waiter and records the entry's new phase.
+    private func finish(_ name: String, with result: Result<Lease, InferenceError>, outcome: String?) {
+        let waiters: [CheckedContinuation<Lease, any Error>] = state.withLock { state in
+            guard case .loading(let waiters) = state.entries[name]?.phase else { return [] }
+            switch result {
+            case .success(let lease):
+                state.entries[name]?.phase = .ready(lease)
+                state.entries[name]?.leases += waiters.count
+                state.entries[name]?.lastUsed = .now
+            case .failure(.unknownModel):
+                state.entries[name] = nil
+            case .failure(.cannotFit):
+                state.entries[name]?.phase = .idle(reason: "does not fit the memory budget")
+            case .failure(let error):
+                if case .modelUnavailable(_, let reason) = error {
+                    state.entries[name]?.phase = .failed(reason: reason)
+                } else {
+                    state.entries[name]?.phase = .failed(reason: error.description)
+                }
+            }
+            return waiters
+        }
+        if let outcome {
+            metrics.countLoad(name, outcome: outcome)
+            if case .success = result { metrics.model(name).cacheMisses.increment(by: waiters.count) }
+        }
+        for waiter in waiters { waiter.resume(with: result) }
+        publishGauges()
+    }
+
+    // MARK: Memory
+
+    /// Evicts least recently used idle, unpinned instances until `bytes` more fit the budget; evicts nothing if
+    /// even evicting all of them would not make room.
+    private func makeRoom(for bytes: Int, name: String, in state: inout State) throws(InferenceError) {
+        guard let budget = configuration.memoryBudget else { return }
+        var candidates = state.instances.values.compactMap { instance -> (LoadedModel, ContinuousClock.Instant)? in
+            let names = names(of: instance, in: state)
+            guard !names.isEmpty else { return nil }
+            let idle = names.allSatisfy { (state.entries[$0]?.leases ?? 0) == 0 && !configuration.pinned.contains($0) }
+            guard idle else { return nil }
+            let lastUsed = names.compactMap { state.entries[$0]?.lastUsed }.max() ?? .now
+            return (instance, lastUsed)
+        }
+        let freeable = candidates.reduce(0) { $0 + $1.0.bytes }
+        guard state.used + state.reserved + bytes - freeable <= budget else {
+            throw .cannotFit(name: name, bytes: bytes, budget: max(0, budget - (state.used + state.reserved - freeable)))
+        }
+        candidates.sort { $0.1 < $1.1 }
+        for (instance, _) in candidates where state.used + state.reserved + bytes > budget {
+            for evicted in names(of: instance, in: state) {
+                detach(evicted, reason: "evicted", in: &state)
+                metrics.model(evicted).evictions.increment()
+                configuration.logger.info("evicted model", metadata: ["model": "\(evicted)", "for": "\(name)"])
+            }
+        }
+    }
+
+    /// Takes `name` out of memory; its instance goes when no other name holds it.
+    private func detach(_ name: String, reason: String, in state: inout State) {
+        guard case .ready(let lease) = state.entries[name]?.phase else {
+            if case .failed = state.entries[name]?.phase { state.entries[name]?.phase = .idle(reason: reason) }
+            return
+        }
+        state.entries[name]?.phase = .idle(reason: reason)
+        let instance = lease.instance
+        if names(of: instance, in: state).isEmpty, state.instances[instance.fingerprint] === instance {
+            state.instances[instance.fingerprint] = nil
+            state.used -= instance.bytes
+        }
+    }
+
+    private func names(of instance: LoadedModel, in state: State) -> [String] {
+        state.entries.compactMap { name, entry in
+            guard case .ready(let lease) = entry.phase, lease.instance === instance else { return nil }
+            return name
+        }
+    }
+
+    private func publishGauges() {
+        let (loaded, used) = state.withLock { state in
+            (state.entries.values.filter { if case .ready = $0.phase { true } else { false } }.count, state.used)
+        }
+        metrics.modelsLoaded.record(loaded)
+        metrics.memoryUsed.record(used)
+    }
+
+    /// Bytes a model folder's parameters take once loaded as float32, from its weights file's size.
+    private static func estimatedBytes(folder: URL) -> Int {
+        let path = folder.appendingPathComponent("model.safetensors").path
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        return (attributes?[.size] as? NSNumber)?.intValue ?? 0
+    }
+}
+
+extension InferenceError {
+    var isCannotFit: Bool {
+        if case .cannotFit = self { return true }
+        return false
+    }
+}

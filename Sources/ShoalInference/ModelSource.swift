@@ -1,0 +1,48 @@
+import Foundation
+
+/// A model a source can serve.
+public struct ModelDescriptor: Sendable, Hashable, Codable {
+    /// The name requests use.
+    public var name: String
+    /// The version served under that name.
+    public var version: String
+
+    public init(name: String, version: String = "1") {
+        self.name = name
+        self.version = version
+    }
+}
+
+/// Where the files of one model lie on this machine.
+public struct ModelLocation: Sendable, Hashable {
+    /// A Hugging Face model folder: config.json, model.safetensors, tokenizer.json.
+    public var folder: URL
+    /// The version these files are.
+    public var version: String
+    /// The sha256 identity of the files, when the source already knows it (a store's manifest does).
+    public var fingerprint: String?
+
+    public init(folder: URL, version: String = "1", fingerprint: String? = nil) {
+        self.folder = folder
+        self.version = version
+        self.fingerprint = fingerprint
+    }
+}
+
+/// Where the engine finds models: a folder of model folders now, a model store later.
+public protocol ModelSource: Sendable {
+    /// Every model the source can serve now.
+    func models() async throws -> [ModelDescriptor]
+    /// Makes the files of `name` available locally; `nil` when the source has no such model.
+    func locate(_ name: String) async throws -> ModelLocation?
+}
+
+extension ModelDescriptor {
+    /// Whether `name` can name a model: letters, digits, `.`, `_`, `-`, not starting with `.`, at most 200 bytes.
+    public static func isValidName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 200, name.first != "." else { return false }
+        return name.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._-".unicodeScalars.contains(scalar))
+        }
+    }
+}

@@ -1,0 +1,17 @@
+import Logging
+import ServiceLifecycle
+
+/// The first service shut down: turns readiness to 503 and waits the drain delay, so that load balancers stop
+/// sending before the HTTP server stops accepting.
+struct DrainService: Service {
+    let state: ServerState
+    let delay: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        state.beginDraining()
+        logger.info("draining: readiness is 503", metadata: ["delay": "\(delay)"])
+        try? await Task.sleep(for: delay)
+    }
+}

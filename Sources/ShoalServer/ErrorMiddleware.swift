@@ -1,0 +1,21 @@
+import Hummingbird
+import Logging
+
+/// Turns every error into the API's one error shape and logs it: 5xx as errors, the rest at debug level.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let apiError = APIError(error)
+            let level: Logger.Level = apiError.status.code >= 500 ? .error : .debug
+            context.logger.log(level: level, "request failed", metadata: [
+                "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(apiError.status.code)",
+                "error": "\(apiError.message)",
+            ])
+            return try apiError.response(from: request, context: context)
+        }
+    }
+}

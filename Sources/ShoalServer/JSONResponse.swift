@@ -1,0 +1,25 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Reads and writes the JSON bodies of the API.
+enum JSONResponse {
+    /// A response whose body is `value` as JSON.
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else {
+            return Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: #"{"error":"cannot encode the response"}"#)))
+        }
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The request body decoded as `T`, read up to `limit` bytes.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        let body = try await request.body.collect(upTo: limit)
+        guard body.readableBytes > 0 else { throw APIError(.badRequest, "the request needs a JSON body") }
+        return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
+    }
+}

@@ -1,0 +1,125 @@
+import ShoalInference
+import ShoalModels
+
+/// The messages of the KServe Open Inference Protocol v2 (REST) and its model repository extension.
+enum KServe {
+    struct ServerMetadata: Encodable {
+        let name: String
+        let version: String
+        let extensions: [String]
+    }
+
+    struct TensorMetadata: Encodable {
+        let name: String
+        let datatype: String
+        let shape: [Int]
+    }
+
+    struct ModelMetadata: Encodable {
+        let name: String
+        let versions: [String]
+        let platform: String
+        let inputs: [TensorMetadata]
+        let outputs: [TensorMetadata]
+
+        init(_ info: ModelInfo) {
+            name = info.name
+            versions = [info.version]
+            platform = "shoal_\(info.modelType)"
+            inputs = [TensorMetadata(name: KServe.textInput, datatype: "BYTES", shape: [-1])]
+            switch info.task {
+            case .embedding:
+                outputs = [TensorMetadata(name: KServe.embeddingOutput, datatype: "FP32", shape: [-1, info.dimensions])]
+            case .classification:
+                outputs = [
+                    TensorMetadata(name: KServe.probabilitiesOutput, datatype: "FP32", shape: [-1, info.dimensions]),
+                    TensorMetadata(name: KServe.labelOutput, datatype: "BYTES", shape: [-1]),
+                ]
+            }
+        }
+    }
+
+    struct Readiness: Encodable {
+        let name: String
+        let ready: Bool
+    }
+
+    struct InferRequest: Decodable {
+        let id: String?
+        let inputs: [InputTensor]
+        let outputs: [RequestedOutput]?
+    }
+
+    struct InputTensor: Decodable {
+        let name: String
+        let shape: [Int]
+        let datatype: String
+        let data: Strings
+    }
+
+    /// BYTES tensor data: strings, flat or nested as the shape.
+    struct Strings: Decodable {
+        let values: [String]
+
+        init(from decoder: any Decoder) throws {
+            if let flat = try? [String](from: decoder) {
+                values = flat
+            } else if let nested = try? [Strings](from: decoder) {
+                values = nested.flatMap(\.values)
+            } else {
+                throw DecodingError.typeMismatch([String].self, .init(
+                    codingPath: decoder.codingPath, debugDescription: "BYTES data must be an array of strings"))
+            }
+        }
+    }
+
+    struct RequestedOutput: Decodable {
+        let name: String
+    }
+
+    struct InferResponse: Encodable {
+        let modelName: String
+        let modelVersion: String
+        let id: String?
+        let outputs: [OutputTensor]
+
+        enum CodingKeys: String, CodingKey {
+            case modelName = "model_name", modelVersion = "model_version", id, outputs
+        }
+    }
+
+    struct OutputTensor: Encodable {
+        let name: String
+        let shape: [Int]
+        let datatype: String
+        let data: OutputData
+    }
+
+    enum OutputData: Encodable {
+        case floats([Float])
+        case strings([String])
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .floats(let values): try values.encode(to: encoder)
+            case .strings(let values): try values.encode(to: encoder)
+            }
+        }
+    }
+
+    struct IndexRequest: Decodable {
+        let ready: Bool?
+    }
+
+    struct IndexEntry: Encodable {
+        let name: String
+        let version: String
+        let state: String
+        let reason: String
+    }
+
+    static let textInput = "text"
+    static let embeddingOutput = "embedding"
+    static let probabilitiesOutput = "probabilities"
+    static let labelOutput = "label"
+}

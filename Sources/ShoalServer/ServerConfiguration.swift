@@ -1,0 +1,23 @@
+import Logging
+import ShoalInference
+
+/// How the server listens, admits and authenticates requests; validated once at start-up.
+public struct ServerConfiguration: Sendable {
+    /// The address to bind.
+    public var host = "127.0.0.1"
+    /// The port to bind; 0 picks a free one.
+    public var port = 8080
+    /// Most bytes of one request body.
+    public var maxBodyBytes = 4 << 20
+    /// Keys accepted in `Authorization: Bearer KEY`; empty for no authentication.
+    public var apiKeys: [String] = []
+    /// How long readiness answers 503 before the server stops accepting connections on shutdown.
+    public var drainDelay: Duration = .zero
+    /// The engine's settings.
+    public var inference = InferenceConfiguration()
+    /// The server's logger; every request's messages carry its `request_id`.
+    public var logger = Logger(label: "shoal.server")
+
+    /// The defaults.
+    public init() {}
+}

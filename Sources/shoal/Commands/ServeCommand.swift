@@ -1,0 +1,182 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ShoalInference
+import ShoalModels
+import ShoalServer
+import ShoalTensor
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve every model folder of a directory over HTTP.",
+        discussion: """
+            Routes: KServe Open Inference Protocol v2 (/v2/...), with the model repository extension; OpenAI \
+            POST /v1/embeddings; the reference system's GET|POST /predictions/{model}; GET /metrics (Prometheus); \
+            GET /openapi.json. Models load on first use and the least recently used idle ones are evicted to stay \
+            within --memory-budget. With --api-key, every route but /v2/health/* needs `Authorization: Bearer KEY`. \
+            SIGTERM or SIGINT drains: readiness turns 503, admitted requests finish, then the server exits.
+            Sizes take B, KB, MB, GB, KiB, MiB, GiB; durations take us, ms, s, m (e.g. 4GiB, 30s, 2ms).
+            Example: shoal serve --models ./models --memory-budget 4GiB --pin minilm --port 8080
+            """)
+
+    @Option(name: .long, help: "A directory of model folders; each is served under its folder name (symbolic links followed).")
+    var models: String
+    @Option(name: .long, help: "The address to bind.")
+    var host = "127.0.0.1"
+    @Option(name: .long, help: "The port to bind (0 picks a free one).")
+    var port = 8080
+    @Option(name: .long, help: "Threads of the compute pool every batch runs on (default: all cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .long, help: "GEMM provider: native (AVX-512 kernels) or blas (default: the fastest this CPU runs).")
+    var gemm: GemmProvider = .preferred
+    @Option(name: .long, help: "Cap every model's maximum input length at this many tokens (default: each model's own).")
+    var maxLength: Int?
+    @Option(name: .long, help: "Bytes of model parameters to hold in memory, e.g. 4GiB (default: no limit).")
+    var memoryBudget: String?
+    @Option(name: .long, help: "A model never to evict, loaded at start-up (repeatable).")
+    var pin: [String] = []
+    @Option(name: .long, help: "Most tokens in one batch.")
+    var maxBatchTokens = 16_384
+    @Option(name: .long, help: "Most inputs (texts) in one batch.")
+    var maxBatchInputs = 64
+    @Option(name: .long, help: "How long a queue's oldest input may wait for a fuller batch when compute is free.")
+    var maxQueueDelay = "0ms"
+    @Option(name: .long, help: "Most inputs waiting per model; beyond it requests get 429 with Retry-After.")
+    var maxQueueSize = 1_024
+    @Option(name: .long, help: "How long a request may take before it fails with 503.")
+    var requestTimeout = "30s"
+    @Option(name: .long, help: "Most bytes in one request body (413 beyond).")
+    var maxBodySize = "4MiB"
+    @Option(name: .long, help: "Most texts in one request (413 beyond).")
+    var maxInputs = 256
+    @Option(name: .long, help: "Most UTF-8 bytes in one text (413 beyond).")
+    var maxTextBytes = 65_536
+    @Option(name: .long, help: "Truncate texts longer than the model's maximum length (false: refuse them with 422).")
+    var truncate = true
+    @Option(name: .long, help: "An API key clients must send as `Authorization: Bearer KEY` (repeatable).")
+    var apiKey: [String] = []
+    @Option(name: .long, help: "A file of API keys, one per line.")
+    var apiKeyFile: String?
+    @Option(name: .long, help: "How long readiness answers 503 on shutdown before the server stops accepting.")
+    var drainDelay = "0s"
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: models, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--models \(models) is not a directory")
+        }
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be within 0...65535") }
+        if gemm == .native && !ComputePool.hasNativeKernels {
+            throw ValidationError("--gemm native needs a CPU with AVX-512; use --gemm blas")
+        }
+        if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
+        if let name = pin.first(where: { !ModelDescriptor.isValidName($0) }) {
+            throw ValidationError("--pin \(name) is not a model folder name")
+        }
+        _ = try serverConfiguration()
+    }
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var configuration = try serverConfiguration()
+        configuration.logger = Logger(label: "shoal.server")
+        let logger = configuration.logger
+        let server = try Server(source: DirectorySource(root: URL(fileURLWithPath: models)), configuration: configuration)
+        let address = host
+        try await server.run { port in
+            logger.info("serving", metadata: ["address": "http://\(address):\(port)", "models": "\(models)"])
+        }
+    }
+
+    /// The settings of the options, each checked with an error naming its option.
+    private func serverConfiguration() throws -> ServerConfiguration {
+        var server = ServerConfiguration()
+        server.host = host
+        server.port = port
+        server.maxBodyBytes = try Self.size(maxBodySize, option: "--max-body-size")
+        server.apiKeys = try apiKeys()
+        server.drainDelay = try Self.duration(drainDelay, option: "--drain-delay")
+        var engine = InferenceConfiguration()
+        engine.threads = threads
+        engine.modelOptions = ModelOptions(provider: gemm, maxSequenceLength: maxLength)
+        engine.maxBatchTokens = maxBatchTokens
+        engine.maxBatchInputs = maxBatchInputs
+        engine.maxQueueDelay = try Self.duration(maxQueueDelay, option: "--max-queue-delay")
+        engine.maxQueuedInputs = maxQueueSize
+        engine.requestTimeout = try Self.duration(requestTimeout, option: "--request-timeout")
+        engine.memoryBudget = try memoryBudget.map { try Self.size($0, option: "--memory-budget") }
+        engine.pinned = Set(pin)
+        engine.truncate = truncate
+        engine.maxInputsPerRequest = maxInputs
+        engine.maxTextBytes = maxTextBytes
+        let checks: [(Bool, String)] = [
+            (threads >= 1, "--threads must be at least 1"),
+            (maxBatchTokens >= 1, "--max-batch-tokens must be at least 1"),
+            (maxBatchInputs >= 1, "--max-batch-inputs must be at least 1"),
+            (maxInputs >= 1, "--max-inputs must be at least 1"),
+            (maxQueueSize >= maxInputs, "--max-queue-size (\(maxQueueSize)) must be at least --max-inputs (\(maxInputs))"),
+            (maxTextBytes >= 1, "--max-text-bytes must be at least 1"),
+            (engine.requestTimeout > .zero, "--request-timeout must be positive"),
+            (server.maxBodyBytes >= 1, "--max-body-size must be positive"),
+            ((engine.memoryBudget ?? 1) > 0, "--memory-budget must be positive"),
+        ]
+        if let failed = checks.first(where: { !$0.0 }) { throw ValidationError(failed.1) }
+        server.inference = engine
+        return server
+    }
+
+    private func apiKeys() throws -> [String] {
+        var keys = apiKey
+        if let apiKeyFile {
+            guard let text = try? String(contentsOfFile: apiKeyFile, encoding: .utf8) else {
+                throw ValidationError("--api-key-file \(apiKeyFile) cannot be read")
+            }
+            keys += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+            guard !keys.isEmpty else { throw ValidationError("--api-key-file \(apiKeyFile) holds no key") }
+        }
+        if keys.contains(where: { $0.isEmpty || $0.contains(where: \.isWhitespace) }) {
+            throw ValidationError("--api-key must not be empty or contain spaces")
+        }
+        return keys
+    }
+
+    /// Bytes of a size such as `4GiB`, `512MB` or `1048576`.
+    private static func size(_ text: String, option: String) throws -> Int {
+        let units: [(String, Double)] = [
+            ("KiB", 0x1p10), ("MiB", 0x1p20), ("GiB", 0x1p30), ("TiB", 0x1p40),
+            ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("K", 0x1p10), ("M", 0x1p20), ("G", 0x1p30), ("B", 1),
+        ]
+        let (number, scale) = split(text, units: units)
+        guard let value = Double(number), value >= 0, value * scale < 9e18 else {
+            throw ValidationError("\(option) \(text) is not a size such as 4GiB, 512MB or 1048576")
+        }
+        return Int(value * scale)
+    }
+
+    /// A duration such as `30s`, `2ms` or `500us`.
+    private static func duration(_ text: String, option: String) throws -> Duration {
+        let units: [(String, Double)] = [("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("s", 1), ("m", 60)]
+        let (number, scale) = split(text, units: units)
+        guard let value = Double(number), value >= 0, value * scale < 1e9 else {
+            throw ValidationError("\(option) \(text) is not a duration such as 30s, 2ms or 500us")
+        }
+        return .nanoseconds(Int64((value * scale * 1e9).rounded()))
+    }
+
+    private static func split(_ text: String, units: [(String, Double)]) -> (String, Double) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let (suffix, scale) = units.first(where: { trimmed.hasSuffix($0.0) }) else { return (trimmed, 1) }
+        return (String(trimmed.dropLast(suffix.count)).trimmingCharacters(in: .whitespaces), scale)
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import ShoalInference
+import Synchronization
+
+/// Counts the loads a source is asked for.
+final class CountingSource: ModelSource {
+    let base: DirectorySource
+    private let counts = Mutex<[String: Int]>([:])
+
+    init(root: URL) {
+        base = DirectorySource(root: root)
+    }
+
+    func locations(of name: String) -> Int { counts.withLock { $0[name] ?? 0 } }
+
+    func models() async throws -> [ModelDescriptor] { try await base.models() }
+
+    func locate(_ name: String) async throws -> ModelLocation? {
+        counts.withLock { $0[name, default: 0] += 1 }
+        return try await base.locate(name)
+    }
+}
+
+/// Runs `body` with the engine running, then shuts the engine down.
+func withRunningEngine<T: Sendable>(
+    _ engine: Inference, _ body: @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await engine.run() }
+        defer { group.cancelAll() }
+        return try await body()
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import HummingbirdTesting
+import ShoalModels
+import ShoalServer
+import Testing
+
+@Suite struct OpenAIRouteTests {
+    let models: TestModels
+
+    init() throws {
+        models = try TestModels()
+    }
+
+    private func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let server = try models.server()
+        try await server.application(services: [server.inference]).test(.live) { client in try await body(client) }
+    }
+
+    @Test func embeddingsOfOneAndManyTexts() async throws {
+        let model = try Model(folder: models.root.appendingPathComponent("embed"))
+        let texts = ["hello world", "the quick brown fox"]
+        let tokens = texts.map { model.tokenize($0).ids.count }.reduce(0, +)
+        try await test { client in
+            let one = try await client.post("/v1/embeddings", json: #"{"model":"embed","input":"hello world"}"#)
+            #expect(one.status == .ok)
+            let body = try one.object()
+            #expect(body["object"] as? String == "list")
+            #expect(body["model"] as? String == "embed")
+            let data = try #require(body["data"] as? [[String: Any]])
+            #expect(data.count == 1)
+            #expect(data[0]["object"] as? String == "embedding")
+            #expect((data[0]["embedding"] as? [Double])?.count == 32)
+
+            let many = try await client.post(
+                "/v1/embeddings", json: #"{"model":"embed","input":["hello world","the quick brown fox"]}"#)
+            let usage = try #require(try many.object()["usage"] as? [String: Int])
+            #expect(usage["prompt_tokens"] == tokens)
+            #expect(usage["total_tokens"] == tokens)
+            #expect((try many.object()["data"] as? [[String: Any]])?.map { $0["index"] as? Int } == [0, 1])
+        }
+    }
+
+    @Test func base64AndShortenedEmbeddings() async throws {
+        try await test { client in
+            let floats = try await client.post("/v1/embeddings", json: #"{"model":"embed","input":"good day"}"#)
+            let vector = try #require((try floats.object()["data"] as? [[String: Any]])?.first?["embedding"] as? [Double])
+            let base64 = try await client.post(
+                "/v1/embeddings", json: #"{"model":"embed","input":"good day","encoding_format":"base64"}"#)
+            let text = try #require((try base64.object()["data"] as? [[String: Any]])?.first?["embedding"] as? String)
+            let bytes = try #require(Data(base64Encoded: text))
+            let decoded = stride(from: 0, to: bytes.count, by: 4).map { offset in
+                Float(bitPattern: bytes[offset..<offset + 4].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) })
+            }
+            #expect(decoded.count == 32)
+            // JSON carries each float's shortest decimal form, which reads back to the same float32.
+            #expect(zip(decoded, vector).allSatisfy { $0 == Float($1) })
+
+            let short = try await client.post("/v1/embeddings", json: #"{"model":"embed","input":"good day","dimensions":8}"#)
+            let shortened = try #require((try short.object()["data"] as? [[String: Any]])?.first?["embedding"] as? [Double])
+            #expect(shortened.count == 8)
+            #expect(abs(shortened.reduce(0) { $0 + $1 * $1 }.squareRoot() - 1) < 1e-5)
+        }
+    }
+
+    @Test func embeddingsRefuseBadRequests() async throws {
+        try await test { client in
+            let cases: [(String, Int)] = [
+                (#"{"model":"classify","input":"good"}"#, 422),
+                (#"{"model":"embed","input":"good","encoding_format":"int8"}"#, 422),
+                (#"{"model":"embed","input":[1,2,3]}"#, 422),
+                (#"{"model":"embed","input":"good","dimensions":64}"#, 422),
+                (#"{"model":"embed","input":"good","dimensions":0}"#, 422),
+                (#"{"model":"embed","input":[]}"#, 422),
+                (#"{"input":"good"}"#, 400),
+                (#"{"model":"nope","input":"good"}"#, 404),
+            ]
+            for (body, status) in cases {
+                let response = try await client.post("/v1/embeddings", json: body)
+                #expect(response.status.code == status, "\(body)")
+                #expect(try !response.errorMessage().isEmpty)
+            }
+        }
+    }
+
+    @Test func referencePredictions() async throws {
+        try await test { client in
+            let single = try await client.get("/predictions/embed?seq_0=hello%20world")
+            #expect(single.status == .ok)
+            let rows = try #require(try single.object()["predictions"] as? [[Double]])
+            #expect(rows.count == 1 && rows[0].count == 32)
+
+            let batch = try await client.post("/predictions/classify", json: #"{"inputs":["good","bad"]}"#)
+            let classes = try #require(try batch.object()["predictions"] as? [[Double]])
+            #expect(classes.count == 2 && classes.allSatisfy { $0.count == 2 })
+
+            #expect(try await client.get("/predictions/embed").status == .badRequest)
+            #expect(try await client.get("/predictions/embed?seq_0=a&seq_1=b").status == .unprocessableContent)
+            #expect(try await client.get("/predictions/nope?seq_0=a").status == .notFound)
+            #expect(try await client.post("/predictions/embed", json: #"{"inputs":"a"}"#).status == .badRequest)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import HummingbirdTesting
+import ShoalServer
+import Testing
+
+@Suite struct OperationsTests {
+    let models: TestModels
+
+    init() throws {
+        models = try TestModels()
+    }
+
+    @Test func metricsAreParsablePrometheusText() async throws {
+        let server = try models.server()
+        try await server.application(services: [server.inference]).test(.live) { client in
+            for _ in 0..<3 { #expect(try await client.post("/v2/models/embed/infer", json: inferBody(["a", "b"])).status == .ok) }
+            #expect(try await client.post("/v2/models/embed/infer", json: inferBody([])).status == .unprocessableContent)
+            #expect(try await client.post("/v2/models/nope/infer", json: inferBody(["a"])).status == .notFound)
+            let response = try await client.get("/metrics")
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let samples = prometheusSamples(response.text)
+            #expect(samples[#"shoal_requests_total{model="embed",outcome="success"}"#] == 3)
+            #expect(samples[#"shoal_requests_total{model="embed",outcome="bad_input"}"#] == 1)
+            #expect(samples[#"shoal_requests_total{model="unknown",outcome="not_found"}"#] == 1)
+            #expect(samples[#"shoal_model_loads_total{model="embed",outcome="loaded"}"#] == 1)
+            #expect(samples[#"shoal_model_cache_misses_total{model="embed"}"#] == 1)
+            #expect(samples[#"shoal_model_cache_hits_total{model="embed"}"#] == 2)
+            #expect(samples[#"shoal_models_loaded"#] == 1)
+            #expect((samples[#"shoal_memory_used_bytes"#] ?? 0) > 0)
+            #expect(samples[#"shoal_queue_duration_seconds_count{model="embed"}"#] == 6)
+            #expect((samples[#"shoal_infer_duration_seconds_count{model="embed"}"#] ?? 0) >= 3)
+            #expect((samples[#"shoal_tokenize_duration_seconds_count{model="embed"}"#] ?? 0) >= 3)
+            #expect(samples[#"shoal_batch_size_bucket{model="embed",le="+Inf"}"#] != nil)
+            #expect(samples[#"shoal_batch_tokens_sum{model="embed"}"#] != nil)
+            #expect(samples[#"shoal_queue_depth{model="embed"}"#] == 0)
+            #expect(samples[#"shoal_model_load_duration_seconds_count{model="embed"}"#] == 1)
+        }
+    }
+
+    @Test func openAPIDocumentListsEveryRoute() async throws {
+        let server = try models.server()
+        try await server.application(services: [server.inference]).test(.live) { client in
+            let response = try await client.get("/openapi.json")
+            #expect(response.status == .ok)
+            let paths = try #require(try response.object()["paths"] as? [String: Any])
+            for path in [
+                "/v2", "/v2/health/live", "/v2/health/ready", "/v2/models/{model}", "/v2/models/{model}/ready",
+                "/v2/models/{model}/infer", "/v2/models/{model}/versions/{version}",
+                "/v2/models/{model}/versions/{version}/ready", "/v2/models/{model}/versions/{version}/infer",
+                "/v2/repository/index", "/v2/repository/models/{model}/load", "/v2/repository/models/{model}/unload",
+                "/v1/embeddings", "/predictions/{model}", "/metrics", "/openapi.json",
+            ] {
+                #expect(paths[path] != nil, "\(path)")
+            }
+        }
+    }
+
+    @Test func apiKeysGuardAllButHealth() async throws {
+        let server = try models.server { $0.apiKeys = ["secret", "other"] }
+        try await server.application(services: [server.inference]).test(.live) { client in
+            #expect(try await client.get("/v2/health/ready").status == .ok)
+            #expect(try await client.get("/v2/health/live").status == .ok)
+            let missing = try await client.get("/v2")
+            #expect(missing.status == .unauthorized)
+            #expect(missing.headers[.wwwAuthenticate] == "Bearer")
+            #expect(try !missing.errorMessage().isEmpty)
+            #expect(try await client.get("/v2", headers: [.authorization: "Bearer wrong"]).status == .unauthorized)
+            #expect(try await client.get("/metrics").status == .unauthorized)
+            #expect(try await client.get("/v2", headers: [.authorization: "Bearer secret"]).status == .ok)
+            #expect(try await client.get("/v2", headers: [.authorization: "Bearer other"]).status == .ok)
+        }
+    }
+
+    @Test func requestIDIsEchoedOrGenerated() async throws {
+        let server = try models.server()
+        try await server.application(services: [server.inference]).test(.live) { client in
+            let requestID = HTTPField.Name("X-Request-ID")!
+            let given = try await client.get("/v2", headers: [requestID: "abc-123"])
+            #expect(given.headers[requestID] == "abc-123")
+            let generated = try await client.get("/v2")
+            let first = try #require(generated.headers[requestID])
+            #expect(try await client.get("/v2").headers[requestID] != first)
+            let unusable = try await client.get("/v2", headers: [requestID: String(repeating: "x", count: 300)])
+            #expect(unusable.headers[requestID]?.count ?? 0 < 300)
+            let failed = try await client.get("/nope", headers: [requestID: "err-1"])
+            #expect(failed.status == .notFound)
+            #expect(failed.headers[requestID] == "err-1")
+            #expect(try !failed.errorMessage().isEmpty)
+        }
+    }
+
+    @Test func limitsAnswer413And422() async throws {
+        let server = try models.server {
+            $0.maxBodyBytes = 2_000
+            $0.inference.maxInputsPerRequest = 4
+            $0.inference.maxTextBytes = 100
+            $0.inference.truncate = false
+        }
+        try await server.application(services: [server.inference]).test(.live) { client in
+            let huge = inferBody([String(repeating: "a", count: 3_000)])
+            #expect(try await client.post("/v2/models/embed/infer", json: huge).status == .contentTooLarge)
+            let many = inferBody(Array(repeating: "a", count: 5))
+            #expect(try await client.post("/v2/models/embed/infer", json: many).status == .contentTooLarge)
+            let long = inferBody([String(repeating: "a ", count: 60)])
+            #expect(try await client.post("/v2/models/embed/infer", json: long).status == .contentTooLarge)
+            // 49 words (97 bytes) fit the byte limit, but 51 tokens exceed the model's 48: with truncation off, 422.
+            let overLength = inferBody([Array(repeating: "a", count: 49).joined(separator: " ")])
+            let refused = try await client.post("/v2/models/embed/infer", json: overLength)
+            #expect(refused.status == .unprocessableContent)
+            #expect(try refused.errorMessage().contains("tokens"))
+        }
+    }
+}

@@ -118,10 +118,12 @@ typedef struct {
     size_t scratch_per_thread;
 } attention_job;
 
-static inline int padded(int len) { return (len + 15) / 16 * 16; }
+static inline int round32(int len) { return (len + 31) / 32 * 32; }
 
 size_t shoal_attention_scratch_count(int max_len, int head_dim) {
-    return (size_t)padded(max_len) * (size_t)(head_dim + 1) + 64;
+    size_t lp = (size_t)round32(max_len);
+    size_t count = lp * (size_t)(head_dim + max_len) + (size_t)round32(head_dim) * (size_t)max_len;
+    return (count + 15) / 16 * 16;  // keeps every thread's share 64-byte aligned
 }
 
 static void attention_head_portable(const attention_job *job, int start, int len, int head, float *scores) {
@@ -149,74 +151,56 @@ static void attention_head_portable(const attention_job *job, int start, int len
 }
 
 #if defined(SHOAL_X86)
-// scores[0, 16 * vectors) for one query against keys stored transposed (kt[t * lp + j]).
-SHOAL_AVX512 static inline __attribute__((always_inline)) void
-scores_block(const float *q, const float *kt, int lp, int d, const int vectors, float *scores) {
-    __m512 acc[8];
-    for (int u = 0; u < vectors; u++) acc[u] = _mm512_setzero_ps();
-    for (int t = 0; t < d; t++) {
-        __m512 qt = _mm512_set1_ps(q[t]);
-        for (int u = 0; u < vectors; u++)
-            acc[u] = _mm512_fmadd_ps(qt, _mm512_loadu_ps(kt + (size_t)t * lp + 16 * u), acc[u]);
+SHOAL_AVX512 static void softmax_row_avx512(float *row, int len) {
+    __m512 vmax = _mm512_set1_ps(-FLT_MAX);
+    for (int j = 0; j < len; j += 16)
+        vmax = _mm512_mask_max_ps(vmax, shoal_mask(len - j), vmax, _mm512_loadu_ps(row + j));
+    __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax)), sum = _mm512_setzero_ps();
+    for (int j = 0; j < len; j += 16) {
+        __mmask16 m = shoal_mask(len - j);
+        __m512 e = _mm512_maskz_mov_ps(m, shoal_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + j), max)));
+        _mm512_mask_storeu_ps(row + j, m, e);
+        sum = _mm512_add_ps(sum, e);
     }
-    for (int u = 0; u < vectors; u++) _mm512_storeu_ps(scores + 16 * u, acc[u]);
+    __m512 scale = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    for (int j = 0; j < len; j += 16) {
+        __mmask16 m = shoal_mask(len - j);
+        _mm512_mask_storeu_ps(row + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + j), scale));
+    }
 }
 
-#define SHOAL_SCORES_CASE(v) case v: scores_block(q, kt + j, lp, d, v, scores + j); break;
-
-// out[0, 16 * parts) = sum_j p[j] * v_j, for a head of 16 * parts dimensions.
-SHOAL_AVX512 static inline __attribute__((always_inline)) void
-weighted_values(const float *p, const float *v, int stride, int len, const int parts, float scale, float *out) {
-    __m512 acc[8];
-    for (int u = 0; u < parts; u++) acc[u] = _mm512_setzero_ps();
-    for (int j = 0; j < len; j++) {
-        __m512 pj = _mm512_set1_ps(p[j]);
-        for (int u = 0; u < parts; u++)
-            acc[u] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(v + (size_t)j * stride + 16 * u), acc[u]);
-    }
-    __m512 s = _mm512_set1_ps(scale);
-    for (int u = 0; u < parts; u++) _mm512_storeu_ps(out + 16 * u, _mm512_mul_ps(acc[u], s));
-}
-
+// Both products of one head as GEMMs with the register-blocked micro-kernel: the keys are packed as the
+// "weights" of Q·Kᵀ, the values as those of P·V (a panel row of V is one token's head vector).
 SHOAL_AVX512 static void attention_head_avx512(const attention_job *job, int start, int len, int head, float *scratch) {
-    int d = job->head_dim, h = job->hidden, stride = 3 * h, lp = padded(len);
-    float *kt = scratch, *scores = scratch + (size_t)d * lp;
-    const float *keys = job->qkv + (size_t)start * stride + h + head * d;
-    for (int t = 0; t < d; t++) {
-        for (int j = 0; j < len; j++) kt[(size_t)t * lp + j] = keys[(size_t)j * stride + t];
-        for (int j = len; j < lp; j++) kt[(size_t)t * lp + j] = 0.0f;
-    }
-    const float *values = job->qkv + (size_t)start * stride + 2 * h + head * d;
-    for (int i = 0; i < len; i++) {
-        const float *q = job->qkv + (size_t)(start + i) * stride + head * d;
-        for (int j = 0; j < lp; j += 128) {
-            int vectors = (lp - j) / 16 < 8 ? (lp - j) / 16 : 8;
-            switch (vectors) {
-                SHOAL_SCORES_CASE(1) SHOAL_SCORES_CASE(2) SHOAL_SCORES_CASE(3) SHOAL_SCORES_CASE(4)
-                SHOAL_SCORES_CASE(5) SHOAL_SCORES_CASE(6) SHOAL_SCORES_CASE(7) SHOAL_SCORES_CASE(8)
-            default: break;
+    int d = job->head_dim, h = job->hidden, stride = 3 * h, lp = round32(len), dp = round32(d);
+    float *keys_packed = scratch, *scores = scratch + (size_t)lp * d, *values_packed = scores + (size_t)len * lp;
+    const float *q = job->qkv + (size_t)start * stride + head * d, *keys = q + h, *values = q + 2 * h;
+    for (int panel = 0; panel < lp / 32; panel++) {
+        float *dst = keys_packed + (size_t)panel * 32 * d;
+        for (int t = 0; t < d; t++)
+            for (int j = 0; j < 32; j++) {
+                int key = panel * 32 + j;
+                dst[t * 32 + j] = key < len ? keys[(size_t)key * stride + t] : 0.0f;
             }
-        }
-        __m512 vmax = _mm512_set1_ps(-FLT_MAX);
-        for (int j = 0; j < len; j += 16)
-            vmax = _mm512_mask_max_ps(vmax, shoal_mask(len - j), vmax, _mm512_loadu_ps(scores + j));
-        __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax)), sum = _mm512_setzero_ps();
-        for (int j = 0; j < len; j += 16) {
-            __mmask16 m = shoal_mask(len - j);
-            __m512 e = _mm512_maskz_mov_ps(m, shoal_exp512(_mm512_sub_ps(_mm512_loadu_ps(scores + j), max)));
-            _mm512_storeu_ps(scores + j, e);
-            sum = _mm512_add_ps(sum, e);
-        }
-        float scale = 1.0f / _mm512_reduce_add_ps(sum);
-        float *out = job->context + (size_t)(start + i) * h + head * d;
-        switch (d / 16) {
-        case 1: weighted_values(scores, values, stride, len, 1, scale, out); break;
-        case 2: weighted_values(scores, values, stride, len, 2, scale, out); break;
-        case 4: weighted_values(scores, values, stride, len, 4, scale, out); break;
-        case 8: weighted_values(scores, values, stride, len, 8, scale, out); break;
-        default: break;
+    }
+    gemm_job products = {len, len, d, stride, 0, lp, SHOAL_ACT_NONE, 0, lp / 32, q, keys_packed, NULL, NULL, scores};
+    for (int panel = 0; panel < lp / 32; panel++)
+        for (int row = 0; row < len; row += 12)
+            shoal_gemm_block_avx512(&products, row, len - row < 12 ? len - row : 12, panel);
+    for (int i = 0; i < len; i++) softmax_row_avx512(scores + (size_t)i * lp, len);
+    for (int panel = 0; panel < dp / 32; panel++) {
+        float *dst = values_packed + (size_t)panel * 32 * len;
+        for (int j = 0; j < len; j++) {
+            const float *v = values + (size_t)j * stride + panel * 32;
+            int cols = d - panel * 32 < 32 ? d - panel * 32 : 32;
+            for (int c = 0; c < 32; c++) dst[(size_t)j * 32 + c] = c < cols ? v[c] : 0.0f;
         }
     }
+    float *out = job->context + (size_t)start * h + head * d;
+    gemm_job weighted = {len, d, len, lp, 0, h, SHOAL_ACT_NONE, 0, dp / 32, scores, values_packed, NULL, NULL, out};
+    for (int panel = 0; panel < dp / 32; panel++)
+        for (int row = 0; row < len; row += 12)
+            shoal_gemm_block_avx512(&weighted, row, len - row < 12 ? len - row : 12, panel);
 }
 #endif
 
@@ -227,8 +211,7 @@ static void attention_task(void *context, int64_t index, int thread) {
     float *scratch = job->scratch + job->scratch_per_thread * (size_t)thread;
     if (len <= 0) return;
 #if defined(SHOAL_X86)
-    int d = job->head_dim;
-    if (shoal_has_avx512() && d % 16 == 0 && (d / 16 == 1 || d / 16 == 2 || d / 16 == 4 || d / 16 == 8)) {
+    if (shoal_has_avx512()) {
         attention_head_avx512(job, start, len, head, scratch);
         return;
     }

@@ -60,13 +60,6 @@ void shoal_epilogue(int m, int n, float *x, int ldx, const float *bias, const fl
     }
 }
 
-typedef struct {
-    int m, n, k, lda, ldr, ldc, activation;
-    int rows_per_chunk, panels;
-    const float *a, *packed, *bias, *residual;
-    float *c;
-} gemm_job;
-
 // Portable micro-kernel: same blocking, plain loops the compiler may vectorise.
 static void block_portable(const gemm_job *job, int row0, int rows, int panel) {
     const float *b = job->packed + (size_t)panel * SHOAL_PANEL * job->k;
@@ -96,8 +89,8 @@ micro_avx512(const gemm_job *job, int row0, const int rows, int panel) {
     __m512 acc0[ROWS], acc1[ROWS];
     for (int i = 0; i < rows; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
     for (int p = 0; p < k; p++) {
-        __m512 b0 = _mm512_load_ps(b + (size_t)p * SHOAL_PANEL);
-        __m512 b1 = _mm512_load_ps(b + (size_t)p * SHOAL_PANEL + 16);
+        __m512 b0 = _mm512_loadu_ps(b + (size_t)p * SHOAL_PANEL);
+        __m512 b1 = _mm512_loadu_ps(b + (size_t)p * SHOAL_PANEL + 16);
         for (int i = 0; i < rows; i++) {
             __m512 ai = _mm512_set1_ps(a[(size_t)i * lda + p]);
             acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
@@ -106,38 +99,15 @@ micro_avx512(const gemm_job *job, int row0, const int rows, int panel) {
     }
     const int col0 = panel * SHOAL_PANEL;
     const int cols = job->n - col0 < SHOAL_PANEL ? job->n - col0 : SHOAL_PANEL;
-    const __mmask16 m0 = shoal_mask(cols), m1 = shoal_mask(cols - 16 > 0 ? cols - 16 : 0);
-    __m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps();
-    if (job->bias) {
-        bias0 = _mm512_maskz_loadu_ps(m0, job->bias + col0);
-        bias1 = _mm512_maskz_loadu_ps(m1, job->bias + col0 + 16);
-    }
     for (int i = 0; i < rows; i++) {
-        __m512 v0 = _mm512_add_ps(acc0[i], bias0), v1 = _mm512_add_ps(acc1[i], bias1);
-        if (job->residual) {
-            const float *r = job->residual + (size_t)(row0 + i) * job->ldr + col0;
-            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));
-            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));
-        }
-        if (job->activation == SHOAL_ACT_GELU) {
-            v0 = shoal_gelu512(v0);
-            v1 = shoal_gelu512(v1);
-        } else if (job->activation == SHOAL_ACT_RELU) {
-            v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
-            v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
-        }
-        float *c = job->c + (size_t)(row0 + i) * job->ldc + col0;
-        _mm512_mask_storeu_ps(c, m0, v0);
-        _mm512_mask_storeu_ps(c + 16, m1, v1);
-        if (job->activation == SHOAL_ACT_TANH) {
-            for (int j = 0; j < cols; j++) c[j] = tanhf(c[j]);
-        }
+        shoal_epilogue_row512(acc0[i], acc1[i], row0 + i, col0, cols, job->bias, job->residual, job->ldr,
+                              job->activation, job->c + (size_t)(row0 + i) * job->ldc + col0);
     }
 }
 
 // One specialised copy of the micro-kernel per row count, so the accumulators live in registers.
 #define SHOAL_ROWS_CASE(r) case r: micro_avx512(job, row0, r, panel); break;
-SHOAL_AVX512 static void block_avx512(const gemm_job *job, int row0, int rows, int panel) {
+SHOAL_AVX512 void shoal_gemm_block_avx512(const gemm_job *job, int row0, int rows, int panel) {
     switch (rows) {
         SHOAL_ROWS_CASE(1) SHOAL_ROWS_CASE(2) SHOAL_ROWS_CASE(3) SHOAL_ROWS_CASE(4)
         SHOAL_ROWS_CASE(5) SHOAL_ROWS_CASE(6) SHOAL_ROWS_CASE(7) SHOAL_ROWS_CASE(8)
@@ -159,7 +129,7 @@ static void gemm_task(void *context, int64_t index, int thread) {
         int rows = end - row < ROWS ? end - row : ROWS;
 #if defined(SHOAL_X86)
         if (shoal_has_avx512()) {
-            block_avx512(job, row, rows, panel);
+            shoal_gemm_block_avx512(job, row, rows, panel);
             continue;
         }
 #endif

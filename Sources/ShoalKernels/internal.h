@@ -10,6 +10,21 @@
 #define SHOAL_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
 #endif
 
+#include "ShoalKernels.h"
+
+// One GEMM call: c = act(a · packedᵀ + bias + residual), split into (row chunk, panel) tasks.
+typedef struct {
+    int m, n, k, lda, ldr, ldc, activation;
+    int rows_per_chunk, panels;
+    const float *a, *packed, *bias, *residual;
+    float *c;
+} gemm_job;
+
+#if defined(__x86_64__)
+/// Rows [row0, row0 + rows) (rows <= 12) of one 32-column panel with the AVX-512 micro-kernel.
+void shoal_gemm_block_avx512(const gemm_job *job, int row0, int rows, int panel);
+#endif
+
 // erf as a rational function on [-4, 4] (the approximation XLA and Eigen use, a few ulp from erff).
 #define SHOAL_ERF_COEFFICIENTS                                                                             \
     const float a1 = -2.72614225801306e-10f, a3 = 2.77068142495902e-08f, a5 = -2.10102402082508e-06f;      \
@@ -81,6 +96,35 @@ SHOAL_AVX512 static inline __m512 shoal_exp512(__m512 x) {
 
 SHOAL_AVX512 static inline __mmask16 shoal_mask(int remaining) {
     return remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1u);
+}
+
+// Applies bias, residual and activation to 32 accumulated columns of one output row and stores the
+// first `cols` of them.
+SHOAL_AVX512 static inline void shoal_epilogue_row512(__m512 v0, __m512 v1, int row, int col0, int cols,
+                                                      const float *bias, const float *residual, int ldr,
+                                                      int activation, float *c) {
+    const __mmask16 m0 = shoal_mask(cols), m1 = shoal_mask(cols - 16 > 0 ? cols - 16 : 0);
+    if (bias) {
+        v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, bias + col0));
+        v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, bias + col0 + 16));
+    }
+    if (residual) {
+        const float *r = residual + (size_t)row * ldr + col0;
+        v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));
+        v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));
+    }
+    if (activation == 1 /* GELU */) {
+        v0 = shoal_gelu512(v0);
+        v1 = shoal_gelu512(v1);
+    } else if (activation == 2 /* RELU */) {
+        v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
+        v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
+    }
+    _mm512_mask_storeu_ps(c, m0, v0);
+    _mm512_mask_storeu_ps(c + 16, m1, v1);
+    if (activation == 3 /* TANH */) {
+        for (int j = 0; j < cols; j++) c[j] = tanhf(c[j]);
+    }
 }
 #endif
 

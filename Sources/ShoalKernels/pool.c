@@ -1,10 +1,17 @@
-// A fork-join pool for short parallel regions (tens of microseconds): workers spin briefly between
+// A fork-join pool for short parallel regions (tens of microseconds). Workers spin briefly between
 // regions, then sleep on a condition variable so an idle server burns no CPU.
+//
+// Items are claimed from one 64-bit word holding (region, next index), so a worker that wakes late
+// can never claim an item of a region other than the one it saw, and the caller waits only for items
+// to be finished, not for every worker to show up: a worker descheduled by the OS does not hold up a
+// region it has not joined yet.
 #include "ShoalKernels.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define SHOAL_PAUSE() _mm_pause()
@@ -12,16 +19,15 @@
 #define SHOAL_PAUSE() ((void)0)
 #endif
 
-enum { SPIN_ROUNDS = 200000 };  // about 100 µs of pause instructions before sleeping
+enum { SPIN_NANOSECONDS = 100000 };  // how long an idle worker spins before it sleeps
 
 struct shoal_pool {
     int threads;
     pthread_t *workers;
     pthread_mutex_t mutex;
     pthread_cond_t wake;
-    _Atomic uint64_t generation;
-    _Atomic int64_t next;
-    _Atomic int active;
+    _Atomic uint64_t claim;     // region << 32 | next unclaimed index
+    _Atomic int64_t finished;   // items of the current region done
     _Atomic int stop;
     int64_t count;
     shoal_task_fn task;
@@ -33,10 +39,27 @@ typedef struct {
     int index;
 } worker_start;
 
-static void drain(shoal_pool *pool, int thread) {
-    int64_t i;
-    while ((i = atomic_fetch_add_explicit(&pool->next, 1, memory_order_relaxed)) < pool->count) {
-        pool->task(pool->context, i, thread);
+static uint64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static inline uint32_t region_of(uint64_t claim) { return (uint32_t)(claim >> 32); }
+
+// Runs items of `region` until none is left; returns how many this thread ran.
+static void drain(shoal_pool *pool, uint32_t region, int thread) {
+    uint64_t claim = atomic_load_explicit(&pool->claim, memory_order_acquire);
+    for (;;) {
+        if (region_of(claim) != region) return;
+        int64_t index = (int64_t)(uint32_t)claim;
+        if (index >= pool->count) return;
+        if (!atomic_compare_exchange_weak_explicit(&pool->claim, &claim, claim + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue;
+        pool->task(pool->context, index, thread);
+        atomic_fetch_add_explicit(&pool->finished, 1, memory_order_release);
+        claim = atomic_load_explicit(&pool->claim, memory_order_acquire);
     }
 }
 
@@ -44,25 +67,28 @@ static void *worker_main(void *argument) {
     worker_start start = *(worker_start *)argument;
     free(argument);
     shoal_pool *pool = start.pool;
-    uint64_t seen = 0;
+    uint32_t seen = 0;
     for (;;) {
-        uint64_t current = atomic_load_explicit(&pool->generation, memory_order_acquire);
-        for (int spin = 0; current == seen && spin < SPIN_ROUNDS; spin++) {
-            SHOAL_PAUSE();
-            current = atomic_load_explicit(&pool->generation, memory_order_acquire);
+        uint32_t region = region_of(atomic_load_explicit(&pool->claim, memory_order_acquire));
+        if (region == seen) {
+            uint64_t deadline = now_ns() + SPIN_NANOSECONDS;
+            for (int spin = 1; region == seen; spin++) {
+                SHOAL_PAUSE();
+                region = region_of(atomic_load_explicit(&pool->claim, memory_order_acquire));
+                if (spin % 64 == 0 && now_ns() > deadline) break;
+            }
         }
-        if (current == seen) {
+        if (region == seen) {
             pthread_mutex_lock(&pool->mutex);
-            while ((current = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen &&
+            while ((region = region_of(atomic_load_explicit(&pool->claim, memory_order_acquire))) == seen &&
                    !atomic_load(&pool->stop)) {
                 pthread_cond_wait(&pool->wake, &pool->mutex);
             }
             pthread_mutex_unlock(&pool->mutex);
         }
         if (atomic_load(&pool->stop)) return NULL;
-        seen = current;
-        drain(pool, start.index);
-        atomic_fetch_sub_explicit(&pool->active, 1, memory_order_release);
+        seen = region;
+        drain(pool, region, start.index);
     }
 }
 
@@ -74,7 +100,7 @@ shoal_pool *shoal_pool_create(int threads) {
     pthread_cond_init(&pool->wake, NULL);
     pool->workers = calloc((size_t)pool->threads, sizeof(pthread_t));
     int started = 1;
-    for (int t = 1; t < pool->threads; t++) {
+    for (int t = 1; pool->workers && t < pool->threads; t++) {
         worker_start *start = malloc(sizeof(worker_start));
         if (!start) break;
         *start = (worker_start){pool, t};
@@ -109,15 +135,19 @@ void shoal_pool_run(shoal_pool *pool, int64_t count, shoal_task_fn task, void *c
         for (int64_t i = 0; i < count; i++) task(context, i, 0);
         return;
     }
+    // Every item of the previous region is finished, so no thread reads these fields now.
     pool->task = task;
     pool->context = context;
     pool->count = count;
-    atomic_store_explicit(&pool->next, 0, memory_order_relaxed);
-    atomic_store_explicit(&pool->active, pool->threads - 1, memory_order_relaxed);
+    atomic_store_explicit(&pool->finished, 0, memory_order_relaxed);
+    uint32_t region = region_of(atomic_load_explicit(&pool->claim, memory_order_relaxed)) + 1;
     pthread_mutex_lock(&pool->mutex);
-    atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
+    atomic_store_explicit(&pool->claim, (uint64_t)region << 32, memory_order_release);
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->mutex);
-    drain(pool, 0);
-    while (atomic_load_explicit(&pool->active, memory_order_acquire) > 0) SHOAL_PAUSE();
+    drain(pool, region, 0);
+    for (int spin = 1; atomic_load_explicit(&pool->finished, memory_order_acquire) < count; spin++) {
+        SHOAL_PAUSE();
+        if (spin % 256 == 0) sched_yield();  // let a descheduled worker finish its item
+    }
 }

@@ -61,7 +61,8 @@ public final class Model: Sendable {
         network = try architecture.network(
             tensors: tensors, configuration: configuration, classifier: classifier, provider: options.provider)
 
-        var maxLength = configuration.encoder.maxPositions
+        // sentence-transformers truncates at max_seq_length, transformers at the tokenizer's model_max_length.
+        var preferredLength = try Self.tokenizerMaxLength(folder: folder)
         if let head = network.head {
             task = .classification(labels: head.labels)
             dimensions = head.labels.count
@@ -69,10 +70,20 @@ public final class Model: Sendable {
             let sentence = try SentenceTransformersConfiguration(folder: folder)
             task = .embedding(pooling: sentence.pooling, normalize: sentence.normalize)
             dimensions = configuration.encoder.hiddenSize
-            maxLength = min(maxLength, sentence.maxSequenceLength ?? maxLength)
+            preferredLength = sentence.maxSequenceLength ?? preferredLength
         }
-        if let cap = options.maxSequenceLength { maxLength = min(maxLength, max(cap, 2)) }
-        maxSequenceLength = maxLength
+        let maxLength = min(preferredLength ?? .max, configuration.encoder.maxPositions)
+        maxSequenceLength = options.maxSequenceLength.map { min(maxLength, max($0, 2)) } ?? maxLength
+    }
+
+    /// `model_max_length` of `tokenizer_config.json`, unless absent or the "no limit" placeholder.
+    private static func tokenizerMaxLength(folder: URL) throws -> Int? {
+        struct File: Decodable { var modelMaxLength: Double? }
+        let url = folder.appendingPathComponent("tokenizer_config.json")
+        guard let data = try readIfPresent(url) else { return nil }
+        guard let length = try decodeConfiguration(File.self, from: data, path: url.path).modelMaxLength,
+              length >= 2, length < 1e6 else { return nil }
+        return Int(length)
     }
 
     /// The encoder's shape.

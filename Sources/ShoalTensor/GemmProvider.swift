@@ -1,14 +1,22 @@
 import CBLAS
+import ShoalKernels
 
 /// Which implementation multiplies activations by weights.
 public enum GemmProvider: String, Sendable, CaseIterable, CustomStringConvertible {
-    /// The engine's own AVX-512 kernels on weights packed at load time (x86-64 with AVX-512 only).
+    /// Intel AMX tiles in bf16x3 precision (about 1e-5 relative error) on weights packed at load time.
+    case amx
+    /// The engine's own float32 AVX-512 kernels on weights packed at load time (x86-64 with AVX-512 only).
     case native
     /// The system BLAS (OpenBLAS on Linux) on weights as stored.
     case blas
 
-    /// The fastest provider this CPU runs: `native` where AVX-512 is present, `blas` elsewhere.
-    public static var preferred: GemmProvider { ComputePool.hasNativeKernels ? .native : .blas }
+    /// The fastest provider this CPU runs: `amx` where AMX is present, then `native` where AVX-512 is, else `blas`.
+    public static var preferred: GemmProvider { available[0] }
+
+    /// The providers this CPU runs, fastest first.
+    public static var available: [GemmProvider] {
+        (shoal_has_amx() != 0 ? [.amx] : []) + (ComputePool.hasNativeKernels ? [.native] : []) + [.blas]
+    }
 
     /// A short name with the BLAS core type when it matters.
     public var description: String { rawValue }

@@ -20,6 +20,9 @@ public final class Linear: @unchecked Sendable {
         let scaled = AlignedBuffer(count: count)
         for i in 0..<count { scaled.pointer[i] = weight[i] * weightScale }
         switch provider {
+        case .amx:
+            weights = AlignedBuffer(count: shoal_amx_packed_bytes(Int32(outputs), Int32(inputs)) / 4)
+            shoal_amx_pack(scaled.pointer, Int32(outputs), Int32(inputs), weights.pointer)
         case .native:
             weights = AlignedBuffer(count: shoal_packed_count(Int32(outputs), Int32(inputs)))
             shoal_pack(scaled.pointer, Int32(outputs), Int32(inputs), weights.pointer)
@@ -51,13 +54,16 @@ public final class Linear: @unchecked Sendable {
     }
 
     /// Bytes held by the layer's parameters.
-    public var parameterBytes: Int { (outputs * inputs + (bias == nil ? 0 : outputs)) * MemoryLayout<Float>.stride }
+    public var parameterBytes: Int { (weights.capacity + (bias == nil ? 0 : outputs)) * MemoryLayout<Float>.stride }
 
     /// `output[rows, outputs] = act(input[rows, inputs] · Wᵀ + b + residual)`; leading dimensions are the widths.
     public func apply(rows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                       residual: UnsafePointer<Float>? = nil, activation: Activation = .none, pool: OpaquePointer?) {
         guard rows > 0 else { return }
         switch provider {
+        case .amx:
+            shoal_amx_gemm(pool, Int32(rows), Int32(outputs), Int32(inputs), input, Int32(inputs), weights.pointer,
+                           bias?.pointer, residual, Int32(outputs), activation.code, output, Int32(outputs))
         case .native:
             shoal_gemm(pool, Int32(rows), Int32(outputs), Int32(inputs), input, Int32(inputs), weights.pointer,
                        bias?.pointer, residual, Int32(outputs), activation.code, output, Int32(outputs))

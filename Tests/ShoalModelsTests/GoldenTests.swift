@@ -5,7 +5,7 @@ import Testing
 
 @Suite("all-MiniLM-L6-v2 against sentence-transformers")
 struct GoldenTests {
-    static var providers: [GemmProvider] { ComputePool.hasNativeKernels ? [.native, .blas] : [.blas] }
+    static var providers: [GemmProvider] { GemmProvider.available }
 
     @Test("the model folder loads as a normalised mean-pooling embedding model")
     func loads() throws {

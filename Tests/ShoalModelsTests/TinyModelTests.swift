@@ -14,7 +14,7 @@ struct TinyModelTests {
             (architecture, .classification(labels: ["negative", "neutral", "positive"])),
         ]
     }
-    static var providers: [GemmProvider] { ComputePool.hasNativeKernels ? [.native, .blas] : [.blas] }
+    static var providers: [GemmProvider] { GemmProvider.available }
 
     static let texts = [
         "the cat sat on the mat",

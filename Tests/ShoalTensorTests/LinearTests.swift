@@ -15,7 +15,7 @@ func gelu(_ x: Double) -> Double { 0.5 * x * (1 + erf(x / 2.0.squareRoot())) }
 
 @Suite("Linear layers")
 struct LinearTests {
-    static var providers: [GemmProvider] { ComputePool.hasNativeKernels ? [.native, .blas] : [.blas] }
+    static var providers: [GemmProvider] { GemmProvider.available }
 
     /// Reference `act(x · Wᵀ + b + r)` in double precision.
     func reference(_ x: [Float], _ w: [Float], _ b: [Float], _ r: [Float]?, m: Int, n: Int, k: Int,

@@ -47,6 +47,16 @@ void shoal_pack(const float *w, int n, int k, float *packed);
 void shoal_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const float *packed,
                 const float *bias, const float *residual, int ldr, int activation, float *c, int ldc);
 
+/// 1 when the CPU and OS run AMX bf16 tiles (the first call asks the kernel for tile state).
+int shoal_has_amx(void);
+/// Bytes needed to pack a [n, k] weight matrix for shoal_amx_gemm.
+size_t shoal_amx_packed_bytes(int n, int k);
+/// Packs w ([n, k], row-major) into bf16 high and low tiles (64-byte aligned destination).
+void shoal_amx_pack(const float *w, int n, int k, void *packed);
+/// shoal_gemm on AMX tiles in bf16x3 precision (relative error about 1e-5); needs shoal_has_amx().
+void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
+                    const float *bias, const float *residual, int ldr, int activation, float *c, int ldc);
+
 /// In place: x[m, n] = act(x + bias + residual); the epilogue for an external GEMM.
 void shoal_epilogue(int m, int n, float *x, int ldx, const float *bias, const float *residual, int ldr,
                     int activation);

@@ -38,7 +38,7 @@ struct EngineBenchCommand: ParsableCommand {
     func run() throws {
         let (model, pool) = try engine.load()
         var peaks: [String: Double] = [:]
-        for provider in GemmProvider.allCases where provider == .blas || ComputePool.hasNativeKernels {
+        for provider in GemmProvider.available {
             peaks[provider.rawValue] = GemmPeak.measure(provider: provider, pool: pool)
         }
         let peak = peaks.values.max() ?? 0

@@ -13,7 +13,7 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .long, help: "Compute threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(name: .long, help: "GEMM provider: native (AVX-512 kernels) or blas (default: the fastest this CPU runs).")
+    @Option(name: .long, help: "GEMM provider: amx (AMX bf16x3), native (AVX-512 float32) or blas (default: the fastest this CPU runs).")
     var gemm: GemmProvider = .preferred
 
     @Option(name: .long, help: "Truncate inputs to at most this many tokens (default: the model's maximum).")
@@ -21,8 +21,9 @@ struct EngineOptions: ParsableArguments {
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        if gemm == .native && !ComputePool.hasNativeKernels {
-            throw ValidationError("--gemm native needs a CPU with AVX-512; use --gemm blas")
+        guard GemmProvider.available.contains(gemm) else {
+            let names = GemmProvider.available.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("--gemm \(gemm) does not run on this CPU; available: \(names)")
         }
     }
 

@@ -28,7 +28,8 @@ public final class Inference: Service, Sendable {
         async let computed: Void = Thread.run(named: "shoal-compute") { scheduler.runComputeLoop() }
         for name in configuration.pinned.sorted() {
             do {
-                _ = try await registry.load(explicitly: name)
+                _ = try await registry.acquire(name)
+                registry.release(name)
             } catch {
                 configuration.logger.error("cannot load pinned model", metadata: ["model": "\(name)", "error": "\(error)"])
             }

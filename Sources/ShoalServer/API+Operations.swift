@@ -11,11 +11,15 @@ extension API {
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
         }
         router.get("/openapi.json") { _, _ in
-            guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
-                  let document = try? Data(contentsOf: url)
-            else { throw APIError(.internalServerError, "the OpenAPI document is missing from the build") }
+            guard let document = Self.openAPIDocument else {
+                throw APIError(.internalServerError, "the OpenAPI document is missing from the build")
+            }
             return Response(
                 status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
         }
     }
+
+    /// `openapi.json`, the document of every route, kept beside the sources.
+    private static let openAPIDocument: Data? = Bundle.module.url(forResource: "openapi", withExtension: "json")
+        .flatMap { try? Data(contentsOf: $0) }
 }

@@ -76,6 +76,8 @@ import Testing
         }
         let waiter = Task { try await cancelled.outputs() }
         waiter.cancel()
+        // The cancelled waiter ends its request as soon as it runs.
+        while !cancelled.isFinished { await Task.yield() }
         try await drain(scheduler)
         await #expect(throws: InferenceError.cancelled) { try await gone.outputs() }
         await #expect(throws: InferenceError.timedOut(name: "hot", seconds: 30)) { try await late.outputs() }

@@ -4,7 +4,8 @@
 // Items are claimed from one 64-bit word holding (region, next index), so a worker that wakes late
 // can never claim an item of a region other than the one it saw, and the caller waits only for items
 // to be finished, not for every worker to show up: a worker descheduled by the OS does not hold up a
-// region it has not joined yet.
+// region it has not joined yet. A region number is odd while the caller writes the next region's task
+// and count: no claim on the previous region can then succeed against the new count.
 #include "ShoalKernels.h"
 
 #include <pthread.h>
@@ -29,7 +30,7 @@ struct shoal_pool {
     _Atomic uint64_t claim;     // region << 32 | next unclaimed index
     _Atomic int64_t finished;   // items of the current region done
     _Atomic int stop;
-    int64_t count;
+    _Atomic int64_t count;
     shoal_task_fn task;
     void *context;
 };
@@ -47,13 +48,16 @@ static uint64_t now_ns(void) {
 
 static inline uint32_t region_of(uint64_t claim) { return (uint32_t)(claim >> 32); }
 
-// Runs items of `region` until none is left; returns how many this thread ran.
+// The region a worker may join: an even one it has not seen (odd ones are being set up).
+static inline int joinable(uint32_t region, uint32_t seen) { return region != seen && (region & 1u) == 0; }
+
+// Runs items of `region` until none is left.
 static void drain(shoal_pool *pool, uint32_t region, int thread) {
     uint64_t claim = atomic_load_explicit(&pool->claim, memory_order_acquire);
     for (;;) {
         if (region_of(claim) != region) return;
         int64_t index = (int64_t)(uint32_t)claim;
-        if (index >= pool->count) return;
+        if (index >= atomic_load_explicit(&pool->count, memory_order_relaxed)) return;
         if (!atomic_compare_exchange_weak_explicit(&pool->claim, &claim, claim + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
             continue;
@@ -70,17 +74,17 @@ static void *worker_main(void *argument) {
     uint32_t seen = 0;
     for (;;) {
         uint32_t region = region_of(atomic_load_explicit(&pool->claim, memory_order_acquire));
-        if (region == seen) {
+        if (!joinable(region, seen)) {
             uint64_t deadline = now_ns() + SPIN_NANOSECONDS;
-            for (int spin = 1; region == seen; spin++) {
+            for (int spin = 1; !joinable(region, seen); spin++) {
                 SHOAL_PAUSE();
                 region = region_of(atomic_load_explicit(&pool->claim, memory_order_acquire));
                 if (spin % 64 == 0 && now_ns() > deadline) break;
             }
         }
-        if (region == seen) {
+        if (!joinable(region, seen)) {
             pthread_mutex_lock(&pool->mutex);
-            while ((region = region_of(atomic_load_explicit(&pool->claim, memory_order_acquire))) == seen &&
+            while (!joinable(region = region_of(atomic_load_explicit(&pool->claim, memory_order_acquire)), seen) &&
                    !atomic_load(&pool->stop)) {
                 pthread_cond_wait(&pool->wake, &pool->mutex);
             }
@@ -135,12 +139,15 @@ void shoal_pool_run(shoal_pool *pool, int64_t count, shoal_task_fn task, void *c
         for (int64_t i = 0; i < count; i++) task(context, i, 0);
         return;
     }
-    // Every item of the previous region is finished, so no thread reads these fields now.
+    // Close the previous region first: a worker still draining it can no longer claim an item once the
+    // count below changes. Every item of it is finished, so no thread reads these fields now.
+    uint32_t region = region_of(atomic_load_explicit(&pool->claim, memory_order_relaxed)) + 2;
+    atomic_store_explicit(&pool->claim, (uint64_t)(region - 1) << 32, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
     pool->task = task;
     pool->context = context;
-    pool->count = count;
+    atomic_store_explicit(&pool->count, count, memory_order_relaxed);
     atomic_store_explicit(&pool->finished, 0, memory_order_relaxed);
-    uint32_t region = region_of(atomic_load_explicit(&pool->claim, memory_order_relaxed)) + 1;
     pthread_mutex_lock(&pool->mutex);
     atomic_store_explicit(&pool->claim, (uint64_t)region << 32, memory_order_release);
     pthread_cond_broadcast(&pool->wake);

@@ -26,6 +26,20 @@ public final class ComputePool: Sendable {
         try lock.withLock { _ in try body(pool, workspace) }
     }
 
+    /// Runs `body(i)` for every i in `0..<count` on the pool's threads and returns when all are done.
+    public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            var task = body
+            withUnsafeMutablePointer(to: &task) { context in
+                withPool { raw, _ in
+                    shoal_pool_run(raw, Int64(count), { context, index, _ in
+                        context?.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(index))
+                    }, context)
+                }
+            }
+        }
+    }
+
     /// Bytes of scratch memory the pool's workspace holds.
     public var workspaceBytes: Int { lock.withLock { _ in workspace.bytes } }
 

@@ -1,0 +1,108 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import ShoalModels
+import ShoalServer
+import Testing
+
+@Suite struct ModelLifecycleTests {
+    let models: TestModels
+
+    init() throws {
+        models = try TestModels()
+    }
+
+    @Test func concurrentFirstRequestsTriggerOneLoad() async throws {
+        let server = try models.server()
+        try await server.application(services: [server.inference]).test(.live) { client in
+            let port = try #require(client.port)
+            let statuses = try await withClients(port: port, count: 16) { index, connection in
+                try await connection.post("/v2/models/classify/infer", json: inferBody(["text \(index)"])).status
+            }
+            #expect(statuses.allSatisfy { $0 == .ok })
+            let samples = prometheusSamples(try await client.get("/metrics").text)
+            #expect(samples[#"shoal_model_loads_total{model="classify",outcome="loaded"}"#] == 1)
+            #expect(samples[#"shoal_model_cache_misses_total{model="classify"}"#] ?? 0 >= 1)
+        }
+    }
+
+    @Test func evictionKeepsTwoOfThreeUnderBudget() async throws {
+        try models.embedding("third", seed: 13)
+        let bytes = try Model(folder: models.root.appendingPathComponent("embed")).parameterBytes
+        let server = try models.server { $0.inference.memoryBudget = bytes * 5 / 2 }
+        try await server.application(services: [server.inference]).test(.live) { client in
+            for name in ["embed", "classify", "third", "embed"] {
+                #expect(try await client.post("/predictions/\(name)", json: #"{"inputs":["good"]}"#).status == .ok, "\(name)")
+            }
+            let index = try await client.post("/v2/repository/index", json: "").array()
+            let states = Dictionary(uniqueKeysWithValues: index.compactMap { entry in
+                (entry["name"] as? String).map { ($0, entry["state"] as? String ?? "") }
+            })
+            #expect(states.values.filter { $0 == "READY" }.count == 2)
+            #expect(states["embed"] == "READY" && states["third"] == "READY")
+            #expect(index.first { $0["name"] as? String == "classify" }?["reason"] as? String == "evicted")
+            let samples = prometheusSamples(try await client.get("/metrics").text)
+            #expect(samples[#"shoal_model_evictions_total{model="classify"}"#] == 1)
+            #expect(samples[#"shoal_model_evictions_total{model="embed"}"#] == 1)
+            #expect(samples["shoal_models_loaded"] == 2)
+            #expect((samples["shoal_memory_used_bytes"] ?? .infinity) <= Double(bytes * 5 / 2))
+        }
+    }
+
+    @Test func modelThatCannotFitAnswers507() async throws {
+        let server = try models.server { $0.inference.memoryBudget = 1_000 }
+        try await server.application(services: [server.inference]).test(.live) { client in
+            let response = try await client.post("/v2/models/embed/infer", json: inferBody(["a"]))
+            #expect(response.status.code == 507)
+            #expect(try response.errorMessage().contains("--memory-budget"))
+        }
+    }
+
+    @Test func fullQueueAnswers429WithRetryAfter() async throws {
+        let server = try models.server {
+            $0.inference.maxQueuedInputs = 2
+            $0.inference.maxInputsPerRequest = 2
+        }
+        // The engine is not running yet, so the first request stays queued.
+        try await server.application().test(.live) { client in
+            let port = try #require(client.port)
+            #expect(try await client.post("/v2/repository/models/embed/load", json: "").status == .ok)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    let queued = try await TestClient.withClient(host: "127.0.0.1", port: port) { connection in
+                        try await connection.post("/v2/models/embed/infer", json: inferBody(["a", "b"])).status
+                    }
+                    #expect(queued == .ok)
+                }
+                while prometheusSamples(try await client.get("/metrics").text)[#"shoal_queue_depth{model="embed"}"#] != 2 {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                let refused = try await client.post("/v2/models/embed/infer", json: inferBody(["c"]))
+                #expect(refused.status == .tooManyRequests)
+                #expect(Int(refused.headers[.retryAfter] ?? "") ?? 0 >= 1)
+                #expect(try refused.errorMessage().contains("overloaded"))
+                let engine = Task { try await server.inference.run() }
+                try await group.next()
+                engine.cancel()
+                try await engine.value
+            }
+        }
+    }
+
+    @Test func corruptModelFailsAloneUnderLoad() async throws {
+        try models.corrupt("broken")
+        let server = try models.server()
+        try await server.application(services: [server.inference]).test(.live) { client in
+            let port = try #require(client.port)
+            let statuses = try await withClients(port: port, count: 8) { index, connection in
+                let name = index.isMultiple(of: 2) ? "broken" : "embed"
+                return (name, try await connection.post("/v2/models/\(name)/infer", json: inferBody(["a"])).status)
+            }
+            for (name, status) in statuses {
+                #expect(status == (name == "broken" ? .serviceUnavailable : .ok))
+            }
+            let samples = prometheusSamples(try await client.get("/metrics").text)
+            #expect(samples[#"shoal_model_loads_total{model="broken",outcome="failed"}"#] == 1)
+        }
+    }
+}

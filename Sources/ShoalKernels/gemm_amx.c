@@ -20,6 +20,7 @@
 #define STEP 32       // k per tile
 #define BLOCK 16      // rows per tile
 #define TILE_BYTES 1024
+#define GROUP 4       // row blocks per task: fewer, larger tasks for the pool
 
 static inline int steps_of(int k) { return (k + STEP - 1) / STEP; }
 static inline int panels_of(int n) { return (n + SHOAL_PANEL - 1) / SHOAL_PANEL; }
@@ -136,11 +137,8 @@ SHOAL_AMX static void split_task(void *context, int64_t block, int thread) {
     }
 }
 
-SHOAL_AMX static void multiply_task(void *context, int64_t index, int thread) {
-    (void)thread;
-    const amx_job *job = context;
-    configure_tiles();
-    int block = (int)(index % job->blocks), panel = (int)(index / job->blocks);
+// One 16-row block against one panel of 32 columns, epilogue included.
+SHOAL_AMX static void multiply_block(const amx_job *job, int block, int panel) {
     const uint16_t *a = job->split + (size_t)block * job->steps * 2 * (TILE_BYTES / 2);
     const uint16_t *b = job->packed + (size_t)panel * job->steps * 4 * (TILE_BYTES / 2);
     _tile_zero(0);
@@ -172,6 +170,16 @@ SHOAL_AMX static void multiply_task(void *context, int64_t index, int thread) {
     }
 }
 
+// Task i: up to GROUP row blocks against one panel; panels vary fastest so both threads share A.
+SHOAL_AMX static void multiply_task(void *context, int64_t index, int thread) {
+    (void)thread;
+    const amx_job *job = context;
+    configure_tiles();
+    int group = (int)(index / job->panels), panel = (int)(index % job->panels);
+    int end = (group + 1) * GROUP < job->blocks ? (group + 1) * GROUP : job->blocks;
+    for (int block = group * GROUP; block < end; block++) multiply_block(job, block, panel);
+}
+
 static _Thread_local uint16_t *split_buffer;
 static _Thread_local size_t split_capacity;
 
@@ -189,7 +197,7 @@ void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int l
     amx_job job = {m, n, k, lda, ldr, ldc, activation, steps, blocks, panels_of(n), a, bias, residual, packed,
                    split_buffer, c};
     shoal_pool_run(pool, blocks, split_task, &job);
-    shoal_pool_run(pool, (int64_t)blocks * job.panels, multiply_task, &job);
+    shoal_pool_run(pool, (int64_t)((blocks + GROUP - 1) / GROUP) * job.panels, multiply_task, &job);
 }
 #else
 int shoal_has_amx(void) { return 0; }

@@ -27,7 +27,12 @@ public final class Model: Sendable {
     /// Width of one output: embedding dimensions or number of labels.
     public let dimensions: Int
     public let tokenizer: Tokenizer
+    /// The model whose encoder this one shares, for a head loaded with `init(base:head:)`.
+    public let base: Model?
     let network: Network
+    /// How token vectors become the vector the head (or the caller) gets.
+    let pooling: Kernels.Pooling
+    let normalize: Bool
 
     /// Loads `config.json`, `model.safetensors`, `tokenizer.json` and the sentence-transformers files of `folder`.
     public init(folder: URL, options: ModelOptions = ModelOptions()) throws {
@@ -66,15 +71,53 @@ public final class Model: Sendable {
         if let head = network.head {
             task = .classification(labels: head.labels)
             dimensions = head.labels.count
+            (pooling, normalize) = (.cls, false)
         } else {
             let sentence = try SentenceTransformersConfiguration(folder: folder)
             task = .embedding(pooling: sentence.pooling, normalize: sentence.normalize)
             dimensions = configuration.encoder.hiddenSize
+            (pooling, normalize) = (sentence.pooling, sentence.normalize)
             preferredLength = sentence.maxSequenceLength ?? preferredLength
         }
+        base = nil
         let maxLength = min(preferredLength ?? .max, configuration.encoder.maxPositions)
         maxSequenceLength = options.maxSequenceLength.map { min(maxLength, max($0, 2)) } ?? maxLength
     }
+
+    /// A classifier over `base`'s embeddings, `softmax(W · embedding + b)`, sharing `base`'s encoder.
+    ///
+    /// `folder` holds `head.json` (`{"labels": [...]}`) and `head.safetensors` with `classifier.weight`
+    /// `[labels, base.dimensions]` and `classifier.bias` `[labels]`.
+    public init(base: Model, head folder: URL) throws {
+        guard case .embedding(let pooling, let normalize) = base.task, base.base == nil else {
+            throw ModelError.invalidConfiguration(
+                path: base.folder.path, reason: "a head needs an embedding model as its base, not a \(base.task.name) model")
+        }
+        struct HeadFile: Decodable { var labels: [String] }
+        let headURL = folder.appendingPathComponent("head.json")
+        guard let data = try readIfPresent(headURL) else { throw ModelError.missingFile(path: headURL.path) }
+        let labels = try decodeConfiguration(HeadFile.self, from: data, path: headURL.path).labels
+        guard !labels.isEmpty else {
+            throw ModelError.invalidConfiguration(path: headURL.path, reason: "labels must not be empty")
+        }
+        let weightsURL = folder.appendingPathComponent("head.safetensors")
+        guard FileManager.default.fileExists(atPath: weightsURL.path) else { throw ModelError.missingFile(path: weightsURL.path) }
+        let weights = WeightReader(
+            tensors: try SafeTensors(contentsOf: weightsURL), probe: "", prefixes: [], provider: base.provider)
+        let classifier = try weights.linear("classifier", outputs: labels.count, inputs: base.dimensions)
+        self.folder = folder
+        self.base = base
+        modelType = base.modelType
+        task = .classification(labels: labels)
+        maxSequenceLength = base.maxSequenceLength
+        dimensions = labels.count
+        tokenizer = base.tokenizer
+        network = Network(encoder: base.network.encoder, head: ClassificationHead(layers: [(classifier, .none)], labels: labels))
+        (self.pooling, self.normalize) = (pooling, normalize)
+    }
+
+    /// The GEMM provider the model's weights are packed for.
+    public var provider: GemmProvider { network.encoder.layers.first?.qkv.provider ?? .preferred }
 
     /// `model_max_length` of `tokenizer_config.json`, unless absent or the "no limit" placeholder.
     private static func tokenizerMaxLength(folder: URL) throws -> Int? {
@@ -89,8 +132,10 @@ public final class Model: Sendable {
     /// The encoder's shape.
     public var configuration: EncoderConfiguration { network.encoder.configuration }
 
-    /// Bytes of parameters held in memory.
-    public var parameterBytes: Int { network.encoder.parameterBytes + (network.head?.parameterBytes ?? 0) }
+    /// Bytes of parameters this model holds in memory beyond its `base` (a head counts only itself).
+    public var parameterBytes: Int {
+        (base == nil ? network.encoder.parameterBytes : 0) + (network.head?.parameterBytes ?? 0)
+    }
 
     /// Activation bytes one token of a batch needs while it is computed.
     public var activationBytesPerToken: Int { network.encoder.activationFloats(tokens: 1) * MemoryLayout<Float>.stride }
@@ -147,27 +192,20 @@ public final class Model: Sendable {
         let width = configuration.hiddenSize
         let slot = TransformerEncoder.Slot.self
         let pooled = workspace.buffer(slot.pooled.rawValue, count: sequences * width)
-        return workspace.offsets.withUnsafeBufferPointer { offsets in
-            switch task {
-            case .embedding(let pooling, let normalize):
-                Kernels.poolTokens(sequences: sequences, offsets: offsets.baseAddress!, hidden: width, x: hidden,
-                                   pooling: pooling, normalize: normalize, output: pooled)
-                return rows(pooled, count: sequences, width: width)
-            case .classification:
-                Kernels.poolTokens(sequences: sequences, offsets: offsets.baseAddress!, hidden: width, x: hidden,
-                                   pooling: .cls, normalize: false, output: pooled)
-                var input = UnsafePointer(pooled)
-                var output = pooled
-                for (index, layer) in (network.head?.layers ?? []).enumerated() {
-                    output = workspace.buffer(
-                        (index % 2 == 0 ? slot.head0 : slot.head1).rawValue, count: sequences * layer.linear.outputs)
-                    layer.linear.apply(rows: sequences, input: input, output: output, activation: layer.activation, pool: pool)
-                    input = UnsafePointer(output)
-                }
-                Kernels.softmaxRows(rows: sequences, width: dimensions, x: output)
-                return rows(output, count: sequences, width: dimensions)
-            }
+        workspace.offsets.withUnsafeBufferPointer { offsets in
+            Kernels.poolTokens(sequences: sequences, offsets: offsets.baseAddress!, hidden: width, x: hidden,
+                               pooling: pooling, normalize: normalize, output: pooled)
         }
+        guard let head = network.head else { return rows(pooled, count: sequences, width: width) }
+        var input = UnsafePointer(pooled)
+        var output = pooled
+        for (index, layer) in head.layers.enumerated() {
+            output = workspace.buffer((index % 2 == 0 ? slot.head0 : slot.head1).rawValue, count: sequences * layer.linear.outputs)
+            layer.linear.apply(rows: sequences, input: input, output: output, activation: layer.activation, pool: pool)
+            input = UnsafePointer(output)
+        }
+        Kernels.softmaxRows(rows: sequences, width: dimensions, x: output)
+        return rows(output, count: sequences, width: dimensions)
     }
 
     private func rows(_ pointer: UnsafeMutablePointer<Float>, count: Int, width: Int) -> [[Float]] {

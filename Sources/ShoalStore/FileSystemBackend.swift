@@ -1,0 +1,130 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A store in a local folder: versions are written into `.staging/` and renamed into `models/` in one step.
+public struct FileSystemBackend: StoreBackend {
+    /// The store's root folder.
+    public let root: URL
+
+    public init(root: URL) {
+        self.root = root.standardizedFileURL
+    }
+
+    public var description: String { root.path }
+
+    public func names() async throws -> [String] {
+        try children(of: root.appendingPathComponent("models")).filter { name in
+            !((try? children(of: root.appendingPathComponent("models/\(name)"))) ?? []).isEmpty
+        }
+    }
+
+    public func versions(of name: String) async throws -> [String] {
+        try children(of: root.appendingPathComponent("models/\(name)"))
+    }
+
+    public func read(_ path: String) async throws -> Data? {
+        let url = root.appendingPathComponent(path)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        do {
+            return try Data(contentsOf: url)
+        } catch {
+            throw StoreError.cannotRead(path: url.path, reason: SystemReason.describe(error))
+        }
+    }
+
+    public func download(_ path: String, size: Int64, to destination: URL, progress: TransferProgress?) async throws {
+        let source = root.appendingPathComponent(path)
+        try LocalFile.copy(source, to: destination, progress: progress)
+    }
+
+    public func publish(_ files: [StagedFile], manifest: Data, at folder: String, progress: TransferProgress?) async throws {
+        let staging = root.appendingPathComponent(".staging/\(UUID().uuidString)")
+        let target = root.appendingPathComponent(folder)
+        do {
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError.writeFailure(root.path, error)
+        }
+        defer { try? FileManager.default.removeItem(at: staging) }
+        let total = files.reduce(0) { $0 + $1.size }
+        var done: Int64 = 0
+        for file in files {
+            let destination = staging.appendingPathComponent(file.path)
+            let before = done
+            try LocalFile.copy(file.source, to: destination) { copied, _ in progress?(before + copied, total) }
+            done += file.size
+        }
+        let manifestURL = staging.appendingPathComponent(Manifest.fileName)
+        try LocalFile.write(manifest, to: manifestURL)
+        try Self.makeReadOnly(staging)
+        do {
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        } catch {
+            throw StoreError.writeFailure(target.deletingLastPathComponent().path, error)
+        }
+        // rename(2) refuses to replace a non-empty folder, and a published version always holds its manifest,
+        // so of two writers racing for one version number exactly one wins.
+        guard rename(staging.path, target.path) == 0 else {
+            let code = errno
+            if code == ENOTEMPTY || code == EEXIST {
+                throw StoreError.versionExists(folder.split(separator: "/").suffix(2).joined(separator: "@"))
+            }
+            throw LocalFile.failure(target.path, code)
+        }
+    }
+
+    public func remove(_ folder: String, files: [String]) async throws {
+        let target = root.appendingPathComponent(folder)
+        let trash = root.appendingPathComponent(".trash/\(UUID().uuidString)")
+        do {
+            try FileManager.default.createDirectory(at: trash.deletingLastPathComponent(), withIntermediateDirectories: true)
+        } catch {
+            throw StoreError.writeFailure(root.path, error)
+        }
+        // Renaming first makes the version vanish in one step; deleting its files can then take its time.
+        guard rename(target.path, trash.path) == 0 else {
+            let code = errno
+            if code == ENOENT { throw StoreError.notFound(folder) }
+            throw LocalFile.failure(target.path, code)
+        }
+        try? Self.makeWritable(trash)
+        try? FileManager.default.removeItem(at: trash)
+        let parent = target.deletingLastPathComponent()
+        if ((try? children(of: parent)) ?? ["keep"]).isEmpty {
+            try? FileManager.default.removeItem(at: parent)
+        }
+    }
+
+    public func localURL(_ path: String) -> URL? {
+        root.appendingPathComponent(path)
+    }
+
+    /// Visible entries of a folder, sorted; none when it does not exist.
+    private func children(of folder: URL) throws -> [String] {
+        guard FileManager.default.fileExists(atPath: folder.path) else { return [] }
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }.sorted()
+        } catch {
+            throw StoreError.cannotRead(path: folder.path, reason: SystemReason.describe(error))
+        }
+    }
+
+    /// Marks every file under `folder` read-only, so that a published version is not edited by accident.
+    private static func makeReadOnly(_ folder: URL) throws {
+        for path in (FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String]) ?? [] {
+            let url = folder.appendingPathComponent(path)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                chmod(url.path, 0o444)
+            }
+        }
+    }
+
+    private static func makeWritable(_ folder: URL) throws {
+        for path in (FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String]) ?? [] {
+            chmod(folder.appendingPathComponent(path).path, 0o755)
+        }
+    }
+}

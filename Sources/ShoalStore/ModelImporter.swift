@@ -1,0 +1,205 @@
+import Foundation
+import ShoalModels
+import ShoalTensor
+
+/// Checks that the engine loads a model and computes finite outputs, profiles it, and publishes it.
+public struct ModelImporter: Sendable {
+    /// How models are checked and profiled.
+    public struct Options: Sendable {
+        /// The arithmetic to load and profile with; the fastest this CPU runs unless set.
+        public var precision: Precision?
+        /// Compute threads for the check and the profile.
+        public var threads = ProcessInfo.processInfo.activeProcessorCount
+        /// Seconds each profiled batch shape runs; 0 skips profiling.
+        public var profileSeconds = 0.5
+
+        public init(precision: Precision? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                    profileSeconds: Double = 0.5) {
+            self.precision = precision
+            self.threads = threads
+            self.profileSeconds = profileSeconds
+        }
+
+        /// Throws an error naming the first setting this machine cannot run.
+        public func validate() throws(StoreError) {
+            guard threads >= 1 else { throw .invalidConfiguration(setting: "--threads", reason: "must be at least 1") }
+            guard profileSeconds >= 0 else {
+                throw .invalidConfiguration(setting: "--profile-seconds", reason: "must not be negative")
+            }
+            if let precision, precision.provider == nil {
+                let names = Precision.available.map(\.rawValue).joined(separator: ", ")
+                throw .invalidConfiguration(setting: "--precision", reason: "\(precision.rawValue) does not run on this CPU; available: \(names)")
+            }
+        }
+
+        var provider: GemmProvider { precision?.provider ?? .preferred }
+    }
+
+    /// Texts every imported model must turn into finite outputs of the right width.
+    static let checkTexts = EngineBenchmark.shortSentences + ["", String(repeating: "long input ", count: 400)]
+
+    public let store: ModelStore
+    public let options: Options
+
+    public init(store: ModelStore, options: Options = Options()) throws(StoreError) {
+        try options.validate()
+        self.store = store
+        self.options = options
+    }
+
+    /// Imports a Hugging Face model folder as the next version of `name`.
+    public func importFolder(_ folder: URL, name: String, source: String? = nil,
+                             progress: TransferProgress? = nil) async throws -> Manifest {
+        _ = try ModelReference(name: name)
+        let files = try Self.modelFiles(in: folder)
+        let options = options
+        let draft = try await Blocking.run("shoal-import") { () throws -> Manifest in
+            let model = try Self.load(source: folder.path) { try Model(folder: folder, options: ModelOptions(provider: options.provider)) }
+            let pool = ComputePool(threads: options.threads)
+            try Self.check(model, source: folder.path, pool: pool)
+            return Self.draft(model, name: name, source: source ?? folder.path, base: nil,
+                              profile: try Self.profile(model, pool: pool, options: options))
+        }
+        return try await store.publish(draft, files: files, progress: progress)
+    }
+
+    /// Publishes one model per head folder that reuses `base`'s encoder and stores only its head.
+    ///
+    /// Loads the base once for all heads; a derived model carries the base's profile, since a head adds
+    /// only one small matrix product.
+    public func derive(base reference: ModelReference, heads: [(name: String, folder: URL)]) async throws -> [Manifest] {
+        for head in heads { _ = try ModelReference(name: head.name) }
+        let baseManifest = try await store.manifest(reference)
+        guard baseManifest.task == "embedding", baseManifest.base == nil else {
+            throw StoreError.invalidModel(source: baseManifest.id, reason: "a base must be an embedding model that is not itself derived")
+        }
+        var scratch: URL?
+        let baseFolder: URL
+        if let local = store.localFolder(baseManifest) {
+            baseFolder = local
+        } else {
+            let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-base-\(UUID().uuidString)")
+            try await store.download(baseManifest, into: temporary)
+            (scratch, baseFolder) = (temporary, temporary)
+        }
+        defer { if let scratch { try? FileManager.default.removeItem(at: scratch) } }
+        let options = options
+        let base = try await Blocking.run("shoal-import") {
+            try Self.load(source: baseManifest.id) { try Model(folder: baseFolder, options: ModelOptions(provider: options.provider)) }
+        }
+        let pool = ComputePool(threads: options.threads)
+        var published: [Manifest] = []
+        for head in heads {
+            let files = try Self.headFiles(in: head.folder)
+            let draft = try await Blocking.run("shoal-import") { () throws -> Manifest in
+                let model = try Self.load(source: head.folder.path) { try Model(base: base, head: head.folder) }
+                try Self.check(model, source: head.folder.path, pool: pool)
+                var draft = Self.draft(model, name: head.name, source: head.folder.path,
+                                       base: .init(name: baseManifest.name, version: baseManifest.version), profile: baseManifest.profile)
+                draft.architecture = baseManifest.architecture
+                return draft
+            }
+            published.append(try await store.publish(draft, files: files))
+        }
+        return published
+    }
+
+    // MARK: Steps
+
+    private static func load(source: String, _ body: () throws -> Model) throws -> Model {
+        do {
+            return try body()
+        } catch let error as ModelError {
+            throw StoreError.invalidModel(source: source, reason: error.description)
+        }
+    }
+
+    /// Runs the check texts one by one and as one batch; every output must be finite and of the model's width.
+    static func check(_ model: Model, source: String, pool: ComputePool) throws {
+        let texts = checkTexts
+        let batched: [[Float]]
+        do {
+            batched = try model(texts, on: pool)
+        } catch let error as ModelError {
+            throw StoreError.invalidModel(source: source, reason: "the engine fails on a test input: \(error.description)")
+        }
+        for (text, output) in zip(texts, batched) {
+            guard output.count == model.dimensions else {
+                throw StoreError.invalidModel(source: source, reason: "an output has \(output.count) values, not \(model.dimensions)")
+            }
+            guard output.allSatisfy(\.isFinite) else {
+                throw StoreError.invalidModel(
+                    source: source, reason: "the output for \"\(text.prefix(40))\" is not finite (NaN or infinity); the weights are broken")
+            }
+        }
+    }
+
+    /// Latency and throughput of the standard batch shapes, or `nil` when profiling is off.
+    static func profile(_ model: Model, pool: ComputePool, options: Options) throws -> Manifest.Profile? {
+        guard options.profileSeconds > 0 else { return nil }
+        let benchmark = EngineBenchmark(model: model, pool: pool, seconds: options.profileSeconds)
+        let measurements = try EngineBenchmark.standardWorkloads(for: model).map { workload in
+            let result = try benchmark.measure(workload, peakGFLOPs: 0)
+            return Manifest.Profile.Measurement(
+                workload: result.workload, batch: result.batch, tokensPerSequence: result.tokensPerSequence,
+                latencyP50Ms: result.latencyP50Ms, latencyP99Ms: result.latencyP99Ms,
+                sequencesPerSecond: result.sentencesPerSecond, tokensPerSecond: result.tokensPerSecond)
+        }
+        return Manifest.Profile(
+            cpus: ProcessInfo.processInfo.activeProcessorCount, threads: pool.threads,
+            provider: model.provider.rawValue, measurements: measurements)
+    }
+
+    static func draft(_ model: Model, name: String, source: String, base: Manifest.BaseReference?,
+                      profile: Manifest.Profile?) -> Manifest {
+        let labels: [String]
+        if case .classification(let names) = model.task { labels = names } else { labels = [] }
+        return Manifest(
+            name: name, architecture: model.modelType, task: model.task.name, labels: labels, dimensions: model.dimensions,
+            footprint: .init(weightBytes: model.parameterBytes, activationBytesPerToken: model.activationBytesPerToken,
+                             precision: Precision(provider: model.provider).rawValue),
+            maxSequenceLength: model.maxSequenceLength, source: source, base: base, profile: profile)
+    }
+
+    // MARK: Files
+
+    /// The files of a model folder the engine reads: weights (`model.safetensors`), JSON configuration and
+    /// vocabularies, in sub-folders too; other weight formats, hidden files and documents are left out.
+    static func modelFiles(in folder: URL) throws -> [StagedFile] {
+        let weights = folder.appendingPathComponent("model.safetensors")
+        guard FileManager.default.fileExists(atPath: weights.path) else {
+            throw StoreError.invalidModel(source: folder.path, reason: "no model.safetensors; export the weights as safetensors")
+        }
+        guard let enumerator = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey],
+                                                              options: [.skipsHiddenFiles]) else {
+            throw StoreError.cannotRead(path: folder.path, reason: "not a readable folder")
+        }
+        let root = folder.resolvingSymlinksInPath().standardizedFileURL.path
+        var files: [StagedFile] = []
+        for case let url as URL in enumerator {
+            let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey])
+            guard values?.isRegularFile == true else { continue }
+            let full = url.resolvingSymlinksInPath().standardizedFileURL.path
+            guard full.hasPrefix(root + "/") else { continue }
+            let path = String(full.dropFirst(root.count + 1))
+            let fileName = url.lastPathComponent
+            let wanted = path == "model.safetensors" || fileName.hasSuffix(".json") || fileName == "vocab.txt"
+                || fileName == "merges.txt" || fileName.hasSuffix(".model")
+            if wanted && path != Manifest.fileName {
+                files.append(StagedFile(path: path, source: url, size: Int64(values?.fileSize ?? 0)))
+            }
+        }
+        return files.sorted { $0.path < $1.path }
+    }
+
+    /// `head.json` and `head.safetensors` of a head folder.
+    static func headFiles(in folder: URL) throws -> [StagedFile] {
+        try ["head.json", "head.safetensors"].map { name in
+            let url = folder.appendingPathComponent(name)
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber else {
+                throw StoreError.invalidModel(source: folder.path, reason: "a head folder needs head.json and head.safetensors; \(name) is missing")
+            }
+            return StagedFile(path: name, source: url, size: size.int64Value)
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+/// A store in an S3 bucket under a key prefix: files are uploaded first and the manifest last, so a
+/// version exists for readers exactly when its manifest does.
+public struct S3Backend: StoreBackend {
+    public let bucket: String
+    public let prefix: String
+    private let client: S3Client
+    private let multipartThreshold: Int64
+    private let partSize: Int64
+
+    public init(bucket: String, prefix: String, configuration: StoreConfiguration) throws(StoreError) {
+        try configuration.validate()
+        self.bucket = bucket
+        self.prefix = prefix
+        let name = "s3://\(bucket)" + (prefix.isEmpty ? "" : "/\(prefix)")
+        client = try S3Client(bucket: bucket, configuration: configuration, storeName: name)
+        multipartThreshold = configuration.multipartThreshold
+        partSize = configuration.partSize
+    }
+
+    public var description: String { client.storeName }
+
+    public func names() async throws -> [String] {
+        Array(Set(try await publishedVersions(under: "models/").map(\.name))).sorted()
+    }
+
+    public func versions(of name: String) async throws -> [String] {
+        try await publishedVersions(under: "models/\(name)/").filter { $0.name == name }.map(\.version)
+    }
+
+    public func read(_ path: String) async throws -> Data? {
+        try await client.get(key(path))
+    }
+
+    public func download(_ path: String, size: Int64, to destination: URL, progress: TransferProgress?) async throws {
+        try await client.download(key(path), size: size, partSize: partSize, to: destination, progress: progress)
+    }
+
+    public func publish(_ files: [StagedFile], manifest: Data, at folder: String, progress: TransferProgress?) async throws {
+        let manifestKey = key(folder + "/" + Manifest.fileName)
+        let version = folder.split(separator: "/").suffix(2).joined(separator: "@")
+        if try await client.exists(manifestKey) { throw StoreError.versionExists(version) }
+        let total = files.reduce(0) { $0 + $1.size }
+        var done: Int64 = 0
+        for file in files {
+            let before = done
+            try await client.upload(
+                file.source, size: file.size, to: key(folder + "/" + file.path), threshold: multipartThreshold,
+                partSize: partSize) { sent, _ in progress?(before + sent, total) }
+            done += file.size
+        }
+        do {
+            // If-None-Match makes the manifest write fail when another publisher got there first.
+            try await client.put(manifestKey, data: manifest, ifAbsent: true)
+        } catch StoreError.versionExists {
+            throw StoreError.versionExists(version)
+        }
+    }
+
+    public func remove(_ folder: String, files: [String]) async throws {
+        try await client.delete(key(folder + "/" + Manifest.fileName))
+        for file in files {
+            try await client.delete(key(folder + "/" + file))
+        }
+    }
+
+    public func localURL(_ path: String) -> URL? { nil }
+
+    /// Creates the bucket when it does not exist.
+    public func createBucket() async throws {
+        try await client.createBucket()
+    }
+
+    /// (name, version) of every manifest under a path.
+    private func publishedVersions(under path: String) async throws -> [(name: String, version: String)] {
+        let root = key("models/")
+        return try await client.list(prefix: key(path)).compactMap { fullKey in
+            guard fullKey.hasPrefix(root) else { return nil }
+            let parts = fullKey.dropFirst(root.count).split(separator: "/")
+            guard parts.count == 3, parts[2] == Manifest.fileName else { return nil }
+            return (String(parts[0]), String(parts[1]))
+        }
+    }
+
+    private func key(_ path: String) -> String {
+        prefix.isEmpty ? path : prefix + "/" + path
+    }
+}

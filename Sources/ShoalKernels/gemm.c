@@ -48,8 +48,8 @@ static inline float activate(float v, int activation) {
     }
 }
 
-void shoal_epilogue(int m, int n, float *x, int ldx, const float *bias, const float *residual, int ldr,
-                    int activation) {
+static void epilogue_portable(int m, int n, float *x, int ldx, const float *bias, const float *residual, int ldr,
+                              int activation) {
     for (int i = 0; i < m; i++) {
         float *row = x + (size_t)i * ldx;
         const float *res = residual ? residual + (size_t)i * ldr : NULL;
@@ -58,6 +58,32 @@ void shoal_epilogue(int m, int n, float *x, int ldx, const float *bias, const fl
             row[j] = activate(v, activation);
         }
     }
+}
+
+#if defined(SHOAL_X86)
+SHOAL_AVX512 static void epilogue_avx512(int m, int n, float *x, int ldx, const float *bias, const float *residual,
+                                         int ldr, int activation) {
+    for (int i = 0; i < m; i++) {
+        float *row = x + (size_t)i * ldx;
+        for (int col0 = 0; col0 < n; col0 += SHOAL_PANEL) {
+            int cols = n - col0 < SHOAL_PANEL ? n - col0 : SHOAL_PANEL;
+            __m512 v0 = _mm512_maskz_loadu_ps(shoal_mask(cols), row + col0);
+            __m512 v1 = _mm512_maskz_loadu_ps(shoal_mask(cols - 16 > 0 ? cols - 16 : 0), row + col0 + 16);
+            shoal_epilogue_row512(v0, v1, i, col0, cols, bias, residual, ldr, activation, row + col0);
+        }
+    }
+}
+#endif
+
+void shoal_epilogue(int m, int n, float *x, int ldx, const float *bias, const float *residual, int ldr,
+                    int activation) {
+#if defined(SHOAL_X86)
+    if (shoal_has_avx512()) {
+        epilogue_avx512(m, n, x, ldx, bias, residual, ldr, activation);
+        return;
+    }
+#endif
+    epilogue_portable(m, n, x, ldx, bias, residual, ldr, activation);
 }
 
 // Portable micro-kernel: same blocking, plain loops the compiler may vectorise.
@@ -74,7 +100,7 @@ static void block_portable(const gemm_job *job, int row0, int rows, int panel) {
         }
         float *c = job->c + (size_t)(row0 + i) * job->ldc + col0;
         memcpy(c, acc, sizeof(float) * (size_t)cols);
-        shoal_epilogue(1, cols, c, job->ldc, job->bias ? job->bias + col0 : NULL,
+        epilogue_portable(1, cols, c, job->ldc, job->bias ? job->bias + col0 : NULL,
                        job->residual ? job->residual + (size_t)(row0 + i) * job->ldr + col0 : NULL, job->ldr,
                        job->activation);
     }

@@ -12,6 +12,8 @@ public final class ComputePool: Sendable {
 
     /// Starts `threads - 1` worker threads; the thread calling `withPool` is the last one.
     public init(threads: Int) {
+        // OpenBLAS runs single-threaded inside the pool's tasks, so its threads never compete with the pool's.
+        GemmProvider.setBLASThreads(1)
         let pool = shoal_pool_create(Int32(max(threads, 1)))
         self.threads = Int(shoal_pool_threads(pool))
         self.pool = pool
@@ -28,14 +30,17 @@ public final class ComputePool: Sendable {
 
     /// Runs `body(i)` for every i in `0..<count` on the pool's threads and returns when all are done.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+        withPool { raw, _ in Self.parallelFor(raw, count, body) }
+    }
+
+    /// `parallelFor` on a raw pool handed out by `withPool`.
+    static func parallelFor(_ raw: OpaquePointer?, _ count: Int, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
             var task = body
             withUnsafeMutablePointer(to: &task) { context in
-                withPool { raw, _ in
-                    shoal_pool_run(raw, Int64(count), { context, index, _ in
-                        context?.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(index))
-                    }, context)
-                }
+                shoal_pool_run(raw, Int64(count), { context, index, _ in
+                    context?.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(index))
+                }, context)
             }
         }
     }

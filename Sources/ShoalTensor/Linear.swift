@@ -53,6 +53,9 @@ public final class Linear: @unchecked Sendable {
         withExtendedLifetime((weight, bias)) {}
     }
 
+    /// Output columns per OpenBLAS call when the pool splits a product.
+    private static let blasSlice = 64
+
     /// Bytes held by the layer's parameters.
     public var parameterBytes: Int { (weights.capacity + (bias == nil ? 0 : outputs)) * MemoryLayout<Float>.stride }
 
@@ -68,10 +71,16 @@ public final class Linear: @unchecked Sendable {
             shoal_gemm(pool, Int32(rows), Int32(outputs), Int32(inputs), input, Int32(inputs), weights.pointer,
                        bias?.pointer, residual, Int32(outputs), activation.code, output, Int32(outputs))
         case .blas:
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
-                        input, Int32(inputs), weights.pointer, Int32(inputs), 0, output, Int32(outputs))
-            shoal_epilogue(Int32(rows), Int32(outputs), output, Int32(outputs), bias?.pointer, residual,
-                           Int32(outputs), activation.code)
+            // Column slices of the output, one OpenBLAS call each, spread over the pool's threads.
+            let slices = (outputs + Self.blasSlice - 1) / Self.blasSlice
+            ComputePool.parallelFor(pool, slices) { slice in
+                let first = slice * Self.blasSlice, width = min(Self.blasSlice, outputs - first)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(width), Int32(inputs), 1,
+                            input, Int32(inputs), weights.pointer + first * inputs, Int32(inputs), 0,
+                            output + first, Int32(outputs))
+                shoal_epilogue(Int32(rows), Int32(width), output + first, Int32(outputs), bias.map { $0.pointer + first },
+                               residual.map { $0 + first }, Int32(outputs), activation.code)
+            }
         }
     }
 }

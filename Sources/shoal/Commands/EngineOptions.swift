@@ -29,7 +29,6 @@ struct EngineOptions: ParsableArguments {
 
     /// Loads the model and starts the compute threads.
     func load() throws -> (Model, ComputePool) {
-        GemmProvider.setBLASThreads(threads)
         do {
             let model = try Model(
                 folder: URL(fileURLWithPath: model), options: ModelOptions(provider: gemm, maxSequenceLength: maxLength))

@@ -7,9 +7,59 @@ protocol Architecture {
     static var modelType: String { get }
     /// Decodes `config.json`.
     static func configuration(from data: Data, path: String) throws -> ArchitectureConfiguration
+    /// Where the checkpoint keeps each tensor.
+    static var tensorNames: TensorNames { get }
+}
+
+/// The names of a post-layer-norm encoder's tensors in one architecture's checkpoints.
+struct TensorNames: Sendable {
+    /// Prefix of the encoder's tensors in `…ForSequenceClassification` checkpoints.
+    var prefix: String
+    /// Token type embeddings, nil when the architecture has none.
+    var typeEmbeddings: String?
+    /// Prefix of layer `i`'s tensors, followed by `i.`.
+    var layer: String
+    var query, key, value, attentionOutput, attentionNorm, intermediate, output, outputNorm: String
+    /// The dense layer between the first token's vector and the classifier.
+    var headInput: (name: String, prefixed: Bool, activation: Activation)
+}
+
+extension Architecture {
     /// Builds the encoder and, for classifiers, the head from the checkpoint.
     static func network(tensors: SafeTensors, configuration: ArchitectureConfiguration, classifier: Bool,
-                        provider: GemmProvider) throws -> Network
+                        provider: GemmProvider) throws -> Network {
+        let names = tensorNames
+        let c = configuration.encoder
+        let h = c.hiddenSize
+        let weights = WeightReader(
+            tensors: tensors, probe: "embeddings.word_embeddings.weight", prefixes: [names.prefix, ""], provider: provider)
+        let embeddings = TransformerEncoder.Embeddings(
+            word: try weights.tensor("embeddings.word_embeddings.weight", [c.vocabularySize, h]),
+            position: try weights.tensor("embeddings.position_embeddings.weight", [c.maxPositions, h]),
+            type: try names.typeEmbeddings.map { try weights.tensor($0, [max(c.typeVocabularySize, 1), h]) },
+            norm: try weights.norm("embeddings.LayerNorm", width: h))
+        let layers = try (0..<c.layers).map { i in
+            let p = names.layer + "\(i)."
+            return TransformerEncoder.Layer(
+                qkv: try weights.fusedQKV([p + names.query, p + names.key, p + names.value], hidden: h,
+                                          headDimension: c.headDimension),
+                attentionOutput: try weights.linear(p + names.attentionOutput, outputs: h, inputs: h),
+                attentionNorm: try weights.norm(p + names.attentionNorm, width: h),
+                intermediate: try weights.linear(p + names.intermediate, outputs: c.intermediateSize, inputs: h),
+                output: try weights.linear(p + names.output, outputs: h, inputs: c.intermediateSize),
+                outputNorm: try weights.norm(p + names.outputNorm, width: h))
+        }
+        let encoder = TransformerEncoder(configuration: c, embeddings: embeddings, layers: layers)
+        guard classifier else { return Network(encoder: encoder, head: nil) }
+        let labels = try classifierLabels(weights: weights, name: "classifier.weight", hidden: h, configured: configuration.labels)
+        let input = names.headInput
+        let head = ClassificationHead(
+            layers: [
+                (try weights.linear(input.name, outputs: h, inputs: h, prefixed: input.prefixed), input.activation),
+                (try weights.linear("classifier", outputs: labels.count, inputs: h, prefixed: false), .none),
+            ], labels: labels)
+        return Network(encoder: encoder, head: head)
+    }
 }
 
 /// What every architecture's `config.json` provides.
@@ -83,4 +133,13 @@ private func snakeCase(_ camel: String) -> String {
             result.append(character)
         }
     }
+}
+
+/// Label names of a classifier: `id2label` in index order, or `LABEL_i` when the config has none.
+func classifierLabels(weights: WeightReader, name: String, hidden: Int, configured: [Int: String]) throws -> [String] {
+    guard let shape = weights.tensors.shape(of: name) else { throw ModelError.missingTensor(name: name) }
+    guard shape.count == 2, shape[1] == hidden, shape[0] > 0 else {
+        throw ModelError.shapeMismatch(name: name, expected: [configured.count, hidden], actual: shape)
+    }
+    return (0..<shape[0]).map { configured[$0] ?? "LABEL_\($0)" }
 }

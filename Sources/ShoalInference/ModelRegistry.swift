@@ -200,7 +200,13 @@ final class ModelRegistry: Sendable {
             }
             Self.returnFreedMemory()
             let options = configuration.modelOptions
-            let model = try await Thread.run(named: "shoal-load") { try Model(folder: folder, options: options) }
+            let model: Model
+            if let base = location.base {
+                let encoder = try await sharedBase(base, for: name).model
+                model = try await Thread.run(named: "shoal-load") { try Model(base: encoder, head: folder) }
+            } else {
+                model = try await Thread.run(named: "shoal-load") { try Model(folder: folder, options: options) }
+            }
             let lease = try state.withLock { state throws(InferenceError) -> Lease in
                 state.reserved -= bytes
                 reservation = 0
@@ -225,6 +231,33 @@ final class ModelRegistry: Sendable {
                 ?? .modelUnavailable(name: name, reason: (error as? ModelError)?.description ?? "\(error)")
             configuration.logger.error("cannot load model", metadata: ["model": "\(name)", "error": "\(failure)"])
             finish(name, with: .failure(failure), outcome: failure.isCannotFit ? "no_room" : "failed")
+        }
+    }
+
+    /// The loaded instance of a head's base, loading it (within the budget) if no name or head holds it yet.
+    private func sharedBase(_ base: SharedBase, for name: String) async throws -> LoadedModel {
+        if let loaded = state.withLock({ $0.instances[base.fingerprint] }) { return loaded }
+        let bytes = Self.estimatedBytes(folder: base.folder)
+        try state.withLock { state throws(InferenceError) in
+            try makeRoom(for: bytes, name: name, in: &state)
+            state.reserved += bytes
+        }
+        let options = configuration.modelOptions
+        let model: Model
+        do {
+            model = try await Thread.run(named: "shoal-load") { try Model(folder: base.folder, options: options) }
+        } catch {
+            state.withLock { $0.reserved -= bytes }
+            throw error
+        }
+        return state.withLock { state in
+            state.reserved -= bytes
+            if let shared = state.instances[base.fingerprint] { return shared }
+            state.nextID += 1
+            let instance = LoadedModel(id: state.nextID, model: model, fingerprint: base.fingerprint)
+            state.instances[base.fingerprint] = instance
+            state.used += instance.bytes
+            return instance
         }
     }
 
@@ -266,7 +299,8 @@ final class ModelRegistry: Sendable {
         guard let budget = configuration.memoryBudget else { return }
         var candidates = state.instances.values.compactMap { instance -> (LoadedModel, ContinuousClock.Instant)? in
             let names = names(of: instance, in: state)
-            guard !names.isEmpty else { return nil }
+            // A base stays while heads use it; it goes with the last of them (see `detach`).
+            guard !names.isEmpty, !hasHeads(instance, in: state) else { return nil }
             let idle = names.allSatisfy { (state.entries[$0]?.leases ?? 0) == 0 && !configuration.pinned.contains($0) }
             guard idle else { return nil }
             let lastUsed = names.compactMap { state.entries[$0]?.lastUsed }.max() ?? .now
@@ -293,11 +327,23 @@ final class ModelRegistry: Sendable {
             return
         }
         state.entries[name]?.phase = .idle(reason: reason)
-        let instance = lease.instance
-        if names(of: instance, in: state).isEmpty, state.instances[instance.fingerprint] === instance {
-            state.instances[instance.fingerprint] = nil
-            state.used -= instance.bytes
+        release(lease.instance, in: &state)
+    }
+
+    /// Drops an instance no name and no head holds any more, then its base if that is left unused too.
+    private func release(_ instance: LoadedModel, in state: inout State) {
+        guard names(of: instance, in: state).isEmpty, !hasHeads(instance, in: state),
+              state.instances[instance.fingerprint] === instance else { return }
+        state.instances[instance.fingerprint] = nil
+        state.used -= instance.bytes
+        if let base = instance.model.base, let baseInstance = state.instances.values.first(where: { $0.model === base }) {
+            release(baseInstance, in: &state)
         }
+    }
+
+    /// Whether loaded heads share this instance's encoder.
+    private func hasHeads(_ instance: LoadedModel, in state: State) -> Bool {
+        state.instances.values.contains { $0.model.base === instance.model }
     }
 
     private func names(of instance: LoadedModel, in state: State) -> [String] {

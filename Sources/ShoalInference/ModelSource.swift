@@ -21,10 +21,27 @@ public struct ModelLocation: Sendable, Hashable {
     public var version: String
     /// The sha256 identity of the files, when the source already knows it (a store's manifest does).
     public var fingerprint: String?
+    /// For a classifier head over another model's encoder: that model, loaded once for all its heads;
+    /// `folder` then holds `head.json` and `head.safetensors` (see `Model(base:head:)`).
+    public var base: SharedBase?
 
-    public init(folder: URL, version: String = "1", fingerprint: String? = nil) {
+    public init(folder: URL, version: String = "1", fingerprint: String? = nil, base: SharedBase? = nil) {
         self.folder = folder
         self.version = version
+        self.fingerprint = fingerprint
+        self.base = base
+    }
+}
+
+/// The embedding model whose encoder a head shares.
+public struct SharedBase: Sendable, Hashable {
+    /// Its Hugging Face model folder.
+    public var folder: URL
+    /// The sha256 identity of its files; one instance is loaded per fingerprint.
+    public var fingerprint: String
+
+    public init(folder: URL, fingerprint: String) {
+        self.folder = folder
         self.fingerprint = fingerprint
     }
 }

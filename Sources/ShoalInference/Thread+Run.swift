@@ -5,9 +5,10 @@ extension Thread {
     static func run<T: Sendable>(named name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
+                // Named from inside: the system thread takes the name only from itself, for `top -H`.
+                Thread.current.name = name
                 continuation.resume(with: Result { try body() })
             }
-            thread.name = name
             thread.stackSize = 8 << 20
             thread.start()
         }

@@ -3,10 +3,12 @@ import ServiceLifecycle
 
 /// The first service shut down: turns readiness to 503 and waits the drain delay, so that load balancers stop
 /// sending before the HTTP server stops accepting.
-struct DrainService: Service {
+struct DrainService: Service, CustomStringConvertible {
     let state: ServerState
     let delay: Duration
     let logger: Logger
+
+    var description: String { "DrainService" }
 
     func run() async throws {
         try? await gracefulShutdown()

@@ -1,7 +1,8 @@
 import Hummingbird
 import Logging
 
-/// Turns every error into the API's one error shape and logs it: 5xx as errors, the rest at debug level.
+/// Turns every error into the API's one error shape and logs it: internal errors as errors, the rest (the
+/// client's doing, or already logged where they arose, like failed loads) at debug level.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = ServerContext
 
@@ -10,7 +11,7 @@ struct ErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let apiError = APIError(error)
-            let level: Logger.Level = apiError.status.code >= 500 ? .error : .debug
+            let level: Logger.Level = apiError.status == .internalServerError ? .error : .debug
             context.logger.log(level: level, "request failed", metadata: [
                 "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(apiError.status.code)",
                 "error": "\(apiError.message)",

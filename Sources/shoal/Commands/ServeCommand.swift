@@ -28,9 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
     var host = "127.0.0.1"
     @Option(name: .long, help: "The port to bind (0 picks a free one).")
     var port = 8080
-    @Option(name: .long, help: "Threads of the compute pool every batch runs on (default: all cores).")
+    @Option(name: .long, help: "Threads of the compute pool every batch runs on; the default is the number of cores.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
-    @Option(name: .long, help: "GEMM provider: native (AVX-512 kernels) or blas (default: the fastest this CPU runs).")
+    @Option(name: .long, help: "GEMM provider; the default is the fastest this CPU runs.")
     var gemm: GemmProvider = .preferred
     @Option(name: .long, help: "Cap every model's maximum input length at this many tokens (default: each model's own).")
     var maxLength: Int?
@@ -71,8 +71,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--models \(models) is not a directory")
         }
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be within 0...65535") }
-        if gemm == .native && !ComputePool.hasNativeKernels {
-            throw ValidationError("--gemm native needs a CPU with AVX-512; use --gemm blas")
+        guard GemmProvider.available.contains(gemm) else {
+            let names = GemmProvider.available.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("--gemm \(gemm) does not run on this CPU; available: \(names)")
         }
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
         if let name = pin.first(where: { !ModelDescriptor.isValidName($0) }) {

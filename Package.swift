@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -62,6 +64,16 @@ let package = Package(
             ],
             resources: [.copy("openapi.json")]
         ),
+        .target(
+            name: "ShoalControl",
+            dependencies: [
+                "ShoalModels",
+                "ShoalStore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .target(name: "ShoalTesting", dependencies: ["ShoalModels"]),
         .executableTarget(
             name: "shoal",
@@ -69,6 +81,7 @@ let package = Package(
                 "ShoalModels",
                 "ShoalServer",
                 "ShoalStore",
+                "ShoalControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -77,6 +90,7 @@ let package = Package(
         .testTarget(name: "ShoalModelsTests", dependencies: ["ShoalModels", "ShoalTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalModels"]),
         .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore", "ShoalTesting", "shoal"]),
+        .testTarget(name: "ShoalControlTests", dependencies: ["ShoalControl"]),
         .testTarget(name: "ShoalInferenceTests", dependencies: ["ShoalInference", "ShoalTesting"]),
         .testTarget(
             name: "ShoalServerTests",

@@ -1,0 +1,123 @@
+import Foundation
+import Yams
+
+/// `shoal.yaml` as loaded: the effective configuration, the file it came from and the environment variables
+/// that overrode it.
+public struct ConfigurationFile: Sendable {
+    /// The name looked for in the current folder.
+    public static let defaultName = "shoal.yaml"
+    /// Environment variables `SHOAL_<KEY>` override keys: `SHOAL_SERVER_PORT=9000` sets `server.port`.
+    public static let environmentPrefix = "SHOAL_"
+
+    /// The file read, or the one that would be.
+    public let path: String
+    /// Whether the file existed; without one, the defaults apply.
+    public let exists: Bool
+    public let configuration: ShoalConfiguration
+    /// `KEY=VALUE` of every environment override applied.
+    public let overrides: [String]
+
+    /// Loads `path`, else `shoal.yaml` in `directory` if there is one, else the defaults; applies environment
+    /// overrides and validates. Throws before anything starts if any key or value is wrong.
+    public static func load(
+        path: String?, directory: String = FileManager.default.currentDirectoryPath,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> ConfigurationFile {
+        let resolved = path ?? (directory as NSString).appendingPathComponent(defaultName)
+        let exists = FileManager.default.fileExists(atPath: resolved)
+        if path != nil, !exists { throw ControlError.configurationNotFound(path: resolved) }
+        let text = exists ? try read(resolved) : ""
+        var tree = try ConfigurationTree.parse(text, path: resolved)
+        var overrides: [String] = []
+        for key in overridableKeys() {
+            let variable = environmentVariable(for: key)
+            guard let value = environment[variable] else { continue }
+            tree = try ConfigurationTree.setting(key, to: value, in: tree)
+            overrides.append("\(variable)=\(value)")
+        }
+        let configuration = try resolve(tree)
+        return ConfigurationFile(path: resolved, exists: exists, configuration: configuration, overrides: overrides)
+    }
+
+    /// Checks the keys of `tree`, lays it over the defaults, decodes and validates it.
+    static func resolve(_ tree: Node) throws -> ShoalConfiguration {
+        try ConfigurationTree.checkKeys(tree, against: ConfigurationTree.schema())
+        let defaults = try ConfigurationTree.encode(ShoalConfiguration())
+        let entryDefaults = [
+            "models": try entryNode(ShoalConfiguration.ModelSpec(name: "", traffic: 0, memory: nil)),
+            "targets": Node([(Node("architecture"), Node("amd64")), (Node("price_per_hour"), Node("0"))]),
+        ]
+        let configuration = try ConfigurationTree.decode(ConfigurationTree.merge(tree, onto: defaults, entryDefaults: entryDefaults))
+        try configuration.validate()
+        return configuration
+    }
+
+    private static func entryNode(_ spec: ShoalConfiguration.ModelSpec) throws -> Node {
+        var entry = try ConfigurationTree.parse(try YAMLEncoder().encode(spec), path: "defaults")
+        if case .mapping(let mapping) = entry {
+            // An entry's name, memory and traffic are its own; the defaults give only version and latency.
+            entry = Node(Array(mapping).filter { ["version", "latency_p90_ms", "traffic"].contains($0.key.string) }.map { ($0.key, $0.value) })
+        }
+        return entry
+    }
+
+    /// Sets `key` to `value` in the file at `path` (created if absent), keeping the rest as written, and
+    /// validates the result before writing it.
+    public static func set(_ key: String, to value: String, path: String) throws -> ShoalConfiguration {
+        let exists = FileManager.default.fileExists(atPath: path)
+        let tree = try ConfigurationTree.setting(key, to: value, in: ConfigurationTree.parse(exists ? read(path) : "", path: path))
+        let configuration = try resolve(tree)
+        try write(try Yams.serialize(node: tree), to: path)
+        return configuration
+    }
+
+    /// Writes the commented default configuration to `path`; refuses to overwrite unless `force`.
+    public static func initialise(path: String, force: Bool) throws {
+        if !force, FileManager.default.fileExists(atPath: path) {
+            throw ControlError.file(path: path, reason: "exists already; pass --force to overwrite it")
+        }
+        try write(ConfigurationTemplate.text, to: path)
+    }
+
+    /// The effective configuration as YAML.
+    public func yaml() throws -> String { try YAMLEncoder().encode(configuration) }
+
+    /// Keys that an environment variable can override: every scalar outside the lists.
+    public static func overridableKeys() -> [String] {
+        guard let schema = try? ConfigurationTree.schema() else { return [] }
+        return scalarKeys(schema, prefix: "")
+    }
+
+    /// `SHOAL_SERVER_PORT` for `server.port`.
+    public static func environmentVariable(for key: String) -> String {
+        environmentPrefix + key.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    private static func scalarKeys(_ node: Node, prefix: String) -> [String] {
+        guard case .mapping(let mapping) = node else { return [] }
+        return mapping.flatMap { key, value -> [String] in
+            let path = prefix.isEmpty ? (key.string ?? "") : "\(prefix).\(key.string ?? "")"
+            switch value {
+            case .scalar: return [path]
+            case .mapping: return scalarKeys(value, prefix: path)
+            default: return []
+            }
+        }
+    }
+
+    private static func read(_ path: String) throws -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ControlError.file(path: path, reason: "cannot be read (\(error.localizedDescription))")
+        }
+    }
+
+    private static func write(_ text: String, to path: String) throws {
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw ControlError.file(path: path, reason: "cannot be written (\(error.localizedDescription))")
+        }
+    }
+}

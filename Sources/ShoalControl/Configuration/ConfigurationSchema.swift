@@ -1,0 +1,69 @@
+/// What every key of `shoal.yaml` accepts, in words, for error messages and `shoal config show --keys`.
+public enum ConfigurationSchema {
+    /// Key patterns (`*` stands for one entry of a list) and the values each accepts.
+    public static let expectations: [(key: String, expected: String)] = [
+        ("store.url", "a folder or s3://bucket/prefix"),
+        ("runtime", oneOf(ShoalConfiguration.Runtime.self)),
+        ("models.*.name", nameRule),
+        ("models.*.version", "a whole number ≥ 1, or latest"),
+        ("models.*.traffic", "requests per second at peak, a number ≥ 0"),
+        ("models.*.latency_p90_ms", "milliseconds, a number > 0"),
+        ("models.*.memory", ByteCount.expected + " (absent: taken from the store's manifest)"),
+        ("models.*.base", "the name of another entry of models"),
+        ("models.*.throughput", "requests per second one core serves, a number > 0"),
+        ("targets.*.name", nameRule),
+        ("targets.*.cpus", "a whole number of cores ≥ 1"),
+        ("targets.*.memory", ByteCount.expected + ", > 0"),
+        ("targets.*.price_per_hour", "dollars per hour, a number ≥ 0"),
+        ("targets.*.architecture", oneOf(ShoalConfiguration.TargetSpec.Architecture.self)),
+        ("server.host", "an IP address or host name to bind"),
+        ("server.port", "a port number 1...65535, different from server.gateway_port"),
+        ("server.gateway_port", "a port number 1...65535, different from server.port"),
+        ("server.max_batch_tokens", "a whole number ≥ 1"),
+        ("server.max_batch_inputs", "a whole number ≥ 1"),
+        ("server.max_queue_delay_ms", "milliseconds, a number ≥ 0"),
+        ("server.memory_budget", ByteCount.expected + " (0: sized from the plan)"),
+        ("server.threads", "a whole number ≥ 0 (0: the target's cores)"),
+        ("pack.target", "empty (cheapest of all targets) or the name of an entry of targets"),
+        ("pack.cpu_utilization", "a fraction > 0 and ≤ 1"),
+        ("pack.memory_reserve", "a fraction ≥ 0 and < 1"),
+        ("pack.server_overhead", ByteCount.expected),
+        ("pack.default_throughput", "requests per second one core serves, a number > 0"),
+        ("test.url", "an http:// URL such as http://127.0.0.1:8080"),
+        ("test.protocol", oneOf(LoadProtocol.self)),
+        ("test.mode", oneOf(LoadMode.self)),
+        ("test.concurrency", "a whole number 1...4096"),
+        ("test.rate", "requests per second, a number > 0 and ≤ 1000000"),
+        ("test.duration_s", "seconds, a number > 0 and ≤ 3600"),
+        ("test.requests", "a whole number ≥ 0 (0: no limit but the duration)"),
+        ("test.mix", oneOf(RequestMix.Kind.self)),
+        ("test.batch", "a whole number of texts per request, 1...256"),
+        ("test.timeout_s", "seconds, a number > 0"),
+        ("test.target", "the name of an entry of targets"),
+    ]
+
+    static let nameRule = "a name of 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"
+
+    static func oneOf<T: CaseIterable & RawRepresentable>(_: T.Type) -> String where T.RawValue == String {
+        "one of " + T.allCases.map(\.rawValue).joined(separator: ", ")
+    }
+
+    /// What `key` accepts; list indices and entry names in `key` match `*`.
+    public static func expected(for key: String) -> String {
+        let pattern = key.split(separator: ".").enumerated().map { index, part in
+            index == 1 && (key.hasPrefix("models.") || key.hasPrefix("targets.")) ? "*" : String(part)
+        }.joined(separator: ".")
+        return expectations.first { $0.key == pattern }?.expected ?? "a value of the documented type"
+    }
+
+    /// Whether `name` is a valid model or target name.
+    public static func isValidName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, name.unicodeScalars.count <= 63,
+              first.isASCII, first.properties.isAlphabetic || ("0"..."9").contains(first)
+        else { return false }
+        return name.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
+                || ("0"..."9").contains(scalar) || ".-_".unicodeScalars.contains(scalar))
+        }
+    }
+}

@@ -1,0 +1,77 @@
+/// The file `shoal config init` writes: every default, with a comment on what each key does.
+enum ConfigurationTemplate {
+    static let text = """
+        # Shoal configuration. Every key is optional; these are the defaults.
+        # Environment variables override keys: SHOAL_SERVER_PORT=9000 sets server.port.
+        # `shoal config show` prints the effective configuration, `shoal config validate` checks it.
+
+        store:
+          url: ./.shoal/store          # a folder, or s3://bucket/prefix
+
+        runtime: local                 # local | kubernetes
+
+        # The models to serve. memory: absent means "read it from the store's manifest".
+        # base: another entry whose encoder this model shares (held once per server group).
+        # throughput: requests/s one core serves (absent: the store's profile, else pack.default_throughput).
+        models:
+          - name: minilm
+            version: latest
+            traffic: 50                # expected requests per second at peak
+            latency_p90_ms: 100
+            memory: 90MiB
+
+        # Machines a server group can run on; price_per_hour is the on-demand price in dollars.
+        targets:
+          - name: local
+            cpus: 2
+            memory: 8GiB
+            price_per_hour: 0
+            architecture: amd64
+          - name: c7i.xlarge
+            cpus: 4
+            memory: 8GiB
+            price_per_hour: 0.1785
+            architecture: amd64
+          - name: c7i.4xlarge
+            cpus: 16
+            memory: 32GiB
+            price_per_hour: 0.714
+            architecture: amd64
+          - name: c7g.4xlarge
+            cpus: 16
+            memory: 32GiB
+            price_per_hour: 0.58
+            architecture: arm64
+
+        server:
+          host: 127.0.0.1
+          port: 8080                   # group i listens on port + i
+          gateway_port: 8000
+          max_batch_tokens: 16384
+          max_batch_inputs: 64
+          max_queue_delay_ms: 0
+          memory_budget: 0             # 0: sized from the plan
+          threads: 0                   # 0: the target's cores
+
+        pack:
+          target: ""                   # empty: the cheapest plan over all targets
+          cpu_utilization: 0.7         # share of cores a plan may fill, the rest is latency headroom
+          memory_reserve: 0.1          # share of memory kept for the system
+          server_overhead: 256MiB      # one server process before any model
+          default_throughput: 100      # requests/s per core when nothing better is known
+
+        test:
+          url: http://127.0.0.1:8080
+          protocol: kserve             # kserve | openai | predictions | health
+          mode: closed                 # closed (concurrency) | open (rate)
+          concurrency: 8
+          rate: 100
+          duration_s: 10
+          requests: 0                  # 0: no limit but the duration
+          mix: mixed                   # short | paragraph | mixed
+          batch: 1                     # texts per request
+          timeout_s: 10
+          target: local                # whose price gives the cost per million inferences
+
+        """
+}

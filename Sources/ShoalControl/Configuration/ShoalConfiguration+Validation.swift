@@ -1,0 +1,89 @@
+import Foundation
+
+extension ShoalConfiguration {
+    /// Checks every value and every reference between entries; the first problem is thrown, naming its key.
+    public func validate() throws {
+        try checkNames(models.map(\.name), key: "models")
+        try checkNames(targets.map(\.name), key: "targets")
+        let modelNames = models.map(\.name)
+        let targetNames = targets.map(\.name)
+        for model in models {
+            let key = "models.\(model.name)"
+            try check(model.version == "latest" || (Int(model.version).map { $0 >= 1 } ?? false), "\(key).version", model.version)
+            try check(model.traffic >= 0 && model.traffic.isFinite, "\(key).traffic", model.traffic)
+            try check(model.latencyP90Ms > 0 && model.latencyP90Ms.isFinite, "\(key).latency_p90_ms", model.latencyP90Ms)
+            if let throughput = model.throughput {
+                try check(throughput > 0 && throughput.isFinite, "\(key).throughput", throughput)
+            }
+            if let base = model.base {
+                try check(base != model.name, "\(key).base", base)
+                guard modelNames.contains(base) else {
+                    throw ControlError.unknownName(key: "\(key).base", name: base, valid: modelNames.filter { $0 != model.name })
+                }
+            }
+        }
+        try checkBaseChains()
+        guard !targets.isEmpty else {
+            throw ControlError.invalidValue(key: "targets", value: "[]", expected: "at least one target")
+        }
+        for target in targets {
+            let key = "targets.\(target.name)"
+            try check(target.cpus >= 1, "\(key).cpus", target.cpus)
+            try check(target.memory.bytes > 0, "\(key).memory", target.memory)
+            try check(target.pricePerHour >= 0 && target.pricePerHour.isFinite, "\(key).price_per_hour", target.pricePerHour)
+        }
+        try check((1...65_535).contains(server.port) && server.port != server.gatewayPort, "server.port", server.port)
+        try check((1...65_535).contains(server.gatewayPort), "server.gateway_port", server.gatewayPort)
+        try check(!server.host.isEmpty, "server.host", server.host)
+        try check(server.maxBatchTokens >= 1, "server.max_batch_tokens", server.maxBatchTokens)
+        try check(server.maxBatchInputs >= 1, "server.max_batch_inputs", server.maxBatchInputs)
+        try check(server.maxQueueDelayMs >= 0, "server.max_queue_delay_ms", server.maxQueueDelayMs)
+        try check(server.threads >= 0, "server.threads", server.threads)
+        if !pack.target.isEmpty, !targetNames.contains(pack.target) {
+            throw ControlError.unknownName(key: "pack.target", name: pack.target, valid: targetNames)
+        }
+        try check(pack.cpuUtilization > 0 && pack.cpuUtilization <= 1, "pack.cpu_utilization", pack.cpuUtilization)
+        try check(pack.memoryReserve >= 0 && pack.memoryReserve < 1, "pack.memory_reserve", pack.memoryReserve)
+        try check(pack.defaultThroughput > 0 && pack.defaultThroughput.isFinite, "pack.default_throughput", pack.defaultThroughput)
+        try validateTest(targetNames: targetNames)
+    }
+
+    private func validateTest(targetNames: [String]) throws {
+        let url = URL(string: test.url)
+        try check(url?.scheme == "http" && url?.host != nil, "test.url", test.url)
+        try check((1...4_096).contains(test.concurrency), "test.concurrency", test.concurrency)
+        try check(test.rate > 0 && test.rate <= 1_000_000, "test.rate", test.rate)
+        try check(test.durationS > 0 && test.durationS <= 3_600, "test.duration_s", test.durationS)
+        try check(test.requests >= 0, "test.requests", test.requests)
+        try check((1...256).contains(test.batch), "test.batch", test.batch)
+        try check(test.timeoutS > 0 && test.timeoutS.isFinite, "test.timeout_s", test.timeoutS)
+        if !targetNames.contains(test.target) {
+            throw ControlError.unknownName(key: "test.target", name: test.target, valid: targetNames)
+        }
+    }
+
+    private func checkNames(_ names: [String], key: String) throws {
+        var seen = Set<String>()
+        for (index, name) in names.enumerated() {
+            try check(ConfigurationSchema.isValidName(name), "\(key).\(index).name", name)
+            guard seen.insert(name).inserted else { throw ControlError.duplicateName(key: key, name: name) }
+        }
+    }
+
+    /// A base may not itself have a base: a model shares one encoder, not a chain of them.
+    private func checkBaseChains() throws {
+        let byName = Dictionary(models.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for model in models {
+            guard let base = model.base, let baseModel = byName[base], let grandBase = baseModel.base else { continue }
+            throw ControlError.invalidValue(
+                key: "models.\(model.name).base", value: base,
+                expected: "a model without a base of its own ('\(base)' has base '\(grandBase)'); name '\(grandBase)' instead")
+        }
+    }
+
+    private func check(_ condition: Bool, _ key: String, _ value: some CustomStringConvertible) throws {
+        guard condition else {
+            throw ControlError.invalidValue(key: key, value: value.description, expected: ConfigurationSchema.expected(for: key))
+        }
+    }
+}

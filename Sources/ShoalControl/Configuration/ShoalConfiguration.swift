@@ -1,0 +1,168 @@
+/// The whole of `shoal.yaml`: where models are stored, what is served to whom, on which machines, and how it
+/// is tested. Every field has a default, so an empty file (or none) is a working configuration.
+public struct ShoalConfiguration: Codable, Sendable, Equatable {
+    public var store = StoreSettings()
+    public var runtime = Runtime.local
+    public var models: [ModelSpec] = [ModelSpec()]
+    public var targets: [TargetSpec] = TargetSpec.defaults
+    public var server = ServerSettings()
+    public var pack = PackSettings()
+    public var test = TestSettings()
+
+    public init() {}
+
+    /// Where deployments run.
+    public enum Runtime: String, Codable, Sendable, CaseIterable {
+        /// Server processes on this machine, supervised by `shoal`.
+        case local
+        /// Generated manifests applied with kubectl.
+        case kubernetes
+    }
+
+    /// The model store.
+    public struct StoreSettings: Codable, Sendable, Equatable {
+        /// A folder or `s3://bucket/prefix`.
+        public var url = "./.shoal/store"
+
+        public init() {}
+    }
+
+    /// One model to serve and what is expected of it.
+    public struct ModelSpec: Codable, Sendable, Equatable {
+        public var name = "minilm"
+        /// A version number, or `latest`.
+        public var version = "latest"
+        /// Expected requests per second at peak.
+        public var traffic = 50.0
+        /// The p90 latency the model must meet, in milliseconds.
+        public var latencyP90Ms = 100.0
+        /// Memory the model needs loaded; when absent, the store's manifest says.
+        public var memory: ByteCount? = ByteCount(90 << 20)
+        /// Another model of `models` whose encoder this one shares; the base is held once per group.
+        public var base: String?
+        /// Requests per second one core serves; when absent, the store's profile or `pack.default_throughput`.
+        public var throughput: Double?
+
+        public init() {}
+
+        public init(name: String, traffic: Double, memory: ByteCount?, base: String? = nil, throughput: Double? = nil) {
+            self.name = name
+            self.traffic = traffic
+            self.memory = memory
+            self.base = base
+            self.throughput = throughput
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, version, traffic, latencyP90Ms = "latency_p90_ms", memory, base, throughput
+        }
+    }
+
+    /// A kind of machine models can be placed on.
+    public struct TargetSpec: Codable, Sendable, Equatable {
+        public var name: String
+        public var cpus: Int
+        public var memory: ByteCount
+        /// On-demand price of one machine, dollars per hour.
+        public var pricePerHour: Double
+        public var architecture: Architecture
+
+        public init(name: String, cpus: Int, memory: ByteCount, pricePerHour: Double, architecture: Architecture = .amd64) {
+            self.name = name
+            self.cpus = cpus
+            self.memory = memory
+            self.pricePerHour = pricePerHour
+            self.architecture = architecture
+        }
+
+        /// CPU architectures a target can have.
+        public enum Architecture: String, Codable, Sendable, CaseIterable {
+            case amd64, arm64
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, cpus, memory, pricePerHour = "price_per_hour", architecture
+        }
+
+        /// Common cloud machines (us-east-1 on-demand list prices) and this laptop-sized machine.
+        public static let defaults = [
+            TargetSpec(name: "local", cpus: 2, memory: ByteCount(8 << 30), pricePerHour: 0),
+            TargetSpec(name: "c7i.xlarge", cpus: 4, memory: ByteCount(8 << 30), pricePerHour: 0.1785),
+            TargetSpec(name: "c7i.4xlarge", cpus: 16, memory: ByteCount(32 << 30), pricePerHour: 0.714),
+            TargetSpec(name: "c7g.4xlarge", cpus: 16, memory: ByteCount(32 << 30), pricePerHour: 0.58, architecture: .arm64),
+        ]
+    }
+
+    /// How every server process runs.
+    public struct ServerSettings: Codable, Sendable, Equatable {
+        public var host = "127.0.0.1"
+        /// The first group's port; group i listens on `port + i`.
+        public var port = 8080
+        /// Where the gateway listens.
+        public var gatewayPort = 8000
+        public var maxBatchTokens = 16_384
+        public var maxBatchInputs = 64
+        public var maxQueueDelayMs = 0.0
+        /// Bytes of model parameters one server holds; 0 sizes it from the plan.
+        public var memoryBudget = ByteCount(0)
+        /// Compute threads per server; 0 uses the target's cores.
+        public var threads = 0
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case host, port, gatewayPort = "gateway_port", maxBatchTokens = "max_batch_tokens"
+            case maxBatchInputs = "max_batch_inputs", maxQueueDelayMs = "max_queue_delay_ms"
+            case memoryBudget = "memory_budget", threads
+        }
+    }
+
+    /// How `shoal pack` sizes groups.
+    public struct PackSettings: Codable, Sendable, Equatable {
+        /// The target to pack for; empty picks the cheapest plan over all targets.
+        public var target = ""
+        /// Share of a target's cores the plan may use, leaving headroom for latency.
+        public var cpuUtilization = 0.7
+        /// Share of a target's memory kept free for the system.
+        public var memoryReserve = 0.1
+        /// Memory of one server process before any model: runtime, buffers, batch activations.
+        public var serverOverhead = ByteCount(256 << 20)
+        /// Requests per second one core serves when neither the model nor the store says.
+        public var defaultThroughput = 100.0
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case target, cpuUtilization = "cpu_utilization", memoryReserve = "memory_reserve"
+            case serverOverhead = "server_overhead", defaultThroughput = "default_throughput"
+        }
+    }
+
+    /// How `shoal test` loads a server.
+    public struct TestSettings: Codable, Sendable, Equatable {
+        /// The server or gateway under test.
+        public var url = "http://127.0.0.1:8080"
+        public var `protocol` = LoadProtocol.kserve
+        public var mode = LoadMode.closed
+        /// Requests in flight in closed-loop mode.
+        public var concurrency = 8
+        /// Requests started per second in open-loop mode and by `rnd`.
+        public var rate = 100.0
+        public var durationS = 10.0
+        /// Most requests of one run; 0 for no limit but the duration.
+        public var requests = 0
+        public var mix = RequestMix.Kind.mixed
+        /// Texts per request.
+        public var batch = 1
+        public var timeoutS = 10.0
+        /// The target whose price turns throughput into cost per million inferences.
+        public var target = "local"
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case url, `protocol`, mode, concurrency, rate, durationS = "duration_s", requests, mix, batch
+            case timeoutS = "timeout_s", target
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+@testable import ShoalControl
+
+@Suite struct ConfigurationTests {
+    /// A fresh folder holding `shoal.yaml` with `text`, or no file when `text` is nil.
+    static func folder(_ text: String?) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-config-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        if let text { try Data(text.utf8).write(to: URL(fileURLWithPath: folder + "/shoal.yaml")) }
+        return folder
+    }
+
+    static func load(_ text: String?, environment: [String: String] = [:]) throws -> ShoalConfiguration {
+        try ConfigurationFile.load(path: nil, directory: folder(text), environment: environment).configuration
+    }
+
+    static func error(_ text: String, environment: [String: String] = [:]) -> ControlError? {
+        do {
+            _ = try load(text, environment: environment)
+            return nil
+        } catch {
+            return error as? ControlError
+        }
+    }
+
+    @Test func noFileGivesTheDefaults() throws {
+        #expect(try Self.load(nil) == ShoalConfiguration())
+    }
+
+    @Test func theTemplateIsTheDefaults() throws {
+        #expect(try Self.load(ConfigurationTemplate.text) == ShoalConfiguration())
+    }
+
+    @Test func aPartialFileKeepsOtherDefaults() throws {
+        let configuration = try Self.load("""
+            server:
+              port: 9000
+            models:
+              - name: a
+                memory: 1GiB
+              - name: b
+                base: a
+                memory: 2MiB
+                traffic: 5
+            """)
+        #expect(configuration.server.port == 9000)
+        #expect(configuration.server.gatewayPort == 8000)
+        #expect(configuration.models.map(\.name) == ["a", "b"])
+        #expect(configuration.models[0].memory == ByteCount(1 << 30))
+        #expect(configuration.models[0].version == "latest")
+        #expect(configuration.models[1].base == "a")
+        #expect(configuration.targets == ShoalConfiguration.TargetSpec.defaults)
+    }
+
+    @Test func anUnknownKeyIsNamedWithTheValidKeys() {
+        let error = Self.error("server:\n  prot: 9000\n")
+        guard case .unknownKey(let key, let valid) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(key == "server.prot")
+        #expect(valid.contains("port"))
+        #expect(error?.description.contains("gateway_port") == true)
+    }
+
+    @Test func anUnknownKeyInAListEntryNamesTheEntry() {
+        let error = Self.error("models:\n  - name: a\n    memroy: 1GiB\n")
+        #expect(error == .unknownKey(key: "models.a.memroy", valid: ["name", "version", "traffic", "latency_p90_ms", "memory", "base", "throughput"]))
+    }
+
+    @Test func duplicateNamesAreRefused() {
+        #expect(Self.error("models:\n  - {name: a, memory: 1GiB}\n  - {name: a, memory: 2GiB}\n")
+            == .duplicateName(key: "models", name: "a"))
+        #expect(Self.error("targets:\n  - {name: t, cpus: 2, memory: 4GiB}\n  - {name: t, cpus: 4, memory: 8GiB}\ntest: {target: t}\n")
+            == .duplicateName(key: "targets", name: "t"))
+    }
+
+    @Test func aDuplicateKeyIsRefused() {
+        guard case .configurationSyntax(_, let reason) = Self.error("server:\n  port: 1\n  port: 2\n") else {
+            Issue.record("no syntax error"); return
+        }
+        #expect(reason.contains("port"))
+    }
+
+    @Test func aBadEnumNamesTheValidValues() {
+        let error = Self.error("runtime: docker\n")
+        #expect(error == .invalidValue(key: "runtime", value: "docker", expected: "one of local, kubernetes"))
+        #expect(Self.error("test:\n  mode: burst\n")?.description.contains("closed, open") == true)
+    }
+
+    @Test func aBadTypeNamesTheKey() {
+        let error = Self.error("models:\n  - name: a\n    traffic: lots\n    memory: 1GiB\n")
+        guard case .invalidValue(let key, let value, _) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(key == "models.a.traffic")
+        #expect(value == "lots")
+        #expect(Self.error("models:\n  - name: a\n    memory: huge\n")?.description.contains("16GiB") == true)
+    }
+
+    @Test func outOfRangeValuesAndBadReferencesAreRefused() {
+        #expect(Self.error("server: {port: 70000}\n") == .invalidValue(
+            key: "server.port", value: "70000", expected: ConfigurationSchema.expected(for: "server.port")))
+        #expect(Self.error("models:\n  - {name: a, memory: 1GiB, base: nope}\n")
+            == .unknownName(key: "models.a.base", name: "nope", valid: []))
+        #expect(Self.error("pack: {target: m5.large}\n")
+            == .unknownName(key: "pack.target", name: "m5.large", valid: ShoalConfiguration.TargetSpec.defaults.map(\.name)))
+        #expect(Self.error("targets:\n  - {name: t, cpus: 0, memory: 4GiB}\ntest: {target: t}\n")?.description.contains("targets.t.cpus") == true)
+        #expect(Self.error("models:\n  - {name: 'bad name', memory: 1GiB}\n")?.description.contains("models.0.name") == true)
+    }
+
+    @Test func environmentVariablesOverrideKeys() throws {
+        let file = try ConfigurationFile.load(
+            path: nil, directory: Self.folder("server: {port: 9000}\n"),
+            environment: ["SHOAL_SERVER_PORT": "9100", "SHOAL_TEST_MODE": "open", "SHOAL_STORE_URL": "s3://bucket/models"])
+        #expect(file.configuration.server.port == 9100)
+        #expect(file.configuration.test.mode == .open)
+        #expect(file.configuration.store.url == "s3://bucket/models")
+        #expect(file.overrides.count == 3)
+        #expect(throws: ControlError.self) {
+            _ = try Self.load(nil, environment: ["SHOAL_TEST_CONCURRENCY": "zero"])
+        }
+    }
+
+    @Test func setEditsOneKeyAndKeepsTheRest() throws {
+        let path = try Self.folder("# mine\nserver:\n  port: 9000\n") + "/shoal.yaml"
+        _ = try ConfigurationFile.set("server.gateway_port", to: "9001", path: path)
+        _ = try ConfigurationFile.set("models.bert.memory", to: "420MiB", path: path)
+        let configuration = try ConfigurationFile.set("models.bert.traffic", to: "12.5", path: path)
+        #expect(configuration.server.port == 9000)
+        #expect(configuration.server.gatewayPort == 9001)
+        #expect(configuration.models.map(\.name) == ["bert"])
+        #expect(configuration.models[0].traffic == 12.5)
+        #expect(configuration.models[0].memory == ByteCount(420 << 20))
+        #expect(throws: ControlError.self) { try ConfigurationFile.set("server.porrt", to: "1", path: path) }
+        #expect(throws: ControlError.self) { try ConfigurationFile.set("server.port", to: "http", path: path) }
+        #expect(try ConfigurationFile.load(path: path).configuration.server.port == 9000)
+    }
+
+    @Test func initRefusesToOverwrite() throws {
+        let path = try Self.folder("runtime: local\n") + "/shoal.yaml"
+        #expect(throws: ControlError.self) { try ConfigurationFile.initialise(path: path, force: false) }
+        try ConfigurationFile.initialise(path: path, force: true)
+        #expect(try ConfigurationFile.load(path: path).configuration == ShoalConfiguration())
+    }
+
+    @Test func aMissingNamedFileIsAnError() {
+        #expect(throws: ControlError.configurationNotFound(path: "/nonexistent/shoal.yaml")) {
+            _ = try ConfigurationFile.load(path: "/nonexistent/shoal.yaml")
+        }
+    }
+
+    @Test func byteCountsParseAndPrint() {
+        #expect(ByteCount(parsing: "16GiB") == ByteCount(16 << 30))
+        #expect(ByteCount(parsing: "800MB") == ByteCount(800_000_000))
+        #expect(ByteCount(parsing: "1.5KiB") == ByteCount(1536))
+        #expect(ByteCount(parsing: "12") == ByteCount(12))
+        #expect(ByteCount(parsing: "-1GiB") == nil)
+        #expect(ByteCount(parsing: "lots") == nil)
+        #expect(ByteCount(90 << 20).description == "90MiB")
+    }
+}

@@ -4,6 +4,7 @@ import Logging
 import ShoalInference
 import ShoalModels
 import ShoalServer
+import ShoalStore
 import ShoalTensor
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
@@ -19,11 +20,24 @@ struct ServeCommand: AsyncParsableCommand {
             within --memory-budget. With --api-key, every route but /v2/health/* needs `Authorization: Bearer KEY`. \
             SIGTERM or SIGINT drains: readiness turns 503, admitted requests finish, then the server exits.
             Sizes take B, KB, MB, GB, KiB, MiB, GiB; durations take us, ms, s, m (e.g. 4GiB, 30s, 2ms).
+            With --store, serves the latest version of every model of a model store (a folder, or s3://BUCKET/PREFIX \
+            through a local cache of --cache-size), checking each version's sha256 before loading it.
             Example: shoal serve --models ./models --memory-budget 4GiB --pin minilm --port 8080
+            Example: shoal serve --store s3://models/prod --endpoint-url http://127.0.0.1:9000 --memory-budget 2GiB
             """)
 
     @Option(name: .long, help: "A directory of model folders; each is served under its folder name (symbolic links followed).")
-    var models: String
+    var models: String?
+    @Option(name: .long, help: "A model store to serve instead: a folder or s3://BUCKET/PREFIX.")
+    var store: String?
+    @Option(name: .long, help: "The S3 endpoint of an S3-compatible store (default: AWS).")
+    var endpointURL: String?
+    @Option(name: .long, help: "The S3 region of the store (default: AWS_REGION, ~/.aws/config, else us-east-1).")
+    var region: String?
+    @Option(name: .long, help: "Where models of an S3 store are cached (default: $SHOAL_CACHE, else ./.shoal/cache).")
+    var cacheDir: String?
+    @Option(name: .long, help: "Most bytes the cache of an S3 store holds, e.g. 20GiB.")
+    var cacheSize = "10GiB"
     @Option(name: .long, help: "The address to bind.")
     var host = "127.0.0.1"
     @Option(name: .long, help: "The port to bind (0 picks a free one).")
@@ -66,10 +80,12 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func validate() throws {
+        guard (models == nil) != (store == nil) else { throw ValidationError("pass either --models DIR or --store URL") }
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: models, isDirectory: &isDirectory), isDirectory.boolValue else {
+        if let models, !(FileManager.default.fileExists(atPath: models, isDirectory: &isDirectory) && isDirectory.boolValue) {
             throw ValidationError("--models \(models) is not a directory")
         }
+        _ = try modelSource()
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be within 0...65535") }
         guard GemmProvider.available.contains(gemm) else {
             let names = GemmProvider.available.map(\.rawValue).joined(separator: ", ")
@@ -92,11 +108,23 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = try serverConfiguration()
         configuration.logger = Logger(label: "shoal.server")
         let logger = configuration.logger
-        let server = try Server(source: DirectorySource(root: URL(fileURLWithPath: models)), configuration: configuration)
+        let server = try Server(source: try modelSource(), configuration: configuration)
+        let models = models ?? store ?? ""
         let address = host
         try await server.run { port in
             logger.info("serving", metadata: ["address": "http://\(address):\(port)", "models": "\(models)"])
         }
+    }
+
+    /// The folder of model folders, or the model store (with its cache when it is remote).
+    private func modelSource() throws -> any ModelSource {
+        guard models == nil else { return DirectorySource(root: URL(fileURLWithPath: models ?? ".")) }
+        let configuration = try StoreConfiguration(url: store, endpoint: endpointURL, region: region)
+        let cache = configuration.isRemote
+            ? try ModelCache(root: cacheDir.map { URL(fileURLWithPath: $0) } ?? ModelCache.defaultRoot(),
+                             limit: Int64(try Self.size(cacheSize, option: "--cache-size")))
+            : nil
+        return try StoreSource(store: try ModelStore(configuration: configuration), cache: cache)
     }
 
     /// The settings of the options, each checked with an error naming its option.

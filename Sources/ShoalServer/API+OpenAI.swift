@@ -30,12 +30,11 @@ extension API {
         guard width <= result.model.dimensions else {
             throw APIError(.unprocessableContent, "dimensions \(width) exceeds the model's \(result.model.dimensions)")
         }
-        let data = result.outputs.enumerated().map { index, row in
-            OpenAI.Embedding(index: index, embedding: OpenAI.Vector(Self.shorten(row, to: width, normalize: normalize), base64: base64))
+        let embeddings = result.outputs.map { row in
+            OpenAI.Vector(Self.shorten(row, to: width, normalize: normalize), base64: base64)
         }
         return JSONResponse.make(OpenAI.EmbeddingResponse(
-            data: data, model: body.model,
-            usage: OpenAI.Usage(promptTokens: result.tokenCount, totalTokens: result.tokenCount)))
+            embeddings: embeddings, model: body.model, promptTokens: result.tokenCount))
     }
 
     /// The first `width` dimensions, scaled back to unit length when the model's embeddings are unit length.

@@ -16,6 +16,15 @@ enum JSONResponse {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// A response whose body `value` writes.
+    static func make(_ value: some JSONWritable) -> Response {
+        var writer = JSONWriter(capacity: value.estimatedSize)
+        value.write(to: &writer)
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+    }
+
     /// The request body decoded as `T`, read up to `limit` bytes.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
         let body = try await request.body.collect(upTo: limit)

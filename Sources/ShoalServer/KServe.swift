@@ -77,34 +77,59 @@ enum KServe {
         let name: String
     }
 
-    struct InferResponse: Encodable {
+    struct InferResponse: JSONWritable {
         let modelName: String
         let modelVersion: String
         let id: String?
         let outputs: [OutputTensor]
 
-        enum CodingKeys: String, CodingKey {
-            case modelName = "model_name", modelVersion = "model_version", id, outputs
+        var estimatedSize: Int { 128 + outputs.reduce(0) { $0 + $1.estimatedSize } }
+
+        func write(to writer: inout JSONWriter) {
+            writer.raw(#"{"model_name":"#)
+            writer.string(modelName)
+            writer.raw(#","model_version":"#)
+            writer.string(modelVersion)
+            if let id {
+                writer.raw(#","id":"#)
+                writer.string(id)
+            }
+            writer.raw(#","outputs":"#)
+            writer.array(outputs) { writer, output in
+                writer.raw(#"{"name":"#)
+                writer.string(output.name)
+                writer.raw(#","shape":"#)
+                writer.array(output.shape) { $0.int($1) }
+                writer.raw(#","datatype":"#)
+                writer.string(output.datatype)
+                writer.raw(#","data":"#)
+                switch output.data {
+                case .floats(let values): writer.floats(values)
+                case .strings(let values): writer.array(values) { $0.string($1) }
+                }
+                writer.raw("}")
+            }
+            writer.raw("}")
         }
     }
 
-    struct OutputTensor: Encodable {
+    struct OutputTensor {
         let name: String
         let shape: [Int]
         let datatype: String
         let data: OutputData
-    }
 
-    enum OutputData: Encodable {
-        case floats([Float])
-        case strings([String])
-
-        func encode(to encoder: any Encoder) throws {
-            switch self {
-            case .floats(let values): try values.encode(to: encoder)
-            case .strings(let values): try values.encode(to: encoder)
+        var estimatedSize: Int {
+            switch data {
+            case .floats(let values): 96 + values.count * 13
+            case .strings(let values): 96 + values.reduce(0) { $0 + 3 + $1.utf8.count }
             }
         }
+    }
+
+    enum OutputData {
+        case floats([Float])
+        case strings([String])
     }
 
     struct IndexRequest: Decodable {

@@ -28,30 +28,40 @@ enum OpenAI {
         }
     }
 
-    struct EmbeddingResponse: Encodable {
-        let object = "list"
-        let data: [Embedding]
+    struct EmbeddingResponse: JSONWritable {
+        /// One row per input, floats or base64 text of little-endian float32s.
+        let embeddings: [Vector]
         let model: String
-        let usage: Usage
-    }
+        let promptTokens: Int
 
-    struct Embedding: Encodable {
-        let object = "embedding"
-        let index: Int
-        let embedding: Vector
+        var estimatedSize: Int { 128 + embeddings.reduce(0) { $0 + $1.estimatedSize } }
+
+        func write(to writer: inout JSONWriter) {
+            writer.raw(#"{"object":"list","data":"#)
+            writer.array(embeddings.enumerated()) { writer, item in
+                writer.raw(#"{"object":"embedding","index":"#)
+                writer.int(item.offset)
+                writer.raw(#","embedding":"#)
+                switch item.element {
+                case .floats(let values): writer.floats(values)
+                case .base64(let text): writer.string(text)
+                }
+                writer.raw("}")
+            }
+            writer.raw(#","model":"#)
+            writer.string(model)
+            writer.raw(#","usage":{"prompt_tokens":"#)
+            writer.int(promptTokens)
+            writer.raw(#","total_tokens":"#)
+            writer.int(promptTokens)
+            writer.raw("}}")
+        }
     }
 
     /// Floats, or their little-endian float32 bytes in base64.
-    enum Vector: Encodable {
+    enum Vector {
         case floats([Float])
         case base64(String)
-
-        func encode(to encoder: any Encoder) throws {
-            switch self {
-            case .floats(let values): try values.encode(to: encoder)
-            case .base64(let text): try text.encode(to: encoder)
-            }
-        }
 
         init(_ values: [Float], base64: Bool) {
             guard base64 else {
@@ -61,14 +71,12 @@ enum OpenAI {
             let bytes = values.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
             self = .base64(Data(bytes).base64EncodedString())
         }
-    }
 
-    struct Usage: Encodable {
-        let promptTokens: Int
-        let totalTokens: Int
-
-        enum CodingKeys: String, CodingKey {
-            case promptTokens = "prompt_tokens", totalTokens = "total_tokens"
+        var estimatedSize: Int {
+            switch self {
+            case .floats(let values): 64 + values.count * 13
+            case .base64(let text): 64 + text.utf8.count
+            }
         }
     }
 }

@@ -4,7 +4,15 @@ enum Predictions {
         let inputs: [String]
     }
 
-    struct Response: Encodable {
+    struct Response: JSONWritable {
         let predictions: [[Float]]
+
+        var estimatedSize: Int { 32 + predictions.reduce(0) { $0 + 2 + $1.count * 13 } }
+
+        func write(to writer: inout JSONWriter) {
+            writer.raw(#"{"predictions":"#)
+            writer.array(predictions) { $0.floats($1) }
+            writer.raw("}")
+        }
     }
 }

@@ -90,7 +90,14 @@ let package = Package(
         .testTarget(name: "ShoalModelsTests", dependencies: ["ShoalModels", "ShoalTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalModels"]),
         .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore", "ShoalInference", "ShoalTesting", "shoal"]),
-        .testTarget(name: "ShoalControlTests", dependencies: ["ShoalControl", "ShoalStore"]),
+        .testTarget(
+            name: "ShoalControlTests",
+            dependencies: [
+                "ShoalControl", "ShoalStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "ShoalInferenceTests", dependencies: ["ShoalInference", "ShoalTesting"]),
         .testTarget(
             name: "ShoalServerTests",

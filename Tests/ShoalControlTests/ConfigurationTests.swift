@@ -133,6 +133,20 @@ import Testing
         #expect(try ConfigurationFile.load(path: path).configuration.server.port == 9000)
     }
 
+    @Test func setKeepsCommentsWhenTheKeyExists() throws {
+        let path = try Self.folder(nil) + "/shoal.yaml"
+        try ConfigurationFile.initialise(path: path, force: false)
+        _ = try ConfigurationFile.set("models.minilm.traffic", to: "200", path: path)
+        _ = try ConfigurationFile.set("test.url", to: "http://127.0.0.1:9000", path: path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("    traffic: 200                # expected requests per second at peak"))
+        #expect(text.contains("# Shoal configuration."))
+        let configuration = try ConfigurationFile.load(path: path).configuration
+        #expect(configuration.models[0].traffic == 200)
+        #expect(configuration.test.url == "http://127.0.0.1:9000")
+        #expect(ConfigurationTree.plainOrQuoted("a: b") == "\"a: b\"")
+    }
+
     @Test func initRefusesToOverwrite() throws {
         let path = try Self.folder("runtime: local\n") + "/shoal.yaml"
         #expect(throws: ControlError.self) { try ConfigurationFile.initialise(path: path, force: false) }

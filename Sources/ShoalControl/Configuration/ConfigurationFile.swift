@@ -61,11 +61,19 @@ public struct ConfigurationFile: Sendable {
         return entry
     }
 
-    /// Sets `key` to `value` in the file at `path` (created if absent), keeping the rest as written, and
-    /// validates the result before writing it.
+    /// Sets `key` to `value` in the file at `path` (created if absent) and validates the result before writing
+    /// it. An existing value is replaced where it is written, keeping comments; a new key re-emits the file.
     public static func set(_ key: String, to value: String, path: String) throws -> ShoalConfiguration {
-        let exists = FileManager.default.fileExists(atPath: path)
-        let tree = try ConfigurationTree.setting(key, to: value, in: ConfigurationTree.parse(exists ? read(path) : "", path: path))
+        let text = FileManager.default.fileExists(atPath: path) ? try read(path) : ""
+        let original = try ConfigurationTree.parse(text, path: path)
+        // Edit the value where it is written when possible, so comments survive; else re-emit the tree.
+        if let edited = ConfigurationTree.editedInPlace(text, key: key, to: value, tree: original) {
+            let tree = try ConfigurationTree.parse(edited, path: path)
+            let configuration = try resolve(tree)
+            try write(edited, to: path)
+            return configuration
+        }
+        let tree = try ConfigurationTree.setting(key, to: value, in: original)
         let configuration = try resolve(tree)
         try write(try Yams.serialize(node: tree), to: path)
         return configuration

@@ -125,6 +125,41 @@ enum ConfigurationTree {
         }
     }
 
+    /// `text` with the plain scalar at `key` replaced where it is written, keeping comments and layout; nil
+    /// when the key is absent or not a one-line plain scalar, so the caller re-emits the whole tree instead.
+    static func editedInPlace(_ text: String, key: String, to value: String, tree: Node) -> String? {
+        var node: Node? = tree
+        for part in key.split(separator: ".").map(String.init) {
+            switch node {
+            case .sequence(let sequence)?:
+                node = sequence.first { $0["name"]?.string == part } ?? Int(part).flatMap { sequence.indices.contains($0) ? sequence[$0] : nil }
+            case .mapping?:
+                node = node?[part]
+            default:
+                return nil
+            }
+        }
+        guard case .scalar(let scalar)? = node, scalar.style == .plain, let mark = scalar.mark,
+              !scalar.string.isEmpty, !scalar.string.contains("\n") else { return nil }
+        var lines = text.components(separatedBy: "\n")
+        guard lines.indices.contains(mark.line - 1) else { return nil }
+        let line = Array(lines[mark.line - 1])
+        let start = mark.column - 1
+        let end = start + scalar.string.count
+        guard start >= 0, end <= line.count, String(line[start..<end]) == scalar.string else { return nil }
+        lines[mark.line - 1] = String(line[..<start]) + plainOrQuoted(value) + String(line[end...])
+        return lines.joined(separator: "\n")
+    }
+
+    /// `value` as a YAML scalar: plain when that reads back as the same string, else double-quoted.
+    static func plainOrQuoted(_ value: String) -> String {
+        let special = Set(":#'\"{}[],&*!|>%@`\\")
+        if !value.isEmpty, value.first != " ", value.last != " ", !value.contains(where: { special.contains($0) }) {
+            return value
+        }
+        return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
     private static func isList(_ key: String) -> Bool { key == "models" || key == "targets" }
 
     /// Decodes the tree; a type error names its key and the values it accepts.

@@ -192,7 +192,7 @@ public struct Packer: Sendable {
         }
         let shared = Dictionary(grouping: models.filter { $0.base != nil }, by: { $0.base ?? "" })
         for (base, heads) in shared.sorted(by: { $0.key < $1.key }) {
-            reasons.append("\(heads.count) models share the encoder of \(base); each group holds it once")
+            reasons.append("\(heads.map(\.name).joined(separator: ", ")) share the encoder of \(base); a group holds it once")
         }
         for model in models where !model.source.contains("shoal.yaml") || model.source.contains("assumed") {
             reasons.append("\(model.name): \(model.source)")

@@ -297,10 +297,16 @@ final class ModelRegistry: Sendable {
     /// even evicting all of them would not make room.
     private func makeRoom(for bytes: Int, name: String, in state: inout State) throws(InferenceError) {
         guard let budget = configuration.memoryBudget else { return }
+        // One pass over entries and instances, so that a load costs O(models), not O(models²), with thousands loaded.
+        var namesByInstance: [ObjectIdentifier: [String]] = [:]
+        for (entryName, entry) in state.entries {
+            if case .ready(let lease) = entry.phase { namesByInstance[ObjectIdentifier(lease.instance), default: []].append(entryName) }
+        }
+        let basesOfHeads = Set(state.instances.values.compactMap { $0.model.base.map(ObjectIdentifier.init) })
         var candidates = state.instances.values.compactMap { instance -> (LoadedModel, ContinuousClock.Instant)? in
-            let names = names(of: instance, in: state)
+            let names = namesByInstance[ObjectIdentifier(instance)] ?? []
             // A base stays while heads use it; it goes with the last of them (see `detach`).
-            guard !names.isEmpty, !hasHeads(instance, in: state) else { return nil }
+            guard !names.isEmpty, !basesOfHeads.contains(ObjectIdentifier(instance.model)) else { return nil }
             let idle = names.allSatisfy { (state.entries[$0]?.leases ?? 0) == 0 && !configuration.pinned.contains($0) }
             guard idle else { return nil }
             let lastUsed = names.compactMap { state.entries[$0]?.lastUsed }.max() ?? .now
@@ -312,7 +318,7 @@ final class ModelRegistry: Sendable {
         }
         candidates.sort { $0.1 < $1.1 }
         for (instance, _) in candidates where state.used + state.reserved + bytes > budget {
-            for evicted in names(of: instance, in: state) {
+            for evicted in namesByInstance[ObjectIdentifier(instance)] ?? [] {
                 detach(evicted, reason: "evicted", in: &state)
                 metrics.model(evicted).evictions.increment()
                 configuration.logger.info("evicted model", metadata: ["model": "\(evicted)", "for": "\(name)"])

@@ -71,10 +71,12 @@ def main():
         if (index + 1) % max(1, args.count // 10) == 0:
             rss = rss_bytes(args.pid)
             peak = max(peak, rss)
-            checkpoints.append((index + 1, rss))
+            window = first[-max(1, args.count // 10):]
+            checkpoints.append((index + 1, rss, statistics.mean(window)))
     print(f"first request to each of {len(models)} models (loads on demand): {summary(first)}; failures {failures}")
-    for loaded, rss in checkpoints:
-        print(f"  after {loaded:5d} models: RSS {rss / 2**20:7.1f} MiB (+{(rss - base_rss) / 2**20:6.1f} MiB over the base)")
+    for loaded, rss, mean in checkpoints:
+        print(f"  after {loaded:5d} models: RSS {rss / 2**20:7.1f} MiB ({(rss - base_rss) / 2**20:+6.1f} MiB over the base); "
+              f"mean first-request latency of the last {max(1, args.count // 10)}: {mean:.1f} ms")
 
     again = [request(args.port, model, text)[1] for model in models[-50:]]
     print(f"second request to the last 50 models: {summary(again)}")

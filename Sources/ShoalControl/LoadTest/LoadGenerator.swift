@@ -8,7 +8,7 @@ public struct LoadGenerator: Sendable {
     public let settings: LoadSettings
     let factory: LoadRequestFactory
 
-    /// Most requests in flight in open-loop mode; past it, planned requests count as `overrun`.
+    /// Most requests in flight in open-loop mode.
     public static let maxOpenLoopInFlight = 10_000
 
     public init(settings: LoadSettings) throws {
@@ -64,20 +64,22 @@ public struct LoadGenerator: Sendable {
         }
     }
 
-    /// Requests started at `rate` per second whatever the server does.
+    /// Requests started at `rate` per second whatever the server does: workers claim the next slot of the
+    /// schedule, wait for its time and send it. A slot that starts late because every worker is busy still
+    /// counts its latency from its planned time, so a stalled server shows as latency, never as a lower rate.
     func openLoop(client: HTTPClient, recorder: LoadRecorder, start: ContinuousClock.Instant) async {
+        // Enough workers to keep the rate while requests take up to 250 ms; beyond, slots start late.
+        let workers = min(Self.maxOpenLoopInFlight, max(settings.concurrency, Int((settings.rate / 4).rounded(.up))))
+        let slots = min(limit, Int((settings.durationS * settings.rate).rounded(.up)))
         await withDiscardingTaskGroup { group in
-            var index = 0
-            while index < limit {
-                let planned = start + .seconds(Double(index) / settings.rate)
-                guard planned - start < deadline else { break }
-                if planned > .now { try? await Task.sleep(until: planned, clock: .continuous) }
-                if recorder.inFlight >= Self.maxOpenLoopInFlight {
-                    recorder.overrun()
-                } else if let claimed = recorder.claim(limit: limit) {
-                    group.addTask { await send(claimed, client: client, recorder: recorder, start: start, planned: planned) }
+            for _ in 0..<workers {
+                group.addTask {
+                    while let index = recorder.claim(limit: slots) {
+                        let planned = start + .seconds(Double(index) / settings.rate)
+                        if planned > .now { try? await Task.sleep(until: planned, clock: .continuous) }
+                        await send(index, client: client, recorder: recorder, start: start, planned: planned)
+                    }
                 }
-                index += 1
             }
         }
     }

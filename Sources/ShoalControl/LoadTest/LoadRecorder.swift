@@ -67,13 +67,6 @@ final class LoadRecorder: @unchecked Sendable {
         }
     }
 
-    /// A request that was never sent because the open loop fell behind its schedule.
-    func overrun() {
-        lock.withLock {
-            state.errors["overrun", default: 0] += 1
-        }
-    }
-
     func result(settings: LoadSettings, started: Date) -> LoadResult {
         lock.withLock {
             let seconds = (state.timeline.keys.max() ?? -1) + 1

@@ -25,7 +25,7 @@ public struct LoadResult: Codable, Sendable, Equatable {
     public var ok: Int
     /// Responses by HTTP status code.
     public var statusCounts: [String: Int]
-    /// Failures by kind: `http_503`, `timeout`, `connect`, `overrun` (open loop could not keep the rate), `other`.
+    /// Failures by kind: `http_503`, `timeout`, `connect`, `closed`, `other`.
     public var errors: [String: Int]
     public var timeline: [Interval]
     /// Latencies of successful requests.

@@ -50,6 +50,10 @@ import Testing
         }
     }
 
+    @Test func noModelsIsAnError() {
+        #expect(throws: ControlError.self) { _ = try Packer(configuration: Self.configuration(targets: [Self.small])).plan([]) }
+    }
+
     @Test func aModelTooLargeForOneTargetIsPackedOnAnother() throws {
         let models = [PackingModel(name: "big", memory: 2 << 30, traffic: 1, throughputPerCore: 100)]
         let plan = try Packer(configuration: Self.configuration(targets: [Self.small, Self.large])).plan(models)

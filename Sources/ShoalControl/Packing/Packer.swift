@@ -22,6 +22,9 @@ public struct Packer: Sendable {
 
     /// The plan for `models`; throws before anything is written if a model fits no target.
     public func plan(_ models: [PackingModel], now: Date = Date()) throws -> PlacementPlan {
+        guard !models.isEmpty else {
+            throw ControlError.invalidValue(key: "models", value: "[]", expected: "at least one model to place")
+        }
         try checkBases(models)
         let candidates = settings.target.isEmpty ? targets : targets.filter { $0.name == settings.target }
         var plans: [PlacementPlan] = []

@@ -67,8 +67,9 @@ public final class Inference: Service, Sendable {
 
     /// Whether model `name` is loaded; throws `unknownModel` for a name the source does not have. Loads nothing.
     public func isReady(model name: String) async throws -> Bool {
+        if registry.isLoaded(name) { return true }
         guard try await registry.status(of: name) != nil else { throw InferenceError.unknownModel(name) }
-        return registry.isLoaded(name)
+        return false
     }
 
     /// Every model the source has, with its state.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import NIOCore
 import ShoalModels
 import ShoalServer
 import Testing
@@ -86,6 +87,36 @@ import Testing
                 engine.cancel()
                 try await engine.value
             }
+        }
+    }
+
+    @Test func requestOfClientThatLeftIsDroppedBeforeCompute() async throws {
+        let server = try models.server()
+        // The engine is not running yet, so the request waits in its queue while the client leaves.
+        try await server.application().test(.live) { client in
+            let port = try #require(client.port)
+            #expect(try await client.post("/v2/repository/models/embed/load", json: "").status == .ok)
+            let leaving = TestClient(host: "127.0.0.1", port: port)
+            leaving.connect()
+            try await leaving.executeAndDontWaitForResponse(.init(
+                "/v2/models/embed/infer", method: .post, authority: "localhost",
+                headers: [.contentType: "application/json"], body: ByteBuffer(string: inferBody(["bye"]))))
+            while prometheusSamples(try await client.get("/metrics").text)[#"shoal_queue_depth{model="embed"}"#] != 1 {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            try await leaving.shutdown()
+            let engine = Task { try await server.inference.run() }
+            var dropped: Double?
+            while dropped == nil {
+                dropped = prometheusSamples(try await client.get("/metrics").text)[
+                    #"shoal_dropped_inputs_total{model="embed",reason="cancelled"}"#]
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(dropped == 1)
+            let samples = prometheusSamples(try await client.get("/metrics").text)
+            #expect(samples[#"shoal_infer_duration_seconds_count{model="embed"}"#] ?? 0 == 0)
+            engine.cancel()
+            try await engine.value
         }
     }
 

@@ -120,6 +120,35 @@ import Testing
         }
     }
 
+    @Test func requestPastItsTimeoutAnswers503() async throws {
+        let server = try models.server { $0.inference.requestTimeout = .milliseconds(20) }
+        // The engine starts only once the queued request is past its deadline.
+        try await server.application().test(.live) { client in
+            let port = try #require(client.port)
+            #expect(try await client.post("/v2/repository/models/embed/load", json: "").status == .ok)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    let response = try await TestClient.withClient(host: "127.0.0.1", port: port) { connection in
+                        try await connection.post("/v2/models/embed/infer", json: inferBody(["late"]))
+                    }
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(String(buffer: response.body ?? ByteBuffer()).contains("request timeout"))
+                }
+                while prometheusSamples(try await client.get("/metrics").text)[#"shoal_queue_depth{model="embed"}"#] != 1 {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                try await Task.sleep(for: .milliseconds(40))
+                let engine = Task { try await server.inference.run() }
+                try await group.next()
+                engine.cancel()
+                try await engine.value
+            }
+            let samples = prometheusSamples(try await client.get("/metrics").text)
+            #expect(samples[#"shoal_dropped_inputs_total{model="embed",reason="timed_out"}"#] == 1)
+            #expect(samples[#"shoal_requests_total{model="embed",outcome="unavailable"}"#] == 1)
+        }
+    }
+
     @Test func corruptModelFailsAloneUnderLoad() async throws {
         try models.corrupt("broken")
         let server = try models.server()

@@ -43,7 +43,6 @@ final class BatchScheduler: @unchecked Sendable {
     init(configuration: InferenceConfiguration, metrics: InferenceMetrics) {
         self.configuration = configuration
         self.metrics = metrics
-        GemmProvider.setBLASThreads(configuration.threads)
         pool = ComputePool(threads: configuration.threads)
     }
 

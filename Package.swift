@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "ShoalControlTests",
             dependencies: [
-                "ShoalControl", "ShoalStore",
+                "ShoalControl", "ShoalStore", "ShoalTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -1,0 +1,99 @@
+import Foundation
+
+/// What a local deployment runs: one supervised process per plan group, and the gateway in front of them.
+/// Written by `shoal deploy run` for the supervisor, which reads it once at start-up.
+public struct DeploymentSpec: Codable, Sendable, Equatable {
+    /// One supervised process: its name (a group's, or `gateway`), where it listens and how it starts.
+    public struct Member: Codable, Sendable, Equatable {
+        public var name: String
+        public var host: String
+        public var port: Int
+        /// Arguments after the `shoal` executable, e.g. `serve --models … --port …`.
+        public var arguments: [String]
+        /// Models this member serves (every model for the gateway).
+        public var models: [String]
+
+        public init(name: String, host: String, port: Int, arguments: [String], models: [String]) {
+            self.name = name
+            self.host = host
+            self.port = port
+            self.arguments = arguments
+            self.models = models
+        }
+    }
+
+    /// The `shoal` executable every member runs.
+    public var executable: String
+    public var members: [Member]
+    public var restart: RestartPolicy
+
+    public init(executable: String, members: [Member], restart: RestartPolicy = RestartPolicy()) {
+        self.executable = executable
+        self.members = members
+        self.restart = restart
+    }
+
+    /// The name of the gateway member.
+    public static let gatewayName = "gateway"
+
+    /// Where the models of each group come from.
+    public enum ModelSource: Sendable, Equatable {
+        /// A folder of model folders; each group serves a folder of links to its own models.
+        case directory(URL)
+        /// A model store; each group serves it with its own models pinned (loaded at start-up).
+        case store(String)
+    }
+
+    /// The processes for `plan` under `configuration`'s server settings; a group's model folder of links is
+    /// made under `directory`. With `gatewayPlan`, the gateway routes by that plan file.
+    public static func local(
+        configuration: ShoalConfiguration, plan: PlacementPlan, source: ModelSource, executable: String,
+        directory: DeployDirectory, gatewayPlan: String?
+    ) throws -> DeploymentSpec {
+        let server = configuration.server
+        var members = try plan.groups.map { group in
+            let models = group.bases + group.placements.map(\.model).filter { !group.bases.contains($0) }
+            var arguments = ["serve"]
+            switch source {
+            case .directory(let root):
+                let folder = try directory.linkModels(models, from: root, group: group.name)
+                arguments += ["--models", folder.path]
+            case .store(let url):
+                arguments += ["--store", url]
+            }
+            arguments += [
+                "--host", server.host, "--port", String(group.port),
+                "--max-batch-tokens", String(server.maxBatchTokens), "--max-batch-inputs", String(server.maxBatchInputs),
+                "--max-queue-delay", "\(server.maxQueueDelayMs)ms",
+                "--memory-budget", String(server.memoryBudget.bytes > 0 ? server.memoryBudget.bytes : group.memoryCapacity),
+                "--log-level", "notice",
+            ]
+            if server.threads > 0 { arguments += ["--threads", String(server.threads)] }
+            arguments += models.flatMap { ["--pin", $0] }
+            return Member(name: group.name, host: server.host, port: group.port, arguments: arguments, models: models)
+        }
+        if let gatewayPlan {
+            members.append(Member(
+                name: gatewayName, host: server.host, port: server.gatewayPort,
+                arguments: ["gateway", "--plan", gatewayPlan, "--host", server.host, "--port", String(server.gatewayPort)],
+                models: configuration.models.map(\.name)))
+        }
+        return DeploymentSpec(executable: executable, members: members)
+    }
+}
+
+/// How the supervisor restarts a member that exited: after `initialDelay`, doubled after each crash in a row
+/// up to `maxDelay`; a member that ran for `resetAfter` starts again from `initialDelay`.
+public struct RestartPolicy: Codable, Sendable, Equatable {
+    public var initialDelayMs = 250
+    public var maxDelayMs = 30_000
+    public var resetAfterMs = 30_000
+
+    public init() {}
+
+    /// The wait before restart number `crashes` (1-based) of a crash streak.
+    public func delay(afterCrashes crashes: Int) -> Duration {
+        let factor = 1 << min(max(crashes - 1, 0), 20)
+        return .milliseconds(min(initialDelayMs * factor, maxDelayMs))
+    }
+}

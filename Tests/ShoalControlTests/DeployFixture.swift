@@ -1,0 +1,77 @@
+import Foundation
+import ShoalTesting
+@testable import ShoalControl
+
+/// Two tiny embedding models packed into two groups on loopback ports: `alpha` is hot enough for a replica
+/// on each group, `beta` sits beside one of them.
+struct DeployFixture {
+    let root: URL
+    let configuration: ShoalConfiguration
+    let plan: PlacementPlan
+    let directory: DeployDirectory
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-deploy-\(UUID().uuidString)")
+        let models = root.appendingPathComponent("models")
+        for (seed, name) in ["alpha", "beta"].enumerated() {
+            try TinyModel.write(to: models.appendingPathComponent(name), architecture: .bert,
+                                task: .embedding(pooling: .mean, normalize: true), seed: UInt64(seed + 1))
+        }
+        var configuration = ShoalConfiguration()
+        configuration.models = [
+            .init(name: "alpha", traffic: 200, memory: ByteCount(1 << 20), throughput: 100),
+            .init(name: "beta", traffic: 30, memory: ByteCount(1 << 20), throughput: 100),
+        ]
+        configuration.pack.target = "local"
+        configuration.server.port = Int.random(in: 20_000..<40_000)
+        configuration.server.gatewayPort = configuration.server.port + 100
+        configuration.server.threads = 1
+        self.configuration = configuration
+        let packing = try configuration.models.map {
+            try PackingModel(spec: $0, manifest: nil, settings: configuration.pack)
+        }
+        plan = try Packer(configuration: configuration).plan(packing)
+        directory = DeployDirectory(root: root.appendingPathComponent("deploy"))
+    }
+
+    /// The models folder the groups link to.
+    var models: URL { root.appendingPathComponent("models") }
+
+    /// The spec of the plan's groups, restarting quickly; with `gatewayPlan`, the gateway too.
+    func spec(gateway: Bool = false) throws -> DeploymentSpec {
+        var gatewayPlan: String?
+        if gateway {
+            let file = root.appendingPathComponent("plan.json")
+            try plan.encoded().write(to: file)
+            gatewayPlan = file.path
+        }
+        var spec = try DeploymentSpec.local(
+            configuration: configuration, plan: plan, source: .directory(models), executable: Self.executable.path,
+            directory: directory, gatewayPlan: gatewayPlan)
+        spec.restart.initialDelayMs = 100
+        return spec
+    }
+
+    /// The `shoal` executable next to the test bundle (SwiftPM builds both into the same folder).
+    static let executable: URL = {
+        var folder = Bundle.main.bundleURL
+        while folder.path != "/" && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("shoal").path) {
+            folder.deleteLastPathComponent()
+        }
+        return folder.appendingPathComponent("shoal")
+    }()
+
+    /// Waits until `condition` holds for the deployment's state, up to `timeout`.
+    func waitForState(timeout: Duration = .seconds(30), _ condition: (DeploymentState) -> Bool) async throws -> DeploymentState? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let state = try LocalDeployment(directory: directory).state(), condition(state) { return state }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: root)
+    }
+}

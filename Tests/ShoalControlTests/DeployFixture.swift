@@ -37,8 +37,8 @@ struct DeployFixture {
     /// The models folder the groups link to.
     var models: URL { root.appendingPathComponent("models") }
 
-    /// The spec of the plan's groups, restarting quickly; with `gatewayPlan`, the gateway too.
-    func spec(gateway: Bool = false) throws -> DeploymentSpec {
+    /// The spec of the plan's groups, restarting after `restartDelayMs`; with `gateway`, the gateway too.
+    func spec(gateway: Bool = false, restartDelayMs: Int = 100) throws -> DeploymentSpec {
         var gatewayPlan: String?
         if gateway {
             let file = root.appendingPathComponent("plan.json")
@@ -48,7 +48,7 @@ struct DeployFixture {
         var spec = try DeploymentSpec.local(
             configuration: configuration, plan: plan, source: .directory(models), executable: Self.executable.path,
             directory: directory, gatewayPlan: gatewayPlan)
-        spec.restart.initialDelayMs = 100
+        spec.restart.initialDelayMs = restartDelayMs
         return spec
     }
 

@@ -30,10 +30,10 @@ struct DeployRunCommand: AsyncParsableCommand {
             ?? .store(configuration.store.url)
         let spec = try DeploymentSpec.local(
             configuration: configuration, plan: placement, source: source, executable: Self.executable,
-            directory: deploy.directory, gatewayPlan: nil)
+            directory: deploy.directory, gatewayPlan: URL(fileURLWithPath: plan).standardizedFileURL.path)
         let state = try await deploy.deployment.start(spec, timeout: .seconds(timeout))
         print(DeployStatusCommand.table(state))
-        // print("gateway: http://\(configuration.server.host):\(configuration.server.gatewayPort)")
+        print("gateway: http://\(configuration.server.host):\(configuration.server.gatewayPort)")
     }
 
     /// The plan at `path`, or a new one packed from `configuration` and written there.

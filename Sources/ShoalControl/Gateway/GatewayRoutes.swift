@@ -1,0 +1,30 @@
+import Foundation
+
+/// Which servers serve each model, from a placement plan: the gateway's routing table.
+public struct GatewayRoutes: Sendable, Equatable {
+    /// The base URL of every group serving a model, in plan order.
+    public var replicas: [String: [String]]
+
+    public init(plan: PlacementPlan, host: String) {
+        var replicas: [String: [String]] = [:]
+        for group in plan.groups {
+            for placement in group.placements {
+                replicas[placement.model, default: []].append("http://\(host):\(group.port)")
+            }
+        }
+        self.replicas = replicas
+    }
+
+    /// The model a request is for: from `/v2/models/{m}/…`, `/predictions/{m}`, or the `model` field of an
+    /// OpenAI `/v1/embeddings` body; nil for requests that name no model.
+    public static func model(path: String, body: Data) -> String? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        if parts.count >= 3, parts[0] == "v2", parts[1] == "models" { return parts[2] }
+        if parts.count >= 2, parts[0] == "predictions" { return parts[1] }
+        if parts == ["v1", "embeddings"] {
+            let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any]
+            return object?["model"] as? String
+        }
+        return nil
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import ShoalControl
+
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Serve every model of a plan at one address, forwarding each request to a group that serves it.",
+        discussion: """
+            The model comes from the path (/v2/models/{model}/…, /predictions/{model}) or the `model` field of \
+            POST /v1/embeddings; a replica that cannot be reached is skipped for the next one, and the servers' \
+            answers, errors included, pass through unchanged. `shoal deploy run` starts it on server.gateway_port.
+            Example: shoal gateway --plan plan.json --port 8000
+            """)
+
+    @OptionGroup var options: ConfigOptions
+    @Option(name: .long, help: "The plan whose groups the gateway routes to.")
+    var plan = "plan.json"
+    @Option(name: .long, help: "The address to bind (default: server.host).")
+    var host: String?
+    @Option(name: .long, help: "The port to bind (default: server.gateway_port).")
+    var port: Int?
+
+    func validate() throws {
+        if let port, !(0...65_535).contains(port) { throw ValidationError("--port must be within 0...65535") }
+    }
+
+    func run() async throws {
+        let server = try options.load().configuration.server
+        guard let data = FileManager.default.contents(atPath: plan) else {
+            throw ValidationError("no plan at \(plan); write one with `shoal pack`")
+        }
+        let placement = try PlacementPlan.decode(data, path: plan)
+        let host = host ?? server.host
+        let gateway = Gateway(routes: GatewayRoutes(plan: placement, host: server.host))
+        let application = gateway.application(host: host, port: port ?? server.gatewayPort) { port in
+            FileHandle.standardError.write(Data("gateway serving \(placement.groups.count) groups at http://\(host):\(port)\n".utf8))
+        }
+        try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}

@@ -170,6 +170,56 @@ SHOAL_AMX static void multiply_block(const amx_job *job, int block, int panel) {
     }
 }
 
+// Two 16-row blocks against one panel: the B tiles of a k step are loaded once for both blocks, which
+// saves a sixth of the tile loads (10 loads for 12 products instead of 12).
+SHOAL_AMX static void multiply_pair(const amx_job *job, int block, int panel) {
+    const size_t half = TILE_BYTES / 2;
+    const uint16_t *a0 = job->split + (size_t)block * job->steps * 2 * half;
+    const uint16_t *a1 = a0 + (size_t)job->steps * 2 * half;
+    const uint16_t *b = job->packed + (size_t)panel * job->steps * 4 * half;
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (int s = 0; s < job->steps; s++) {
+        const uint16_t *x = a0 + (size_t)s * 2 * half, *y = a1 + (size_t)s * 2 * half, *bs = b + (size_t)s * 4 * half;
+        _tile_loadd(4, bs, 64);             // hi, columns 0-15
+        _tile_loadd(5, bs + half, 64);      // hi, columns 16-31
+        _tile_loadd(6, x, 64);              // first block, hi
+        _tile_dpbf16ps(0, 6, 4);
+        _tile_dpbf16ps(1, 6, 5);
+        _tile_loadd(7, y, 64);              // second block, hi
+        _tile_dpbf16ps(2, 7, 4);
+        _tile_dpbf16ps(3, 7, 5);
+        _tile_loadd(6, x + half, 64);       // first block, lo
+        _tile_dpbf16ps(0, 6, 4);
+        _tile_dpbf16ps(1, 6, 5);
+        _tile_loadd(7, y + half, 64);       // second block, lo
+        _tile_dpbf16ps(2, 7, 4);
+        _tile_dpbf16ps(3, 7, 5);
+        _tile_loadd(4, bs + 2 * half, 64);  // lo, columns 0-15
+        _tile_loadd(5, bs + 3 * half, 64);  // lo, columns 16-31
+        _tile_loadd(6, x, 64);
+        _tile_dpbf16ps(0, 6, 4);
+        _tile_dpbf16ps(1, 6, 5);
+        _tile_loadd(7, y, 64);
+        _tile_dpbf16ps(2, 7, 4);
+        _tile_dpbf16ps(3, 7, 5);
+    }
+    float result[2 * BLOCK * 32] __attribute__((aligned(64)));
+    _tile_stored(0, result, 128);
+    _tile_stored(1, result + 16, 128);
+    _tile_stored(2, result + BLOCK * 32, 128);
+    _tile_stored(3, result + BLOCK * 32 + 16, 128);
+    int row0 = block * BLOCK, rows = job->m - row0 < 2 * BLOCK ? job->m - row0 : 2 * BLOCK;
+    int col0 = panel * SHOAL_PANEL, cols = job->n - col0 < SHOAL_PANEL ? job->n - col0 : SHOAL_PANEL;
+    for (int r = 0; r < rows; r++) {
+        shoal_epilogue_row512(_mm512_load_ps(result + r * 32), _mm512_load_ps(result + r * 32 + 16), row0 + r, col0,
+                              cols, job->bias, job->residual, job->ldr, job->activation,
+                              job->c + (size_t)(row0 + r) * job->ldc + col0);
+    }
+}
+
 // Task i: up to GROUP row blocks against one panel; panels vary fastest so both threads share A.
 SHOAL_AMX static void multiply_task(void *context, int64_t index, int thread) {
     (void)thread;
@@ -177,7 +227,9 @@ SHOAL_AMX static void multiply_task(void *context, int64_t index, int thread) {
     configure_tiles();
     int group = (int)(index / job->panels), panel = (int)(index % job->panels);
     int end = (group + 1) * GROUP < job->blocks ? (group + 1) * GROUP : job->blocks;
-    for (int block = group * GROUP; block < end; block++) multiply_block(job, block, panel);
+    int block = group * GROUP;
+    for (; block + 1 < end; block += 2) multiply_pair(job, block, panel);
+    if (block < end) multiply_block(job, block, panel);
 }
 
 static _Thread_local uint16_t *split_buffer;

@@ -59,7 +59,7 @@ public struct DeploymentSpec: Codable, Sendable, Equatable {
                 let folder = try directory.linkModels(models, from: root, group: group.name)
                 arguments += ["--models", folder.path]
             case .store(let url):
-                arguments += ["--store", url]
+                arguments += ["--store", url.hasPrefix("s3://") ? url : URL(fileURLWithPath: url).standardizedFileURL.path]
             }
             arguments += [
                 "--host", server.host, "--port", String(group.port),

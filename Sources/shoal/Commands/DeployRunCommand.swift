@@ -41,6 +41,11 @@ struct DeployRunCommand: AsyncParsableCommand {
         if let data = FileManager.default.contents(atPath: path) {
             return try PlacementPlan.decode(data, path: path)
         }
+        return try await pack(configuration, to: path)
+    }
+
+    /// Packs the models of `configuration` (with the store's manifests) and writes the plan to `path`.
+    static func pack(_ configuration: ShoalConfiguration, to path: String) async throws -> PlacementPlan {
         let manifests = try await PackCommand.manifests(for: configuration)
         let models = try configuration.models.map {
             try PackingModel(spec: $0, manifest: manifests[$0.name], settings: configuration.pack)

@@ -17,7 +17,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
     @Option(name: .long, help: "The plan whose groups the gateway routes to.")
     var plan = "plan.json"
-    @Option(name: .long, help: "The address to bind (default: server.host).")
+    @Option(name: .long, help: "The address to bind, where the groups listen too (default: server.host).")
     var host: String?
     @Option(name: .long, help: "The port to bind (default: server.gateway_port).")
     var port: Int?
@@ -27,14 +27,14 @@ struct GatewayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let server = try options.load().configuration.server
         guard let data = FileManager.default.contents(atPath: plan) else {
             throw ValidationError("no plan at \(plan); write one with `shoal pack`")
         }
         let placement = try PlacementPlan.decode(data, path: plan)
-        let host = host ?? server.host
-        let gateway = Gateway(routes: GatewayRoutes(plan: placement, host: server.host))
-        let application = gateway.application(host: host, port: port ?? server.gatewayPort) { port in
+        let server = host == nil || port == nil ? try options.load().configuration.server : nil
+        let host = host ?? server?.host ?? "127.0.0.1"
+        let gateway = Gateway(routes: GatewayRoutes(plan: placement, host: host))
+        let application = gateway.application(host: host, port: port ?? server?.gatewayPort ?? 8000) { port in
             FileHandle.standardError.write(Data("gateway serving \(placement.groups.count) groups at http://\(host):\(port)\n".utf8))
         }
         try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])

@@ -23,7 +23,8 @@ import Testing
         #expect(routes.replicas["beta"]?.count == 1)
     }
 
-    /// Through a deployed gateway: each model reaches a group serving it, an unknown model is refused, and
+    /// Through a deployed gateway: each model reaches a group serving it, an unknown model is refused, a
+    /// server's own error passes through, and
     /// with one server killed (and its restart held back) every request still succeeds on the other replica.
     @Test func routesToTheRightGroupAndRetriesOnAKilledReplica() async throws {
         let fixture = try DeployFixture()
@@ -37,6 +38,9 @@ import Testing
                 #expect(try await Self.post("\(gateway)/v2/models/\(model)/infer", body: Self.infer) == 200)
             }
             #expect(try await Self.embed("gamma", at: gateway) == 404)
+            let direct = try await Self.post("\(state.members[0].url)/v2/models/alpha/infer", body: "{}")
+            #expect(direct >= 400 && direct < 500)
+            #expect(try await Self.post("\(gateway)/v2/models/alpha/infer", body: "{}") == direct)
 
             let alphaOnly = try #require(state.members.first { $0.models == ["alpha"] })
             let victim = try #require(alphaOnly.pid)

@@ -22,7 +22,7 @@ public struct LocalDeployment: Sendable {
             throw ControlError.file(path: directory.root.path, reason: "a deployment is already running (supervisor pid \(running.supervisorPid)); "
                 + "stop it with `shoal deploy stop`")
         }
-        try? FileManager.default.removeItem(at: directory.state)
+        try await stop()  // servers a supervisor that died left behind
         try directory.write(spec, to: directory.spec)
         let supervisor = Process()
         supervisor.executableURL = URL(fileURLWithPath: spec.executable)

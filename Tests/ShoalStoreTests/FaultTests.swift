@@ -1,4 +1,5 @@
 import Foundation
+import ShoalTesting
 import ShoalStore
 import Testing
 
@@ -13,7 +14,7 @@ struct FaultTests {
         let root = work.child("store")
         let arguments = ["models", "import", model.path, "--name", "big", "--store", root.path, "--profile-seconds", "0"]
         for delay in stride(from: 50, through: 1_250, by: 100) {
-            let process = try ShoalProcess.start(arguments)
+            let process = try ShoalExecutable.start(arguments)
             try await Task.sleep(for: .milliseconds(delay))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -24,7 +25,7 @@ struct FaultTests {
             #expect(manifest.files.contains { $0.path == "padding.json" })
         }
         // Whatever the kills left aside is invisible, and the next import still publishes.
-        let finished = try ShoalProcess.run(arguments)
+        let finished = try ShoalExecutable.run(arguments)
         #expect(finished.status == 0, "\(finished.error)")
         #expect(try await store.versions(of: "big").count >= 1)
     }
@@ -37,7 +38,7 @@ struct FaultTests {
         try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
         let result = try Self.inPrivateMount(
             "mount -t tmpfs -o size=64k tmpfs \(disk.path) && "
-                + "\(ShoalProcess.executable.path) models import \(model.path) --name tiny --store \(disk.path)/store --profile-seconds 0; "
+                + "\(ShoalExecutable.executable.path) models import \(model.path) --name tiny --store \(disk.path)/store --profile-seconds 0; "
                 + "status=$?; ls \(disk.path)/store/models 2>/dev/null; exit $status")
         #expect(result.status != 0)
         #expect(result.error.contains("no space left on the device"), "\(result.error)")
@@ -53,13 +54,13 @@ struct FaultTests {
         try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
         let result = try Self.inPrivateMount(
             "mount -t tmpfs -o size=8m tmpfs \(disk.path) && mkdir \(disk.path)/store && mount -o remount,ro \(disk.path) && "
-                + "\(ShoalProcess.executable.path) models import \(model.path) --name tiny --store \(disk.path)/store --profile-seconds 0")
+                + "\(ShoalExecutable.executable.path) models import \(model.path) --name tiny --store \(disk.path)/store --profile-seconds 0")
         #expect(result.status != 0)
         #expect(result.error.contains("the file system is read-only"), "\(result.error)")
     }
 
     /// Runs a shell script in a private user and mount namespace, where it may mount a small tmpfs.
-    static func inPrivateMount(_ script: String) throws -> ShoalProcess.Result {
+    static func inPrivateMount(_ script: String) throws -> ShoalExecutable.Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["unshare", "-rm", "sh", "-c", script]

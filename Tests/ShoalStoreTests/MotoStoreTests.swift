@@ -1,4 +1,5 @@
 import Foundation
+import ShoalTesting
 import ShoalStore
 import Testing
 
@@ -15,8 +16,8 @@ struct MotoStoreTests {
         let s3 = ["--store", "s3://models/prod", "--endpoint-url", server.endpoint]
         var environment = server.environment
         environment["SHOAL_STORE"] = work.child("local").path
-        func shoal(_ arguments: [String]) throws -> ShoalProcess.Result {
-            try ShoalProcess.run(arguments, environment: environment)
+        func shoal(_ arguments: [String]) throws -> ShoalExecutable.Result {
+            try ShoalExecutable.run(arguments, environment: environment)
         }
 
         let imported = try shoal(["models", "import", tiny.path, "--name", "base", "--profile-seconds", "0.01", "--json"] + s3)

@@ -1,15 +1,22 @@
 import Foundation
 
-/// Runs the built `shoal` executable and captures what it prints.
-enum ShoalProcess {
-    struct Result {
-        var status: Int32
-        var output: String
-        var error: String
+/// Runs the built `shoal` executable from a test and captures what it prints.
+public enum ShoalExecutable {
+    /// Exit status and output of a finished run.
+    public struct Result: Sendable {
+        public var status: Int32
+        public var output: String
+        public var error: String
+
+        public init(status: Int32, output: String, error: String) {
+            self.status = status
+            self.output = output
+            self.error = error
+        }
     }
 
     /// The executable next to the test bundle (SwiftPM builds both into the same folder).
-    static let executable: URL = {
+    public static let executable: URL = {
         var folder = Bundle.main.bundleURL
         while folder.path != "/" && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("shoal").path) {
             folder.deleteLastPathComponent()
@@ -18,18 +25,30 @@ enum ShoalProcess {
     }()
 
     /// Runs `shoal ARGUMENTS` with `environment` added to this process's, and waits for it.
-    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Result {
+    public static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws
+        -> Result
+    {
         let process = try start(arguments, environment: environment, in: directory)
+        // Both pipes are drained at once so that a chatty stderr cannot block the child; the reader is a
+        // Dispatch thread, never the cooperative pool that tests run on.
+        let errors = DataBox()
+        let done = DispatchGroup()
+        done.enter()
+        DispatchQueue.global().async {
+            errors.data = (process.standardError as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
+            done.leave()
+        }
         let out = (process.standardOutput as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
-        let err = (process.standardError as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
+        done.wait()
+        let err = errors.data
         process.waitUntilExit()
         return Result(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
                       error: String(decoding: err, as: UTF8.self))
     }
 
     /// Starts `shoal ARGUMENTS` (or `launcher` with `shoal` as its first argument) without waiting.
-    static func start(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
-                      launcher: [String] = []) throws -> Process {
+    public static func start(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
+                             launcher: [String] = []) throws -> Process {
         let process = Process()
         if launcher.isEmpty {
             process.executableURL = executable
@@ -44,5 +63,10 @@ enum ShoalProcess {
         process.standardError = Pipe()
         try process.run()
         return process
+    }
+
+    // Written once by the reader before the group is left, read after.
+    private final class DataBox: @unchecked Sendable {
+        var data = Data()
     }
 }

@@ -130,7 +130,7 @@ struct SafeTensorsHeader: Sendable {
 
 extension SafeTensorsHeader {
     /// A parsed JSON value; decoding through `JSONDecoder` keeps booleans, integers and fractions apart.
-    enum Value: Decodable, Sendable {
+    enum Value: Decodable, Equatable, Sendable {
         case null
         case bool(Bool)
         case integer(Int)

@@ -1,37 +1,12 @@
 import Foundation
-import ShoalModels
+@testable import ShoalModels
 import ShoalTesting
 import Testing
 
-/// A parsed JSON document, compared structurally (key order ignored).
-private indirect enum JSONValue: Decodable, Equatable, Sendable {
-    case null
-    case bool(Bool)
-    case integer(Int)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
+/// A parsed JSON document, compared structurally (key order ignored): the safetensors header's JSON value.
+private typealias JSONValue = SafeTensorsHeader.Value
 
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Int.self) {
-            self = .integer(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
+fileprivate extension SafeTensorsHeader.Value {
     init(contentsOf url: URL) throws {
         self = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: url))
     }

@@ -11,13 +11,8 @@ import Testing
         models = try TestModels()
     }
 
-    private func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let server = try models.server()
-        try await server.application(services: [server.inference]).test(.live) { client in try await body(client) }
-    }
-
     @Test func serverMetadataAndHealth() async throws {
-        try await test { client in
+        try await models.withLiveServer { client in
             let metadata = try await client.get("/v2")
             #expect(metadata.status == .ok)
             #expect(try metadata.object()["name"] as? String == "shoal")
@@ -28,7 +23,7 @@ import Testing
     }
 
     @Test func modelMetadataAndReadiness() async throws {
-        try await test { client in
+        try await models.withLiveServer { client in
             let notReady = try await client.get("/v2/models/embed/ready")
             #expect(notReady.status == .serviceUnavailable)
             #expect(try notReady.object()["ready"] as? Bool == false)
@@ -54,7 +49,7 @@ import Testing
     }
 
     @Test func inferEmbeddings() async throws {
-        try await test { client in
+        try await models.withLiveServer { client in
             let response = try await client.post("/v2/models/embed/infer", json: inferBody(["hello world", "good day"]))
             #expect(response.status == .ok)
             let body = try response.object()
@@ -75,7 +70,7 @@ import Testing
     }
 
     @Test func inferClassesWithLabels() async throws {
-        try await test { client in
+        try await models.withLiveServer { client in
             let response = try await client.post("/v2/models/classify/infer", json: inferBody(["good", "bad", "fine"]))
             #expect(response.status == .ok)
             let outputs = try #require(try response.object()["outputs"] as? [[String: Any]])
@@ -93,7 +88,7 @@ import Testing
     }
 
     @Test func inferRefusesMalformedRequests() async throws {
-        try await test { client in
+        try await models.withLiveServer { client in
             let cases: [(String, Int)] = [
                 ("not json", 400),
                 (#"{"inputs":[]}"#, 400),
@@ -115,7 +110,7 @@ import Testing
 
     @Test func repositoryIndexLoadAndUnload() async throws {
         try models.corrupt("broken")
-        try await test { client in
+        try await models.withLiveServer { client in
             var index = try await client.post("/v2/repository/index", json: "").array()
             #expect(index.compactMap { $0["name"] as? String } == ["broken", "classify", "embed"])
             #expect(index.allSatisfy { $0["state"] as? String == "UNAVAILABLE" && $0["reason"] as? String == "not loaded" })

@@ -12,16 +12,11 @@ import Testing
         models = try TestModels()
     }
 
-    private func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let server = try models.server()
-        try await server.application(services: [server.inference]).test(.live) { client in try await body(client) }
-    }
-
     @Test func embeddingsOfOneAndManyTexts() async throws {
         let model = try Model(folder: models.root.appendingPathComponent("embed"))
         let texts = ["hello world", "the quick brown fox"]
         let tokens = texts.map { model.tokenize($0).ids.count }.reduce(0, +)
-        try await test { client in
+        try await models.withLiveServer { client in
             let one = try await client.post("/v1/embeddings", json: #"{"model":"embed","input":"hello world"}"#)
             #expect(one.status == .ok)
             let body = try one.object()
@@ -42,7 +37,7 @@ import Testing
     }
 
     @Test func base64AndShortenedEmbeddings() async throws {
-        try await test { client in
+        try await models.withLiveServer { client in
             let floats = try await client.post("/v1/embeddings", json: #"{"model":"embed","input":"good day"}"#)
             let vector = try #require((try floats.object()["data"] as? [[String: Any]])?.first?["embedding"] as? [Double])
             let base64 = try await client.post(
@@ -64,7 +59,7 @@ import Testing
     }
 
     @Test func embeddingsRefuseBadRequests() async throws {
-        try await test { client in
+        try await models.withLiveServer { client in
             let cases: [(String, Int)] = [
                 (#"{"model":"classify","input":"good"}"#, 422),
                 (#"{"model":"embed","input":"good","encoding_format":"int8"}"#, 422),
@@ -84,7 +79,7 @@ import Testing
     }
 
     @Test func referencePredictions() async throws {
-        try await test { client in
+        try await models.withLiveServer { client in
             let single = try await client.get("/predictions/embed?seq_0=hello%20world")
             #expect(single.status == .ok)
             let rows = try #require(try single.object()["predictions"] as? [[Double]])

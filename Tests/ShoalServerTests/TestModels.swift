@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HummingbirdTesting
 import Logging
 import ShoalInference
 import ShoalServer
@@ -46,5 +47,11 @@ final class TestModels: Sendable {
         configuration.logger.logLevel = .critical
         adjust(&configuration)
         return try Server(source: DirectorySource(root: root), configuration: configuration)
+    }
+
+    /// Runs `body` against a default server over these models, on a real loopback socket.
+    func withLiveServer(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let server = try server()
+        try await server.application(services: [server.inference]).test(.live) { client in try await body(client) }
     }
 }

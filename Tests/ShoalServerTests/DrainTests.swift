@@ -6,7 +6,7 @@ import ServiceLifecycle
 import ShoalServer
 import Testing
 
-@Suite struct DrainTests {
+@Suite(.timeLimit(.minutes(2))) struct DrainTests {
     @Test func gracefulShutdownLosesNoAcceptedRequest() async throws {
         let models = try TestModels()
         let server = try models.server { $0.drainDelay = .seconds(2) }
@@ -27,7 +27,12 @@ import Testing
                             }
                         }
                     }
+                    let queued = ContinuousClock.now + .seconds(30)
                     while prometheusSamples(String(buffer: try await probe.get("/metrics").body ?? ByteBuffer()))[#"shoal_queue_depth{model="embed"}"#] != 48 {
+                        guard ContinuousClock.now < queued else {
+                            Issue.record("the 12 requests were not all queued within 30 s")
+                            break
+                        }
                         try await Task.sleep(for: .milliseconds(5))
                     }
                     await group.triggerGracefulShutdown()

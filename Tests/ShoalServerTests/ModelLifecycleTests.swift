@@ -6,7 +6,7 @@ import ShoalModels
 import ShoalServer
 import Testing
 
-@Suite struct ModelLifecycleTests {
+@Suite(.timeLimit(.minutes(2))) struct ModelLifecycleTests {
     let models: TestModels
 
     init() throws {

@@ -8,7 +8,7 @@ import Testing
 
 /// Mixed good and bad requests against several models at high concurrency, on loopback, for a bounded time
 /// (`SHOAL_SOAK_SECONDS`, default 8); then every model is unloaded and memory must return to its baseline.
-@Suite struct SoakTests {
+@Suite(.timeLimit(.minutes(3))) struct SoakTests {
     private struct Call: Sendable {
         let method: HTTPRequest.Method
         let uri: String

@@ -166,29 +166,30 @@ public struct ModelImporter: Sendable {
 
     /// The files of a model folder the engine reads: weights (`model.safetensors`), JSON configuration and
     /// vocabularies, in sub-folders too; other weight formats, hidden files and documents are left out.
+    /// Symbolic links to files are followed wherever they point, as in a Hugging Face cache snapshot whose
+    /// files link to shared blobs.
     static func modelFiles(in folder: URL) throws -> [StagedFile] {
         let weights = folder.appendingPathComponent("model.safetensors")
         guard FileManager.default.fileExists(atPath: weights.path) else {
             throw StoreError.invalidModel(source: folder.path, reason: "no model.safetensors; export the weights as safetensors")
         }
-        guard let enumerator = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey],
-                                                              options: [.skipsHiddenFiles]) else {
+        guard let enumerator = FileManager.default.enumerator(atPath: folder.path) else {
             throw StoreError.cannotRead(path: folder.path, reason: "not a readable folder")
         }
-        let root = folder.resolvingSymlinksInPath().standardizedFileURL.path
         var files: [StagedFile] = []
-        for case let url as URL in enumerator {
-            let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey])
-            guard values?.isRegularFile == true else { continue }
-            let full = url.resolvingSymlinksInPath().standardizedFileURL.path
-            guard full.hasPrefix(root + "/") else { continue }
-            let path = String(full.dropFirst(root.count + 1))
-            let fileName = url.lastPathComponent
+        for case let path as String in enumerator {
+            let fileName = (path as NSString).lastPathComponent
+            guard !path.split(separator: "/").contains(where: { $0.hasPrefix(".") }) else { continue }
             let wanted = path == "model.safetensors" || fileName.hasSuffix(".json") || fileName == "vocab.txt"
                 || fileName == "merges.txt" || fileName.hasSuffix(".model")
-            if wanted && path != Manifest.fileName {
-                files.append(StagedFile(path: path, source: url, size: Int64(values?.fileSize ?? 0)))
-            }
+            guard wanted, path != Manifest.fileName else { continue }
+            let url = folder.appendingPathComponent(path)
+            let values = try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey])
+            guard values?.isRegularFile == true else { continue }
+            files.append(StagedFile(path: path, source: url, size: Int64(values?.fileSize ?? 0)))
+        }
+        guard files.contains(where: { $0.path == "model.safetensors" }) else {
+            throw StoreError.invalidModel(source: folder.path, reason: "model.safetensors is not a readable file")
         }
         return files.sorted { $0.path < $1.path }
     }

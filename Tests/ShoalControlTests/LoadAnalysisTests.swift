@@ -19,7 +19,8 @@ import Testing
             settings: settings, machine: .current(), started: Date(timeIntervalSince1970: 1_700_000_000), durationS: seconds,
             sent: latencies.count + errors, completed: latencies.count + errors, ok: latencies.count,
             statusCounts: ["200": latencies.count].merging(errors > 0 ? ["503": errors] : [:], uniquingKeysWith: +),
-            errors: errors > 0 ? ["http_503": errors] : [:], timeline: [], latency: histogram, perModel: perModel)
+            errors: errors > 0 ? ["http_503": errors] : [:], timeline: [], latency: histogram, perModel: perModel,
+            modelErrors: errors > 0 ? ["b": ["http_503": errors]] : [:])
         // Through the file format, as bma reads it.
         return try LoadResult.decode(result.encoded(), path: "test.json")
     }
@@ -71,6 +72,8 @@ import Testing
         // $0.72/h over 2 req/s = 7,200 requests per hour: $100 per million.
         #expect(abs((analysis.total.costPerMillion ?? 0) - 100) < 1e-9)
         #expect(analysis.perModel.map(\.source) == ["a", "b"])
+        #expect(analysis.perModel.map(\.completed) == [2, 4])
+        #expect(analysis.perModel.map(\.failed) == [0, 3])
         #expect(analysis.rendered.contains("http_503 3"))
     }
 

@@ -38,6 +38,7 @@ import Testing
             #expect(result.ok > 50 && result.ok < 150)  // models drawn about evenly
             #expect(result.latency.count == UInt64(result.ok))
             #expect(result.perModel.keys.sorted() == ["ok"])
+            #expect(result.modelErrors == ["busy": ["http_503": 200 - result.ok]])
             #expect(result.statusCounts["400"] == nil)
             #expect(result.timeline.reduce(0) { $0 + $1.completed } == 200)
         }

@@ -41,6 +41,30 @@ struct FileSystemStoreTests {
         #expect(try Model(folder: published).dimensions == TinyModel.hiddenSize)
     }
 
+    @Test("a folder of links to files elsewhere (a Hugging Face cache snapshot) imports the files they point to")
+    func followsLinks() async throws {
+        let folder = try TemporaryFolder()
+        let blobs = try Fixtures.embeddingModel(at: folder.child("blobs"))
+        let snapshot = folder.child("snapshot")
+        let files = FileManager.default
+        for case let path as String in files.enumerator(atPath: blobs.path)! {
+            let source = blobs.appendingPathComponent(path), link = snapshot.appendingPathComponent(path)
+            var isFolder: ObjCBool = false
+            _ = files.fileExists(atPath: source.path, isDirectory: &isFolder)
+            try files.createDirectory(at: isFolder.boolValue ? link : link.deletingLastPathComponent(), withIntermediateDirectories: true)
+            if !isFolder.boolValue { try files.createSymbolicLink(at: link, withDestinationURL: source) }
+        }
+        let store = Fixtures.store(folder.child("store"))
+        let manifest = try await Fixtures.importer(store).importFolder(snapshot, name: "linked")
+        let weights = try FileDigest.sha256(file: blobs.appendingPathComponent("model.safetensors"))
+        #expect(manifest.files.first { $0.path == "model.safetensors" }?.sha256 == weights.sha256)
+        #expect(manifest.files.map(\.path).contains("1_Pooling/config.json"))
+        let published = try #require(store.localFolder(manifest))
+        let link = try? files.destinationOfSymbolicLink(atPath: published.appendingPathComponent("model.safetensors").path)
+        #expect(link == nil, "the store holds a copy, not a link")
+        #expect(try Model(folder: published).dimensions == TinyModel.hiddenSize)
+    }
+
     @Test("a model the engine cannot load, or one with non-finite outputs, is refused and nothing is published")
     func refusesBrokenModels() async throws {
         let folder = try TemporaryFolder()

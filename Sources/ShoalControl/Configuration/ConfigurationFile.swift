@@ -79,12 +79,14 @@ public struct ConfigurationFile: Sendable {
         return configuration
     }
 
-    /// Writes the commented default configuration to `path`; refuses to overwrite unless `force`.
-    public static func initialise(path: String, force: Bool) throws {
+    /// Writes `text` (by default the commented default configuration) to `path` once it validates; refuses
+    /// to overwrite unless `force`.
+    public static func initialise(path: String, force: Bool, text: String = ConfigurationTemplate.text) throws {
         if !force, FileManager.default.fileExists(atPath: path) {
             throw ControlError.file(path: path, reason: "exists already; pass --force to overwrite it")
         }
-        try write(ConfigurationTemplate.text, to: path)
+        _ = try resolve(try ConfigurationTree.parse(text, path: path))
+        try write(text, to: path)
     }
 
     /// The effective configuration as YAML.

@@ -1,6 +1,35 @@
 /// The file `shoal config init` writes: every default, with a comment on what each key does.
-enum ConfigurationTemplate {
-    static let text = """
+public enum ConfigurationTemplate {
+    /// One model of the models section.
+    public struct Model: Sendable {
+        public var name: String
+        public var traffic: Double
+        /// Said in a comment after the name: version, size, base.
+        public var note: String
+
+        public init(name: String, traffic: Double, note: String) {
+            self.name = name
+            self.traffic = traffic
+            self.note = note
+        }
+    }
+
+    /// The default file.
+    public static var text: String { text(storeURL: defaultStore, models: nil) }
+
+    public static let defaultStore = "./.shoal/store"
+
+    /// The file with `storeURL` and, unless nil, `models` (their memory and base read from the store's
+    /// manifests) instead of the default model.
+    public static func text(storeURL: String, models: [Model]?) -> String {
+        let section = models.map { models in
+            "models:\n" + models.map { "  - name: \($0.name)    # \($0.note)\n    traffic: \($0.traffic)\n" }.joined()
+        } ?? defaultModels
+        let quoted = storeURL == defaultStore ? storeURL : "'" + storeURL.replacingOccurrences(of: "'", with: "''") + "'"
+        return header.replacingOccurrences(of: "url: ./.shoal/store ", with: "url: \(quoted) ") + "\n" + section + "\n" + settings
+    }
+
+    static let header = """
         # Shoal configuration. Every key is optional; these are the defaults.
         # Environment variables override keys: SHOAL_SERVER_PORT=9000 sets server.port.
         # `shoal config show` prints the effective configuration, `shoal config validate` checks it.
@@ -13,6 +42,9 @@ enum ConfigurationTemplate {
         # The models to serve. memory: absent means "read it from the store's manifest".
         # base: another entry whose encoder this model shares (held once per server group).
         # throughput: requests/s one core serves (absent: the store's profile, else pack.default_throughput).
+        """
+
+    static let defaultModels = """
         models:
           - name: minilm
             version: latest
@@ -20,6 +52,9 @@ enum ConfigurationTemplate {
             latency_p90_ms: 100
             memory: 90MiB
 
+        """
+
+    static let settings = """
         # Machines a server group can run on; price_per_hour is the on-demand price in dollars.
         targets:
           - name: local

@@ -37,7 +37,7 @@ public struct LoadAnalysis: Codable, Sendable, Equatable {
 
     public var runs: [Row]
     public var total: Row
-    /// Latency per model over all runs.
+    /// Requests, failures and latency per model over all runs.
     public var perModel: [Row]
     public var errors: [String: Int]
     public var statusCounts: [String: Int]
@@ -55,11 +55,13 @@ public struct LoadAnalysis: Codable, Sendable, Equatable {
         let hourlyCost = pricePerHour * Double(servers)
         var merged = LatencyHistogram()
         var models: [String: LatencyHistogram] = [:]
+        var modelFailures: [String: Int] = [:]
         var errors: [String: Int] = [:]
         var statuses: [String: Int] = [:]
         for (_, result) in results {
             merged.add(result.latency)
             for (model, histogram) in result.perModel { models[model, default: LatencyHistogram()].add(histogram) }
+            for (model, kinds) in result.modelErrors { modelFailures[model, default: 0] += kinds.values.reduce(0, +) }
             errors.merge(result.errors, uniquingKeysWith: +)
             statuses.merge(result.statusCounts, uniquingKeysWith: +)
         }
@@ -71,9 +73,11 @@ public struct LoadAnalysis: Codable, Sendable, Equatable {
         total = Row(source: "all", completed: runs.reduce(0) { $0 + $1.completed }, ok: runs.reduce(0) { $0 + $1.ok },
                     throughput: throughput, latency: merged, hourlyCost: hourlyCost)
         let totalOK = max(1, Double(total.ok))
-        perModel = models.sorted { $0.key < $1.key }.map { model, histogram in
-            Row(source: model, completed: Int(histogram.count), ok: Int(histogram.count),
-                throughput: throughput * Double(histogram.count) / totalOK, latency: histogram, hourlyCost: hourlyCost)
+        perModel = Set(models.keys).union(modelFailures.keys).sorted().map { model in
+            let histogram = models[model] ?? LatencyHistogram()
+            let ok = Int(histogram.count)
+            return Row(source: model, completed: ok + modelFailures[model, default: 0], ok: ok,
+                       throughput: throughput * Double(ok) / totalOK, latency: histogram, hourlyCost: hourlyCost)
         }
         self.errors = errors
         statusCounts = statuses

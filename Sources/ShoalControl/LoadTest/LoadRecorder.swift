@@ -18,6 +18,7 @@ final class LoadRecorder: @unchecked Sendable {
         var timeline: [Int: (completed: Int, ok: Int)] = [:]
         var latency = LatencyHistogram()
         var perModel: [String: LatencyHistogram] = [:]
+        var modelErrors: [String: [String: Int]] = [:]
         var lastCompletion: Double = 0
     }
 
@@ -44,6 +45,7 @@ final class LoadRecorder: @unchecked Sendable {
     /// Records a request that ended `elapsed` seconds after the run started and took `latency` seconds.
     func record(_ outcome: Outcome, model: String, latency: Double, elapsed: Double) {
         lock.withLock {
+            var failure: String?
             state.completed += 1
             state.lastCompletion = max(state.lastCompletion, elapsed)
             let second = Int(elapsed)
@@ -58,10 +60,14 @@ final class LoadRecorder: @unchecked Sendable {
                     state.latency.record(seconds: latency)
                     state.perModel[model, default: LatencyHistogram()].record(seconds: latency)
                 } else {
-                    state.errors["http_\(code)", default: 0] += 1
+                    failure = "http_\(code)"
                 }
             case .failure(let kind):
-                state.errors[kind, default: 0] += 1
+                failure = kind
+            }
+            if let failure {
+                state.errors[failure, default: 0] += 1
+                state.modelErrors[model, default: [:]][failure, default: 0] += 1
             }
             state.timeline[second] = interval
         }
@@ -78,7 +84,7 @@ final class LoadRecorder: @unchecked Sendable {
                     let interval = state.timeline[second] ?? (0, 0)
                     return .init(second: second, completed: interval.completed, ok: interval.ok)
                 },
-                latency: state.latency, perModel: state.perModel)
+                latency: state.latency, perModel: state.perModel, modelErrors: state.modelErrors)
         }
     }
 }

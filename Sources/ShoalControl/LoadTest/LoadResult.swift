@@ -11,7 +11,7 @@ public struct LoadResult: Codable, Sendable, Equatable {
     }
 
     /// Layout revision of this file.
-    public var format = 1
+    public var format = 2
     public var settings: LoadSettings
     public var machine: MachineFacts
     public var started: Date
@@ -32,6 +32,8 @@ public struct LoadResult: Codable, Sendable, Equatable {
     public var latency: LatencyHistogram
     /// Latencies of successful requests per model.
     public var perModel: [String: LatencyHistogram]
+    /// Failures per model, by kind as in `errors`.
+    public var modelErrors: [String: [String: Int]]
 
     /// Successful requests per second over the run.
     public var throughput: Double { durationS > 0 ? Double(ok) / durationS : 0 }

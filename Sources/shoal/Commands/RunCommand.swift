@@ -37,6 +37,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        setvbuf(stdout, nil, _IOLBF, 0)  // each step shows as it happens, also when piped to a file
         var configuration = try options.load().configuration
         guard configuration.runtime == .local else {
             throw ValidationError("runtime is \(configuration.runtime.rawValue); `shoal run` deploys runtime: local only")

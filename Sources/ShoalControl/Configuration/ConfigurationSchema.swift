@@ -40,6 +40,10 @@ public enum ConfigurationSchema {
         ("test.batch", "a whole number of texts per request, 1...256"),
         ("test.timeout_s", "seconds, a number > 0"),
         ("test.target", "the name of an entry of targets"),
+        ("kubernetes.namespace", "a DNS label: 1 to 63 of a-z, 0-9 and '-', starting and ending with a letter or digit"),
+        ("kubernetes.image", "a container image reference such as registry.example.com/shoal:1.0"),
+        ("kubernetes.max_replicas", "a whole number 1...100"),
+        ("kubernetes.gateway_replicas", "a whole number 1...100"),
     ]
 
     static let nameRule = "a name of 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"
@@ -54,6 +58,12 @@ public enum ConfigurationSchema {
             index == 1 && (key.hasPrefix("models.") || key.hasPrefix("targets.")) ? "*" : String(part)
         }.joined(separator: ".")
         return expectations.first { $0.key == pattern }?.expected ?? "a value of the documented type"
+    }
+
+    /// Whether `name` is a DNS label (RFC 1123), as Kubernetes names and namespaces must be.
+    public static func isDNSLabel(_ name: String) -> Bool {
+        let allowed = name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+        return allowed && (1...63).contains(name.count) && name.first != "-" && name.last != "-"
     }
 
     /// Whether `name` is a valid model or target name.

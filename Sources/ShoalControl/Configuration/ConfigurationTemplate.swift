@@ -108,5 +108,13 @@ public enum ConfigurationTemplate {
           timeout_s: 10
           target: local                # whose price gives the cost per million inferences
 
+        # runtime: kubernetes. `shoal deploy manifests` writes a Deployment, Service and autoscaler per group,
+        # the gateway, a disruption budget and the plan as a ConfigMap; apply them with kubectl.
+        kubernetes:
+          namespace: shoal
+          image: localhost/shoal:latest  # an image holding the shoal binary
+          max_replicas: 3              # pods per group the autoscaler may run
+          gateway_replicas: 2
+
         """
 }

@@ -46,6 +46,10 @@ extension ShoalConfiguration {
         try check(pack.memoryReserve >= 0 && pack.memoryReserve < 1, "pack.memory_reserve", pack.memoryReserve)
         try check(pack.defaultThroughput > 0 && pack.defaultThroughput.isFinite, "pack.default_throughput", pack.defaultThroughput)
         try validateTest(targetNames: targetNames)
+        try check(ConfigurationSchema.isDNSLabel(kubernetes.namespace), "kubernetes.namespace", kubernetes.namespace)
+        try check(!kubernetes.image.isEmpty && !kubernetes.image.contains(where: \.isWhitespace), "kubernetes.image", kubernetes.image)
+        try check((1...100).contains(kubernetes.maxReplicas), "kubernetes.max_replicas", kubernetes.maxReplicas)
+        try check((1...100).contains(kubernetes.gatewayReplicas), "kubernetes.gateway_replicas", kubernetes.gatewayReplicas)
     }
 
     private func validateTest(targetNames: [String]) throws {

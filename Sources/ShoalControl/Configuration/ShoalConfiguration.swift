@@ -8,6 +8,7 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
     public var server = ServerSettings()
     public var pack = PackSettings()
     public var test = TestSettings()
+    public var kubernetes = KubernetesSettings()
 
     public init() {}
 
@@ -163,6 +164,24 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey, CaseIterable {
             case url, `protocol`, mode, concurrency, rate, durationS = "duration_s", requests, mix, batch
             case timeoutS = "timeout_s", target
+        }
+    }
+
+    /// What `shoal deploy manifests` writes for `runtime: kubernetes`.
+    public struct KubernetesSettings: Codable, Sendable, Equatable {
+        /// The namespace of every object.
+        public var namespace = "shoal"
+        /// The container image holding the `shoal` binary.
+        public var image = "localhost/shoal:latest"
+        /// Most pods the autoscaler runs per group.
+        public var maxReplicas = 3
+        /// Pods of the gateway.
+        public var gatewayReplicas = 2
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case namespace, image, maxReplicas = "max_replicas", gatewayReplicas = "gateway_replicas"
         }
     }
 }

@@ -52,24 +52,15 @@ public struct DeploymentSpec: Codable, Sendable, Equatable {
     ) throws -> DeploymentSpec {
         let server = configuration.server
         var members = try plan.groups.map { group in
-            let models = group.bases + group.placements.map(\.model).filter { !group.bases.contains($0) }
-            var arguments = ["serve"]
+            let models = group.servedModels
+            let from: [String]
             switch source {
             case .directory(let root):
-                let folder = try directory.linkModels(models, from: root, group: group.name)
-                arguments += ["--models", folder.path]
+                from = ["--models", try directory.linkModels(models, from: root, group: group.name).path]
             case .store(let url):
-                arguments += ["--store", url.hasPrefix("s3://") ? url : URL(fileURLWithPath: url).standardizedFileURL.path]
+                from = ["--store", url.hasPrefix("s3://") ? url : URL(fileURLWithPath: url).standardizedFileURL.path]
             }
-            arguments += [
-                "--host", server.host, "--port", String(group.port),
-                "--max-batch-tokens", String(server.maxBatchTokens), "--max-batch-inputs", String(server.maxBatchInputs),
-                "--max-queue-delay", "\(server.maxQueueDelayMs)ms",
-                "--memory-budget", String(server.memoryBudget.bytes > 0 ? server.memoryBudget.bytes : group.memoryCapacity),
-                "--log-level", "notice",
-            ]
-            if server.threads > 0 { arguments += ["--threads", String(server.threads)] }
-            arguments += models.flatMap { ["--pin", $0] }
+            let arguments = serverArguments(group, server: server, source: from, host: server.host)
             return Member(name: group.name, host: server.host, port: group.port, arguments: arguments, models: models)
         }
         if let gatewayPlan {
@@ -79,6 +70,31 @@ public struct DeploymentSpec: Codable, Sendable, Equatable {
                 models: configuration.models.map(\.name)))
         }
         return DeploymentSpec(executable: executable, members: members)
+    }
+}
+
+extension DeploymentSpec {
+    /// `shoal serve` arguments of `group`: its models from `source` (`--models DIR` or `--store URL`), all of
+    /// them pinned, on `host` and the group's port, with `server`'s batching and its memory budget (0: the
+    /// group's capacity from the plan).
+    static func serverArguments(_ group: PlacementPlan.Group, server: ShoalConfiguration.ServerSettings,
+                                source: [String], host: String) -> [String] {
+        var arguments = ["serve"] + source + [
+            "--host", host, "--port", String(group.port),
+            "--max-batch-tokens", String(server.maxBatchTokens), "--max-batch-inputs", String(server.maxBatchInputs),
+            "--max-queue-delay", "\(server.maxQueueDelayMs)ms",
+            "--memory-budget", String(server.memoryBudget.bytes > 0 ? server.memoryBudget.bytes : group.memoryCapacity),
+            "--log-level", "notice",
+        ]
+        if server.threads > 0 { arguments += ["--threads", String(server.threads)] }
+        return arguments + group.servedModels.flatMap { ["--pin", $0] }
+    }
+}
+
+extension PlacementPlan.Group {
+    /// The models a server of this group loads: shared bases first, then the placements.
+    var servedModels: [String] {
+        bases + placements.map(\.model).filter { !bases.contains($0) }
     }
 }
 

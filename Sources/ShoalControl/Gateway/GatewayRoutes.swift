@@ -5,11 +5,20 @@ public struct GatewayRoutes: Sendable, Equatable {
     /// The base URL of every group serving a model, in plan order.
     public var replicas: [String: [String]]
 
+    /// Groups listening on `host`, each on its own port.
     public init(plan: PlacementPlan, host: String) {
+        self.init(plan: plan, groupURL: "http://\(host):{port}")
+    }
+
+    /// Groups at `groupURL` with `{group}` and `{port}` replaced by each group's name and port, such as
+    /// `http://shoal-{group}:{port}` for the Services of `shoal deploy manifests`.
+    public init(plan: PlacementPlan, groupURL: String) {
         var replicas: [String: [String]] = [:]
         for group in plan.groups {
+            let url = groupURL.replacingOccurrences(of: "{group}", with: group.name)
+                .replacingOccurrences(of: "{port}", with: String(group.port))
             for placement in group.placements {
-                replicas[placement.model, default: []].append("http://\(host):\(group.port)")
+                replicas[placement.model, default: []].append(url)
             }
         }
         self.replicas = replicas

@@ -3,16 +3,17 @@ import ArgumentParser
 struct DeployCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deploy",
-        abstract: "Run the plan's server groups on this machine (runtime: local), supervised, behind a gateway.",
+        abstract: "Run the plan's server groups on this machine (runtime: local), or write them for Kubernetes.",
         discussion: """
             `run` starts one `shoal serve` per group of plan.json (packing first when there is none), each on its \
             group's port with the server settings of shoal.yaml, and the gateway on server.gateway_port; a \
             detached supervisor restarts a process that exits, with exponential back-off, and keeps pids, ports, \
             restarts and logs under .shoal/deploy. The deployment outlives this command; `stop` ends all of it.
+            `manifests` writes the same groups as Kubernetes objects (runtime: kubernetes).
             Example: shoal deploy run --models ./models && shoal deploy status && shoal deploy stop
             """,
         subcommands: [
             DeployRunCommand.self, DeployStatusCommand.self, DeployLogsCommand.self, DeployStopCommand.self,
-            DeploySuperviseCommand.self,
+            DeployManifestsCommand.self, DeploySuperviseCommand.self,
         ])
 }

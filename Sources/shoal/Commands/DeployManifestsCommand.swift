@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import ShoalControl
+
+struct DeployManifestsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "manifests",
+        abstract: "Write the Kubernetes objects that run the plan (runtime: kubernetes), to apply with kubectl.",
+        discussion: """
+            Per group: a Deployment of `shoal serve` with the group's models pinned (memory from the plan, CPU from \
+            the cores it gives the group, node selectors from the target), a Service and a HorizontalPodAutoscaler; \
+            the gateway's Deployment and Service routing by the plan (a ConfigMap); a PodDisruptionBudget over the \
+            servers. The image (kubernetes.image) runs `shoal`; an S3 store's keys come from the optional Secret \
+            shoal-s3, a folder store from the PersistentVolumeClaim shoal-store.
+            Example: shoal deploy manifests --out shoal-k8s.yaml && kubectl apply -f shoal-k8s.yaml
+            """)
+
+    @OptionGroup var options: ConfigOptions
+    @Option(name: .long, help: "The plan to deploy; written by packing when absent.")
+    var plan = "plan.json"
+    @Option(name: .long, help: "Write the manifests here instead of standard output.")
+    var out: String?
+
+    func run() async throws {
+        let configuration = try options.load().configuration
+        let placement = try await DeployRunCommand.plan(at: plan, configuration: configuration)
+        let yaml = try KubernetesManifests(configuration: configuration, plan: placement).yaml()
+        guard let out else {
+            print(yaml, terminator: "")
+            return
+        }
+        do {
+            try Data(yaml.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+        } catch {
+            throw ControlError.file(path: out, reason: "cannot be written (\(error.localizedDescription))")
+        }
+        print("wrote \(placement.groups.count) groups and the gateway to \(out); apply with kubectl apply -f \(out)")
+    }
+}

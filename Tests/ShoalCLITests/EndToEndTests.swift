@@ -14,16 +14,16 @@ import Testing
 
         /// Runs `shoal ARGUMENTS` in the workspace and requires it to succeed.
         @discardableResult
-        func shoal(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-            let result = try ShoalExecutable.run(arguments, in: root)
+        func shoal(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+            let result = try await ShoalExecutable.run(arguments, in: root)
             try #require(result.status == 0, "shoal \(arguments.joined(separator: " ")): \(result.error)",
                          sourceLocation: sourceLocation)
             return result.output
         }
 
         /// Runs `shoal ARGUMENTS --json` and decodes what it prints.
-        func json(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> Any {
-            try JSONSerialization.jsonObject(with: Data(try shoal(arguments, sourceLocation: sourceLocation).utf8))
+        func json(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> Any {
+            try JSONSerialization.jsonObject(with: Data(try await shoal(arguments, sourceLocation: sourceLocation).utf8))
         }
 
         func path(_ name: String) -> String { root.appendingPathComponent(name).path }
@@ -39,47 +39,47 @@ import Testing
 
         // The store: the shipped model, a CLS-pooling model on the same weights, ten heads over the first.
         let cls = try Self.clsVariant(of: URL(fileURLWithPath: model), in: work.root)
-        try work.shoal(["models", "import", model, "--name", "minilm", "--store", work.path("store"), "--profile-seconds", "0"])
-        try work.shoal(["models", "import", cls.path, "--name", "minilm-cls", "--store", work.path("store"), "--profile-seconds", "0"])
+        try await work.shoal(["models", "import", model, "--name", "minilm", "--store", work.path("store"), "--profile-seconds", "0"])
+        try await work.shoal(["models", "import", cls.path, "--name", "minilm-cls", "--store", work.path("store"), "--profile-seconds", "0"])
         for (index, name) in Self.heads.enumerated() {
             try TinyHead.write(to: work.root.appendingPathComponent("heads/\(name)"), labels: ["no", "yes", "maybe"],
                                inputs: 384, seed: UInt64(index + 1))
         }
-        try work.shoal(["models", "derive", "minilm", "--heads", work.path("heads"), "--store", work.path("store")])
+        try await work.shoal(["models", "derive", "minilm", "--heads", work.path("heads"), "--store", work.path("store")])
 
         // The configuration lists all twelve; ports are free ones.
-        try work.shoal(["config", "init", "--from-store", "--store", work.path("store"), "--traffic", "20"])
+        try await work.shoal(["config", "init", "--from-store", "--store", work.path("store"), "--traffic", "20"])
         let port = Int.random(in: 20_000..<40_000)
         for (key, value) in [("server.port", "\(port)"), ("server.gateway_port", "\(port + 100)"), ("pack.target", "local"),
                              ("test.url", "http://127.0.0.1:\(port + 100)"), ("test.concurrency", "4")] {
-            try work.shoal(["config", "set", key, value])
+            try await work.shoal(["config", "set", key, value])
         }
-        try work.shoal(["config", "validate"])
+        try await work.shoal(["config", "validate"])
         let models = ["minilm", "minilm-cls"] + Self.heads
-        let plan = try #require(try work.json(["pack", "--json"]) as? [String: Any])
+        let plan = try #require(try await work.json(["pack", "--json"]) as? [String: Any])
         let groups = try #require(plan["groups"] as? [[String: Any]])
         let placed = groups.flatMap { ($0["placements"] as? [[String: Any]] ?? []).compactMap { $0["model"] as? String } }
         #expect(Set(placed) == Set(models))
         #expect(groups.count >= 2, "240 requests/s at 100 per core need more than one 2-core group")
 
-        try work.shoal(["deploy", "run"])
+        try await work.shoal(["deploy", "run"])
         var pids: [Int32] = []
         do {
-            let state = try #require(try work.json(["deploy", "status", "--json"]) as? [String: Any])
+            let state = try #require(try await work.json(["deploy", "status", "--json"]) as? [String: Any])
             let members = try #require(state["members"] as? [[String: Any]])
             pids = ([state["supervisor_pid"]] + members.map { $0["pid"] }).compactMap { ($0 as? Int).map(Int32.init) }
             #expect(members.count == groups.count + 1)  // the groups and the gateway
 
             // seq: every model answers through the gateway.
-            let seq = try #require(try work.json(["test", "seq", "--requests", "2", "--quiet", "--json"]) as? [String: Any])
+            let seq = try #require(try await work.json(["test", "seq", "--requests", "2", "--quiet", "--json"]) as? [String: Any])
             let seqModels = try #require(seq["per_model"] as? [[String: Any]])
             #expect(Set(seqModels.compactMap { $0["source"] as? String }) == Set(models))
             #expect(seqModels.allSatisfy { $0["ok"] as? Int == 2 && $0["failed"] as? Int == 0 })
 
             // bmk: 10 s over every model, then a shorter second run; bma merges them.
-            try work.shoal(["test", "bmk", "--duration", "10", "--out", work.path("a.json"), "--quiet"])
-            try work.shoal(["test", "bmk", "--duration", "3", "--out", work.path("b.json"), "--quiet"])
-            let bma = try #require(try work.json(["test", "bma", work.path("a.json"), work.path("b.json"), "--json"]) as? [String: Any])
+            try await work.shoal(["test", "bmk", "--duration", "10", "--out", work.path("a.json"), "--quiet"])
+            try await work.shoal(["test", "bmk", "--duration", "3", "--out", work.path("b.json"), "--quiet"])
+            let bma = try #require(try await work.json(["test", "bma", work.path("a.json"), work.path("b.json"), "--json"]) as? [String: Any])
             let total = try #require(bma["total"] as? [String: Any])
             var all = LatencyHistogram()
             var samples = 0
@@ -101,11 +101,11 @@ import Testing
             let bmaModels = try #require(bma["per_model"] as? [[String: Any]])
             #expect(Set(bmaModels.compactMap { $0["source"] as? String }) == Set(models))
         } catch {
-            _ = try? work.shoal(["deploy", "stop"])
+            _ = try? await work.shoal(["deploy", "stop"])
             throw error
         }
 
-        try work.shoal(["deploy", "stop"])
+        try await work.shoal(["deploy", "stop"])
         for pid in pids { _ = await ProcessLiveness.waitForExit(pid, timeout: .seconds(10)) }
         #expect(pids.allSatisfy { !ProcessLiveness.isAlive($0) })
         #expect(Self.processes(mentioning: work.root.path).isEmpty)

@@ -25,7 +25,7 @@ struct FaultTests {
             #expect(manifest.files.contains { $0.path == "padding.json" })
         }
         // Whatever the kills left aside is invisible, and the next import still publishes.
-        let finished = try ShoalExecutable.run(arguments)
+        let finished = try await ShoalExecutable.run(arguments)
         #expect(finished.status == 0, "\(finished.error)")
         #expect(try await store.versions(of: "big").count >= 1)
     }

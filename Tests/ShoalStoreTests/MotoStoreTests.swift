@@ -16,44 +16,44 @@ struct MotoStoreTests {
         let s3 = ["--store", "s3://models/prod", "--endpoint-url", server.endpoint]
         var environment = server.environment
         environment["SHOAL_STORE"] = work.child("local").path
-        func shoal(_ arguments: [String]) throws -> ShoalExecutable.Result {
-            try ShoalExecutable.run(arguments, environment: environment)
+        func shoal(_ arguments: [String]) async throws -> ShoalExecutable.Result {
+            try await ShoalExecutable.run(arguments, environment: environment)
         }
 
-        let imported = try shoal(["models", "import", tiny.path, "--name", "base", "--profile-seconds", "0.01", "--json"] + s3)
+        let imported = try await shoal(["models", "import", tiny.path, "--name", "base", "--profile-seconds", "0.01", "--json"] + s3)
         #expect(imported.status == 0, "\(imported.error)")
         #expect(imported.output.contains("\"version\" : \"1\""))
-        let derived = try shoal(["models", "derive", "base", "--head", head.path, "--name", "sentiment"] + s3)
+        let derived = try await shoal(["models", "derive", "base", "--head", head.path, "--name", "sentiment"] + s3)
         #expect(derived.status == 0, "\(derived.error)")
-        let list = try shoal(["models", "list", "--json"] + s3)
+        let list = try await shoal(["models", "list", "--json"] + s3)
         #expect(list.status == 0, "\(list.error)")
         #expect(list.output.contains("\"name\" : \"base\"") && list.output.contains("\"base\" : \"base@1\""))
-        let show = try shoal(["models", "show", "sentiment@1", "--json"] + s3)
+        let show = try await shoal(["models", "show", "sentiment@1", "--json"] + s3)
         #expect(show.output.contains("\"labels\" : ["))
-        #expect(try shoal(["models", "verify"] + s3).output.contains("ok      sentiment@1"))
+        #expect(try await shoal(["models", "verify"] + s3).output.contains("ok      sentiment@1"))
 
         // push: from the local store (SHOAL_STORE) to S3; pull: from S3 into another local store.
-        #expect(try shoal(["models", "import", tiny.path, "--name", "local-only", "--profile-seconds", "0"]).status == 0)
-        let push = try shoal(["models", "push", "local-only", "--to", "s3://models/prod", "--endpoint-url", server.endpoint])
+        #expect(try await shoal(["models", "import", tiny.path, "--name", "local-only", "--profile-seconds", "0"]).status == 0)
+        let push = try await shoal(["models", "push", "local-only", "--to", "s3://models/prod", "--endpoint-url", server.endpoint])
         #expect(push.status == 0, "\(push.error)")
         let pulled = work.child("pulled").path
-        let pull = try shoal(["models", "pull", "sentiment", "--from", "s3://models/prod", "--endpoint-url", server.endpoint,
+        let pull = try await shoal(["models", "pull", "sentiment", "--from", "s3://models/prod", "--endpoint-url", server.endpoint,
                               "--store", pulled, "--json"])
         #expect(pull.status == 0, "\(pull.error)")
-        let pulledList = try shoal(["models", "list", "--store", pulled, "--json"])
+        let pulledList = try await shoal(["models", "list", "--store", pulled, "--json"])
         #expect(pulledList.output.contains("\"name\" : \"base\"") && pulledList.output.contains("\"name\" : \"sentiment\""))
-        #expect(try shoal(["models", "verify", "--store", pulled]).status == 0)
+        #expect(try await shoal(["models", "verify", "--store", pulled]).status == 0)
 
         // rm: the base is refused while a derived model uses it.
-        let refused = try shoal(["models", "rm", "base@1"] + s3)
+        let refused = try await shoal(["models", "rm", "base@1"] + s3)
         #expect(refused.status != 0)
         #expect(refused.error.contains("base of sentiment@1"))
-        #expect(try shoal(["models", "rm", "sentiment@1"] + s3).status == 0)
-        #expect(try shoal(["models", "rm", "base", "--all-versions"] + s3).status == 0)
-        let remaining = try shoal(["models", "list", "--json"] + s3)
+        #expect(try await shoal(["models", "rm", "sentiment@1"] + s3).status == 0)
+        #expect(try await shoal(["models", "rm", "base", "--all-versions"] + s3).status == 0)
+        let remaining = try await shoal(["models", "list", "--json"] + s3)
         #expect(!remaining.output.contains("\"name\" : \"base\"") && remaining.output.contains("local-only"))
 
-        let missingBucket = try shoal(["models", "list", "--store", "s3://no-such-bucket", "--endpoint-url", server.endpoint])
+        let missingBucket = try await shoal(["models", "list", "--store", "s3://no-such-bucket", "--endpoint-url", server.endpoint])
         #expect(missingBucket.status != 0)
         #expect(missingBucket.error.contains("bucket no-such-bucket does not exist"))
     }

@@ -1,11 +1,13 @@
 import Foundation
+import ShoalTesting
 import Testing
 @testable import ShoalControl
 
 @Suite(.serialized, .timeLimit(.minutes(2))) struct LoadFaultTests {
-    /// A closed-loop bmk through the gateway while the group holding both models is killed with SIGKILL: the
-    /// supervisor restarts it, `alpha` (with a replica on the other group) never fails, `beta` (on the killed
-    /// group only) fails while it is down and answers again after the restart, and every request is counted.
+    /// A closed-loop `shoal test bmk` through the gateway while the group holding both models is killed with
+    /// SIGKILL: the supervisor restarts it, `alpha` (with a replica on the other group) never fails, `beta` (on
+    /// the killed group only) fails while it is down and answers again after the restart, and every request is
+    /// counted.
     @Test func killingAServerGroupDuringBmkIsRestartedRoutedAroundAndCounted() async throws {
         let fixture = try DeployFixture()
         defer { fixture.remove() }
@@ -14,14 +16,20 @@ import Testing
             let state = try await deployment.start(try fixture.spec(gateway: true, restartDelayMs: 1_000), timeout: .seconds(60))
             let both = try #require(state.members.first { $0.models.contains("beta") })
             let victim = try #require(both.pid)
-            let settings = LoadSettings(
-                test: "bmk", url: "http://127.0.0.1:\(fixture.configuration.server.gatewayPort)", protocol: .kserve,
-                mode: .closed, models: ["alpha", "beta"], concurrency: 4, rate: 0, durationS: 7, requests: 0, mix: .short,
-                batch: 1, timeoutS: 10)
-            let run = Task { try await LoadGenerator(settings: settings).run() }
+            let file = fixture.root.appendingPathComponent("bmk.json").path
+            let bmk = Task {
+                try await ShoalExecutable.run([
+                    "test", "bmk", "--url", "http://127.0.0.1:\(fixture.configuration.server.gatewayPort)",
+                    "--model", "alpha", "--model", "beta", "--protocol", "kserve", "--mix", "short", "--concurrency", "4",
+                    "--duration", "7", "--timeout", "10", "--out", file, "--quiet",
+                ], in: fixture.root)
+            }
             try await Task.sleep(for: .seconds(2))
             ProcessLiveness.send(SIGKILL, to: victim)
-            let result = try await run.value
+            let finished = try await bmk.value
+            #expect(finished.status == 0, "\(finished.error)")
+            #expect(finished.output.contains("http_503"), "the summary reports the failures: \(finished.output)")
+            let result = try LoadResult.read(file)
 
             let restarted = try #require(try LocalDeployment(directory: fixture.directory).state()?.members.first { $0.name == both.name })
             #expect(restarted.restarts == 1 && restarted.pid != victim)

@@ -48,8 +48,8 @@ import Testing
         try await Self.withServer { url in
             let result = try await LoadGenerator(settings: Self.settings(url, mode: .open, requests: 100)).run()
             #expect(result.ok == 100)
-            // 100 requests planned at 400/s span 0.25 s.
-            #expect(result.durationS > 0.2 && result.durationS < 2)
+            // 100 requests planned at 400/s span 0.25 s: never sooner (a loaded machine may run late).
+            #expect(result.durationS >= 99.0 / 400)
         }
     }
 

@@ -45,6 +45,8 @@ final class ModelRegistry: Sendable {
         /// Bytes set aside for loads in progress.
         var reserved = 0
         var nextID = 0
+        /// Loads of heads' bases in progress, by fingerprint: heads asking for the same base wait for one load.
+        var baseLoads: [String: Task<LoadedModel, any Error>] = [:]
     }
 
     private let source: any ModelSource
@@ -234,31 +236,43 @@ final class ModelRegistry: Sendable {
         }
     }
 
-    /// The loaded instance of a head's base, loading it (within the budget) if no name or head holds it yet.
+    /// The loaded instance of a head's base, loading it (within the budget) if no name or head holds it yet;
+    /// heads that ask while it loads wait for that one load.
     private func sharedBase(_ base: SharedBase, for name: String) async throws -> LoadedModel {
-        if let loaded = state.withLock({ $0.instances[base.fingerprint] }) { return loaded }
         let bytes = Self.estimatedBytes(folder: base.folder)
-        try state.withLock { state throws(InferenceError) in
+        let options = configuration.modelOptions
+        let load = try state.withLock { state throws(InferenceError) -> Task<LoadedModel, any Error> in
+            if let loaded = state.instances[base.fingerprint] { return Task { loaded } }
+            if let loading = state.baseLoads[base.fingerprint] { return loading }
             try makeRoom(for: bytes, name: name, in: &state)
             state.reserved += bytes
+            // The task ends under the lock this closure holds, so it is in `baseLoads` before it can leave it.
+            let loading = Task { [self] in
+                let model: Model
+                do {
+                    model = try await Thread.run(named: "shoal-load") { try Model(folder: base.folder, options: options) }
+                } catch {
+                    self.state.withLock { state in
+                        state.reserved -= bytes
+                        state.baseLoads[base.fingerprint] = nil
+                    }
+                    throw error
+                }
+                return self.state.withLock { state in
+                    state.reserved -= bytes
+                    state.baseLoads[base.fingerprint] = nil
+                    if let shared = state.instances[base.fingerprint] { return shared }
+                    state.nextID += 1
+                    let instance = LoadedModel(id: state.nextID, model: model, fingerprint: base.fingerprint)
+                    state.instances[base.fingerprint] = instance
+                    state.used += instance.bytes
+                    return instance
+                }
+            }
+            state.baseLoads[base.fingerprint] = loading
+            return loading
         }
-        let options = configuration.modelOptions
-        let model: Model
-        do {
-            model = try await Thread.run(named: "shoal-load") { try Model(folder: base.folder, options: options) }
-        } catch {
-            state.withLock { $0.reserved -= bytes }
-            throw error
-        }
-        return state.withLock { state in
-            state.reserved -= bytes
-            if let shared = state.instances[base.fingerprint] { return shared }
-            state.nextID += 1
-            let instance = LoadedModel(id: state.nextID, model: model, fingerprint: base.fingerprint)
-            state.instances[base.fingerprint] = instance
-            state.used += instance.bytes
-            return instance
-        }
+        return try await load.value
     }
 
     /// Ends a load: hands the outcome to every waiter and records the entry's new phase.

@@ -48,6 +48,25 @@ struct ServingTests {
         }
     }
 
+    @Test("heads first asked for at the same time wait for one load of their base, within a budget with room for one")
+    func concurrentHeadsLoadTheirBaseOnce() async throws {
+        let work = try TemporaryFolder()
+        let store = try await Self.storeWithHeads(work, heads: 6)
+        let base = try Model(folder: work.child("tiny"))
+        let head = try Model(base: base, head: work.child("heads/0")).parameterBytes
+        // Room for the base once and every head, not for a second copy of the base while it loads.
+        let engine = try Self.engine(try StoreSource(store: store, cache: nil), budget: base.parameterBytes * 3 / 2 + 6 * head)
+        try await withRunningEngine(engine) {
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<6 {
+                    group.addTask { try await engine.infer(model: "head-\(index)", texts: ["at once"]).outputs[0].count }
+                }
+                for try await labels in group { #expect(labels == 3) }
+            }
+            #expect(engine.memoryUsed == base.parameterBytes + 6 * head)
+        }
+    }
+
     @Test("under a memory budget, heads are evicted and loaded on demand while their base stays")
     func headsUnderBudget() async throws {
         let work = try TemporaryFolder()

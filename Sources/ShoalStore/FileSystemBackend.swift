@@ -40,7 +40,9 @@ public struct FileSystemBackend: StoreBackend {
     }
 
     public func publish(_ files: [StagedFile], manifest: Data, at folder: String, progress: TransferProgress?) async throws {
-        let staging = root.appendingPathComponent(".staging/\(UUID().uuidString)")
+        removeAbandonedStaging()
+        // Named after this process, so that a later publish can tell a writer that was killed from one at work.
+        let staging = root.appendingPathComponent(".staging/\(getpid())-\(UUID().uuidString)")
         let target = root.appendingPathComponent(folder)
         do {
             try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
@@ -99,6 +101,17 @@ public struct FileSystemBackend: StoreBackend {
 
     public func localURL(_ path: String) -> URL? {
         root.appendingPathComponent(path)
+    }
+
+    /// Removes the staging folders of writers that died before renaming them (an import killed mid-copy):
+    /// those whose name starts with the pid of a process that no longer exists.
+    private func removeAbandonedStaging() {
+        let staging = root.appendingPathComponent(".staging")
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: staging.path)) ?? [] {
+            guard let pid = name.split(separator: "-").first.flatMap({ pid_t($0) }), pid > 0,
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(at: staging.appendingPathComponent(name))
+        }
     }
 
     /// Visible entries of a folder, sorted; none when it does not exist.

@@ -13,22 +13,23 @@ import Testing
         defer { fixture.remove() }
         let deployment = LocalDeployment(directory: fixture.directory)
         do {
-            let state = try await deployment.start(try fixture.spec(gateway: true, restartDelayMs: 1_000), timeout: .seconds(60))
+            let state = try await deployment.start(try fixture.spec(gateway: true, restartDelayMs: 3_000), timeout: .seconds(60))
             let both = try #require(state.members.first { $0.models.contains("beta") })
             let victim = try #require(both.pid)
             let file = fixture.root.appendingPathComponent("bmk.json").path
-            let bmk = Task {
-                try await ShoalExecutable.run([
-                    "test", "bmk", "--url", "http://127.0.0.1:\(fixture.configuration.server.gatewayPort)",
-                    "--model", "alpha", "--model", "beta", "--protocol", "kserve", "--mix", "short", "--concurrency", "4",
-                    "--duration", "7", "--timeout", "10", "--out", file, "--quiet",
-                ], in: fixture.root)
-            }
-            try await Task.sleep(for: .seconds(2))
+            let bmk = try ShoalExecutable.start([
+                "test", "bmk", "--url", "http://127.0.0.1:\(fixture.configuration.server.gatewayPort)",
+                "--model", "alpha", "--model", "beta", "--protocol", "kserve", "--mix", "short", "--concurrency", "4",
+                "--duration", "10", "--timeout", "10", "--out", file,
+            ], in: fixture.root)
+            // The kill comes once bmk reports its first second of requests, however long it took to start; the
+            // restart waits 3 s, so requests to beta meet the outage on any machine.
+            let progress = await Self.readUntil("req/s", from: bmk.standardError)
+            try #require(progress.contains("req/s"), "bmk printed no progress: \(progress)")
             ProcessLiveness.send(SIGKILL, to: victim)
-            let finished = try await bmk.value
-            #expect(finished.status == 0, "\(finished.error)")
-            #expect(finished.output.contains("http_503"), "the summary reports the failures: \(finished.output)")
+            let summary = await Self.readUntil(nil, from: bmk.standardOutput)
+            #expect(await ProcessLiveness.waitForExit(bmk.processIdentifier, timeout: .seconds(30)))
+            #expect(summary.contains("http_503"), "the summary reports the failures: \(summary)")
             let result = try LoadResult.read(file)
 
             let restarted = try #require(try LocalDeployment(directory: fixture.directory).state()?.members.first { $0.name == both.name })
@@ -60,5 +61,21 @@ import Testing
         }
         try await deployment.stop()
         #expect(try deployment.state() == nil)
+    }
+
+    /// What a child writes to `pipe` until `marker` appears (nil: until the end), read on a Dispatch thread.
+    static func readUntil(_ marker: String?, from pipe: Any?) async -> String {
+        guard let handle = (pipe as? Pipe)?.fileHandleForReading else { return "" }
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var text = ""
+                while marker.map({ !text.contains($0) }) ?? true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    text += String(decoding: chunk, as: UTF8.self)
+                }
+                continuation.resume(returning: text)
+            }
+        }
     }
 }

@@ -28,6 +28,9 @@ struct FaultTests {
         let finished = try await ShoalExecutable.run(arguments)
         #expect(finished.status == 0, "\(finished.error)")
         #expect(try await store.versions(of: "big").count >= 1)
+        // ... and it removed what the killed imports left in staging.
+        let staging = (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(".staging").path)) ?? []
+        #expect(staging.isEmpty, "\(staging)")
     }
 
     @Test("a full disk fails the import with a clear error and publishes nothing", .enabled(if: Self.canMountTmpfs))

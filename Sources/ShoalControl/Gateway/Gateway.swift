@@ -15,11 +15,22 @@ public struct Gateway: HTTPResponder {
     private let client: HTTPClient
     private let counter = RoundRobin()
 
-    public init(routes: GatewayRoutes, client: HTTPClient = .shared, maxBodyBytes: Int = 4 << 20) {
+    public init(routes: GatewayRoutes, client: HTTPClient = Gateway.client, maxBodyBytes: Int = 4 << 20) {
         self.routes = routes
         self.client = client
         self.maxBodyBytes = maxBodyBytes
     }
+
+    /// The process's client to the servers. A server that cannot be reached fails the attempt at once (no
+    /// retried connects, which would hold the request until the server came back), so the next replica takes
+    /// it; up to 256 connections per server, so that the pool never queues what the servers could batch.
+    public static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
+        configuration.timeout.connect = .seconds(2)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     /// An application serving the gateway at `host:port`; `onServerRunning` gets the bound port.
     public func application(host: String, port: Int, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })

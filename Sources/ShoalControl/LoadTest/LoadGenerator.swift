@@ -25,6 +25,8 @@ public struct LoadGenerator: Sendable {
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit =
             settings.mode == .closed ? settings.concurrency : max(settings.concurrency, 64)
         configuration.timeout = .init(connect: .seconds(5), read: .milliseconds(Int64(settings.timeoutS * 1_000)))
+        // A refused connection is a failure to count now, not one to retry quietly until the server is back.
+        configuration.connectionPool.retryConnectionEstablishment = false
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         let recorder = LoadRecorder()
         let started = Date()

@@ -106,7 +106,8 @@ typedef struct {
     int m, n, k, lda, ldr, ldc, activation, steps, blocks, panels;
     int group_blocks;  // row blocks split together into a thread's buffer
     int groups;
-    int chunks;        // chunks of CHUNK panels per group: the unit of work a thread claims
+    int chunk_panels;  // panels per chunk
+    int chunks;        // chunks per group: the unit of work a thread claims
     uint64_t id;       // tells this call from earlier ones in the per-thread split cache
     _Atomic int *next_group, *next_chunk;  // the next fresh group; per group, its next chunk
     const float *a, *bias, *residual;
@@ -253,8 +254,9 @@ SHOAL_AMX static void multiply_chunk(const amx_job *job, int group, int chunk) {
         split_job = job->id;
         split_group = group;
     }
-    int panel_end = (chunk + 1) * CHUNK < job->panels ? (chunk + 1) * CHUNK : job->panels;
-    for (int panel = chunk * CHUNK; panel < panel_end; panel++) {
+    int panel0 = chunk * job->chunk_panels;
+    int panel_end = panel0 + job->chunk_panels < job->panels ? panel0 + job->chunk_panels : job->panels;
+    for (int panel = panel0; panel < panel_end; panel++) {
         int block = first;
         for (; block + 1 < end; block += 2)
             multiply_pair(job, split_buffer + (size_t)(block - first) * block_elements, block, panel);
@@ -306,8 +308,13 @@ void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int l
     int groups = (blocks + group_blocks - 1) / group_blocks;
     _Atomic int next_group = 0, next_chunk[groups];
     for (int g = 0; g < groups; g++) atomic_init(&next_chunk[g], 0);
-    amx_job job = {m, n, k, lda, ldr, ldc, activation, steps, blocks, panels, group_blocks, groups,
-                   (panels + CHUNK - 1) / CHUNK, atomic_fetch_add(&job_counter, 1) + 1, &next_group, next_chunk,
+    // Chunks of up to CHUNK panels, smaller when there are few groups (small batches) so that both
+    // threads get about as much of the work: at least 8 chunks per thread in all.
+    int chunk_panels = groups * panels / (8 * threads);
+    chunk_panels = chunk_panels < 1 ? 1 : chunk_panels > CHUNK ? CHUNK : chunk_panels;
+    amx_job job = {m, n, k, lda, ldr, ldc, activation, steps, blocks, panels, group_blocks, groups, chunk_panels,
+                   (panels + chunk_panels - 1) / chunk_panels, atomic_fetch_add(&job_counter, 1) + 1, &next_group,
+                   next_chunk,
                    a, bias, residual, packed, c};
     shoal_pool_run(pool, threads, multiply_task, &job);
 }

@@ -151,7 +151,9 @@ static void attention_head_portable(const attention_job *job, int start, int len
 }
 
 #if defined(SHOAL_X86)
-SHOAL_AVX512 static void softmax_row_avx512(float *row, int len) {
+// exp(row - max) in place over `len` scores; returns their sum. The division by the sum is left to
+// the caller, which applies it to the head's output rows (d values) instead of the len probabilities.
+SHOAL_AVX512 static float softmax_row_avx512(float *row, int len) {
     __m512 vmax = _mm512_set1_ps(-FLT_MAX);
     for (int j = 0; j < len; j += 16)
         vmax = _mm512_mask_max_ps(vmax, shoal_mask(len - j), vmax, _mm512_loadu_ps(row + j));
@@ -162,11 +164,36 @@ SHOAL_AVX512 static void softmax_row_avx512(float *row, int len) {
         _mm512_mask_storeu_ps(row + j, m, e);
         sum = _mm512_add_ps(sum, e);
     }
-    __m512 scale = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
-    for (int j = 0; j < len; j += 16) {
-        __mmask16 m = shoal_mask(len - j);
-        _mm512_mask_storeu_ps(row + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + j), scale));
+    return _mm512_reduce_add_ps(sum);
+}
+
+// Transposes a 16 x 16 block: out row t, column j = in row j, column t. Rows of `in` are `ld` floats
+// apart and only the first `rows` exist (the others read as zero); `out` rows are 32 floats apart.
+SHOAL_AVX512 static void transpose16_avx512(const float *in, size_t ld, int rows, __mmask16 cols, float *out) {
+    __m512 r[16], t[16];
+    for (int j = 0; j < 16; j++) r[j] = j < rows ? _mm512_maskz_loadu_ps(cols, in + (size_t)j * ld) : _mm512_setzero_ps();
+    // Interleave pairs of rows, then pairs of pairs (64-bit), then 128-bit lanes twice.
+    for (int j = 0; j < 16; j += 2) {
+        t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
+        t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
     }
+    for (int j = 0; j < 16; j += 4) {
+        r[j] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[j]), _mm512_castps_pd(t[j + 2])));
+        r[j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[j]), _mm512_castps_pd(t[j + 2])));
+        r[j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[j + 1]), _mm512_castps_pd(t[j + 3])));
+        r[j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[j + 1]), _mm512_castps_pd(t[j + 3])));
+    }
+    // r[4q + c] now holds, in 128-bit lane l, column 4l + c' of rows 4q..4q+3 for c' = (0, 1, 2, 3)[c]
+    // ordered as c = 0 → col 0, 1 → col 1, 2 → col 2, 3 → col 3 of each lane.
+    for (int c = 0; c < 4; c++) {
+        __m512 a = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88), b = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xDD);
+        __m512 e = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88), f = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xDD);
+        t[c] = _mm512_shuffle_f32x4(a, e, 0x88);       // column c
+        t[8 + c] = _mm512_shuffle_f32x4(a, e, 0xDD);   // column 8 + c
+        t[4 + c] = _mm512_shuffle_f32x4(b, f, 0x88);   // column 4 + c
+        t[12 + c] = _mm512_shuffle_f32x4(b, f, 0xDD);  // column 12 + c
+    }
+    for (int j = 0; j < 16; j++) _mm512_storeu_ps(out + (size_t)j * 32, t[j]);
 }
 
 // Both products of one head as GEMMs with the register-blocked micro-kernel: the keys are packed as the
@@ -175,25 +202,34 @@ SHOAL_AVX512 static void attention_head_avx512(const attention_job *job, int sta
     int d = job->head_dim, h = job->hidden, stride = 3 * h, lp = round32(len), dp = round32(d);
     float *keys_packed = scratch, *scores = scratch + (size_t)lp * d, *values_packed = scores + (size_t)len * lp;
     const float *q = job->qkv + (size_t)start * stride + head * d, *keys = q + h, *values = q + 2 * h;
+    // Keys in 16 x 16 blocks: panel row t holds dimension t of the panel's 32 keys.
     for (int panel = 0; panel < lp / 32; panel++) {
         float *dst = keys_packed + (size_t)panel * 32 * d;
-        for (int t = 0; t < d; t++)
-            for (int j = 0; j < 32; j++) {
-                int key = panel * 32 + j;
-                dst[t * 32 + j] = key < len ? keys[(size_t)key * stride + t] : 0.0f;
+        for (int half = 0; half < 2; half++) {
+            int key0 = panel * 32 + half * 16, rows = len - key0 < 16 ? (len - key0 > 0 ? len - key0 : 0) : 16;
+            for (int t0 = 0; t0 < d; t0 += 16) {
+                float block[16 * 32] __attribute__((aligned(64)));
+                transpose16_avx512(keys + (size_t)key0 * stride + t0, (size_t)stride, rows, shoal_mask(d - t0), block);
+                int dims = d - t0 < 16 ? d - t0 : 16;
+                for (int t = 0; t < dims; t++)
+                    _mm512_storeu_ps(dst + (size_t)(t0 + t) * 32 + half * 16, _mm512_load_ps(block + (size_t)t * 32));
             }
+        }
     }
     gemm_job products = {len, len, d, stride, 0, lp, SHOAL_ACT_NONE, 0, lp / 32, q, keys_packed, NULL, NULL, scores};
     for (int panel = 0; panel < lp / 32; panel++)
         for (int row = 0; row < len; row += 12)
             shoal_gemm_block_avx512(&products, row, len - row < 12 ? len - row : 12, panel);
-    for (int i = 0; i < len; i++) softmax_row_avx512(scores + (size_t)i * lp, len);
+    float sums[len];
+    for (int i = 0; i < len; i++) sums[i] = softmax_row_avx512(scores + (size_t)i * lp, len);
     for (int panel = 0; panel < dp / 32; panel++) {
         float *dst = values_packed + (size_t)panel * 32 * len;
+        int cols = d - panel * 32 < 32 ? d - panel * 32 : 32;
+        __mmask16 m0 = shoal_mask(cols), m1 = shoal_mask(cols - 16 > 0 ? cols - 16 : 0);
         for (int j = 0; j < len; j++) {
             const float *v = values + (size_t)j * stride + panel * 32;
-            int cols = d - panel * 32 < 32 ? d - panel * 32 : 32;
-            for (int c = 0; c < 32; c++) dst[(size_t)j * 32 + c] = c < cols ? v[c] : 0.0f;
+            _mm512_storeu_ps(dst + (size_t)j * 32, _mm512_maskz_loadu_ps(m0, v));
+            _mm512_storeu_ps(dst + (size_t)j * 32 + 16, _mm512_maskz_loadu_ps(m1, v + 16));
         }
     }
     float *out = job->context + (size_t)start * h + head * d;
@@ -201,6 +237,15 @@ SHOAL_AVX512 static void attention_head_avx512(const attention_job *job, int sta
     for (int panel = 0; panel < dp / 32; panel++)
         for (int row = 0; row < len; row += 12)
             shoal_gemm_block_avx512(&weighted, row, len - row < 12 ? len - row : 12, panel);
+    // The softmax's division: each output row by its sum of exponentials.
+    for (int i = 0; i < len; i++) {
+        __m512 scale = _mm512_set1_ps(1.0f / sums[i]);
+        float *o = out + (size_t)i * h;
+        for (int t = 0; t < d; t += 16) {
+            __mmask16 m = shoal_mask(d - t);
+            _mm512_mask_storeu_ps(o + t, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, o + t), scale));
+        }
+    }
 }
 #endif
 

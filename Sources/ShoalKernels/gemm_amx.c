@@ -20,7 +20,8 @@
 #define STEP 32       // k per tile
 #define BLOCK 16      // rows per tile
 #define TILE_BYTES 1024
-#define GROUP 4       // row blocks per task: fewer, larger tasks for the pool
+#define GROUP_BYTES (768 * 1024)  // split rows of one group: they stay in the L2 cache
+#define CHUNK 4       // panels per claimed unit of work
 
 static inline int steps_of(int k) { return (k + STEP - 1) / STEP; }
 static inline int panels_of(int n) { return (n + SHOAL_PANEL - 1) / SHOAL_PANEL; }
@@ -103,27 +104,32 @@ SHOAL_AMX static void configure_tiles(void) {
 
 typedef struct {
     int m, n, k, lda, ldr, ldc, activation, steps, blocks, panels;
+    int group_blocks;  // row blocks split together into a thread's buffer
+    int groups;
+    int chunk_panels;  // panels per chunk
+    int chunks;        // chunks per group: the unit of work a thread claims
+    uint64_t id;       // tells this call from earlier ones in the per-thread split cache
+    _Atomic int *next_group, *next_chunk;  // the next fresh group; per group, its next chunk
     const float *a, *bias, *residual;
     const uint16_t *packed;
-    uint16_t *split;  // per block, per step: hi tile then lo tile
     float *c;
 } amx_job;
 
-// Splits 16 rows of A into hi and lo bf16 tiles for every k step.
-SHOAL_AMX static void split_task(void *context, int64_t block, int thread) {
-    (void)thread;
-    const amx_job *job = context;
-    for (int r = 0; r < BLOCK; r++) {
-        int row = (int)block * BLOCK + r;
-        const float *a = job->a + (size_t)row * job->lda;
-        for (int s = 0; s < job->steps; s++) {
-            uint16_t *hi = job->split + (((size_t)block * job->steps + s) * 2) * (TILE_BYTES / 2) + r * STEP;
-            uint16_t *lo = hi + TILE_BYTES / 2;
-            int k0 = s * STEP;
+// Splits 16 rows of A into hi and lo bf16 tiles for every k step: dst holds, per step, the hi tile
+// then the lo tile (2 KiB). Steps are the outer loop so the stores fill dst in order; row-major would
+// write 1 KiB apart, into a few L1 sets only.
+SHOAL_AMX static void split_block(const amx_job *job, int block, uint16_t *dst) {
+    int rows = job->m - block * BLOCK < BLOCK ? job->m - block * BLOCK : BLOCK;
+    for (int s = 0; s < job->steps; s++) {
+        int k0 = s * STEP;
+        __mmask16 m0 = shoal_mask(job->k - k0), m1 = shoal_mask(job->k - k0 - 16 > 0 ? job->k - k0 - 16 : 0);
+        uint16_t *hi = dst + (size_t)s * 2 * (TILE_BYTES / 2), *lo = hi + TILE_BYTES / 2;
+        for (int r = 0; r < BLOCK; r++) {
+            const float *a = job->a + (size_t)(block * BLOCK + r) * job->lda + k0;
             __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
-            if (row < job->m) {
-                v0 = _mm512_maskz_loadu_ps(shoal_mask(job->k - k0), a + k0);
-                v1 = _mm512_maskz_loadu_ps(shoal_mask(job->k - k0 - 16 > 0 ? job->k - k0 - 16 : 0), a + k0 + 16);
+            if (r < rows) {
+                v0 = _mm512_maskz_loadu_ps(m0, a);
+                v1 = _mm512_maskz_loadu_ps(m1, a + 16);
             }
             __m512bh h = _mm512_cvtne2ps_pbh(v1, v0);
             __m512i hbits = (__m512i)h;
@@ -131,15 +137,25 @@ SHOAL_AMX static void split_task(void *context, int64_t block, int thread) {
             __m512 h1 = _mm512_castsi512_ps(
                 _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(hbits, 1)), 16));
             __m512bh l = _mm512_cvtne2ps_pbh(_mm512_sub_ps(v1, h1), _mm512_sub_ps(v0, h0));
-            _mm512_storeu_si512(hi, hbits);
-            _mm512_storeu_si512(lo, (__m512i)l);
+            _mm512_store_si512(hi + r * STEP, hbits);
+            _mm512_store_si512(lo + r * STEP, (__m512i)l);
         }
     }
 }
 
-// One 16-row block against one panel of 32 columns, epilogue included.
-SHOAL_AMX static void multiply_block(const amx_job *job, int block, int panel) {
-    const uint16_t *a = job->split + (size_t)block * job->steps * 2 * (TILE_BYTES / 2);
+// Applies the epilogue to the rows of a result stored from the accumulator tiles (`rows` from row0).
+SHOAL_AMX static void store_rows(const amx_job *job, const float *result, int row0, int rows, int panel) {
+    rows = job->m - row0 < rows ? job->m - row0 : rows;
+    int col0 = panel * SHOAL_PANEL, cols = job->n - col0 < SHOAL_PANEL ? job->n - col0 : SHOAL_PANEL;
+    for (int r = 0; r < rows; r++) {
+        shoal_epilogue_row512(_mm512_load_ps(result + r * 32), _mm512_load_ps(result + r * 32 + 16), row0 + r, col0,
+                              cols, job->bias, job->residual, job->ldr, job->activation,
+                              job->c + (size_t)(row0 + r) * job->ldc + col0);
+    }
+}
+
+// One 16-row block (split at a) against one panel of 32 columns, epilogue included.
+SHOAL_AMX static void multiply_block(const amx_job *job, const uint16_t *a, int block, int panel) {
     const uint16_t *b = job->packed + (size_t)panel * job->steps * 4 * (TILE_BYTES / 2);
     _tile_zero(0);
     _tile_zero(1);
@@ -161,20 +177,15 @@ SHOAL_AMX static void multiply_block(const amx_job *job, int block, int panel) {
     float result[BLOCK * 32] __attribute__((aligned(64)));
     _tile_stored(0, result, 128);
     _tile_stored(1, result + 16, 128);
-    int row0 = block * BLOCK, rows = job->m - row0 < BLOCK ? job->m - row0 : BLOCK;
-    int col0 = panel * SHOAL_PANEL, cols = job->n - col0 < SHOAL_PANEL ? job->n - col0 : SHOAL_PANEL;
-    for (int r = 0; r < rows; r++) {
-        shoal_epilogue_row512(_mm512_load_ps(result + r * 32), _mm512_load_ps(result + r * 32 + 16), row0 + r, col0,
-                              cols, job->bias, job->residual, job->ldr, job->activation,
-                              job->c + (size_t)(row0 + r) * job->ldc + col0);
-    }
+    store_rows(job, result, block * BLOCK, BLOCK, panel);
 }
 
-// Two 16-row blocks against one panel: the B tiles of a k step are loaded once for both blocks, which
-// saves a sixth of the tile loads (10 loads for 12 products instead of 12).
-SHOAL_AMX static void multiply_pair(const amx_job *job, int block, int panel) {
+// Two 16-row blocks (split at a, one after the other) against one panel: the B tiles of a k step are
+// loaded once for both blocks, which saves a sixth of the tile loads (10 loads for 12 products
+// instead of 12).
+SHOAL_AMX static void multiply_pair(const amx_job *job, const uint16_t *a, int block, int panel) {
     const size_t half = TILE_BYTES / 2;
-    const uint16_t *a0 = job->split + (size_t)block * job->steps * 2 * half;
+    const uint16_t *a0 = a;
     const uint16_t *a1 = a0 + (size_t)job->steps * 2 * half;
     const uint16_t *b = job->packed + (size_t)panel * job->steps * 4 * half;
     _tile_zero(0);
@@ -211,45 +222,101 @@ SHOAL_AMX static void multiply_pair(const amx_job *job, int block, int panel) {
     _tile_stored(1, result + 16, 128);
     _tile_stored(2, result + BLOCK * 32, 128);
     _tile_stored(3, result + BLOCK * 32 + 16, 128);
-    int row0 = block * BLOCK, rows = job->m - row0 < 2 * BLOCK ? job->m - row0 : 2 * BLOCK;
-    int col0 = panel * SHOAL_PANEL, cols = job->n - col0 < SHOAL_PANEL ? job->n - col0 : SHOAL_PANEL;
-    for (int r = 0; r < rows; r++) {
-        shoal_epilogue_row512(_mm512_load_ps(result + r * 32), _mm512_load_ps(result + r * 32 + 16), row0 + r, col0,
-                              cols, job->bias, job->residual, job->ldr, job->activation,
-                              job->c + (size_t)(row0 + r) * job->ldc + col0);
+    store_rows(job, result, block * BLOCK, 2 * BLOCK, panel);
+}
+
+// Each thread splits the rows of its group into its own buffer, which stays in its L2 cache while the
+// group is multiplied: the split activations never travel through memory or between cores.
+static _Thread_local uint16_t *split_buffer;
+static _Thread_local size_t split_capacity;
+static _Thread_local uint64_t split_job;
+static _Thread_local int split_group;
+static _Atomic uint64_t job_counter;
+
+// Multiplies one group of row blocks by one chunk of panels, splitting the group first unless this
+// thread's buffer already holds it. For each panel the group's blocks are multiplied in pairs, so the
+// panel comes from memory once per group and then from cache.
+SHOAL_AMX static void multiply_chunk(const amx_job *job, int group, int chunk) {
+    int first = group * job->group_blocks;
+    int end = first + job->group_blocks < job->blocks ? first + job->group_blocks : job->blocks;
+    size_t block_elements = (size_t)job->steps * 2 * (TILE_BYTES / 2);
+    if (split_job != job->id || split_group != group) {
+        size_t needed = (size_t)job->group_blocks * block_elements * 2;
+        if (needed > split_capacity) {
+            free(split_buffer);
+            split_buffer = aligned_alloc(64, needed);
+            split_capacity = split_buffer ? needed : 0;
+            split_job = 0;
+            if (!split_buffer) return;
+        }
+        for (int block = first; block < end; block++)
+            split_block(job, block, split_buffer + (size_t)(block - first) * block_elements);
+        split_job = job->id;
+        split_group = group;
+    }
+    int panel0 = chunk * job->chunk_panels;
+    int panel_end = panel0 + job->chunk_panels < job->panels ? panel0 + job->chunk_panels : job->panels;
+    for (int panel = panel0; panel < panel_end; panel++) {
+        int block = first;
+        for (; block + 1 < end; block += 2)
+            multiply_pair(job, split_buffer + (size_t)(block - first) * block_elements, block, panel);
+        if (block < end) multiply_block(job, split_buffer + (size_t)(block - first) * block_elements, block, panel);
     }
 }
 
-// Task i: up to GROUP row blocks against one panel; panels vary fastest so both threads share A.
+// One task per thread. A thread takes a fresh group and claims its panel chunks one at a time; when no
+// fresh group is left it helps with the chunks left in the others. A thread the OS deschedules thus
+// holds up the call by one chunk at most, and groups are split twice only at the end.
 SHOAL_AMX static void multiply_task(void *context, int64_t index, int thread) {
+    (void)index;
     (void)thread;
     const amx_job *job = context;
     configure_tiles();
-    int group = (int)(index / job->panels), panel = (int)(index % job->panels);
-    int end = (group + 1) * GROUP < job->blocks ? (group + 1) * GROUP : job->blocks;
-    int block = group * GROUP;
-    for (; block + 1 < end; block += 2) multiply_pair(job, block, panel);
-    if (block < end) multiply_block(job, block, panel);
+    int group = atomic_fetch_add(job->next_group, 1);
+    for (;;) {
+        if (group < job->groups) {
+            int chunk = atomic_fetch_add(&job->next_chunk[group], 1);
+            if (chunk < job->chunks) {
+                multiply_chunk(job, group, chunk);
+                continue;
+            }
+            group = atomic_fetch_add(job->next_group, 1);
+            if (group < job->groups) continue;
+        }
+        group = job->groups;
+        for (int g = 0; g < job->groups; g++) {
+            if (atomic_load_explicit(&job->next_chunk[g], memory_order_relaxed) < job->chunks) {
+                group = g;
+                break;
+            }
+        }
+        if (group == job->groups) return;
+    }
 }
-
-static _Thread_local uint16_t *split_buffer;
-static _Thread_local size_t split_capacity;
 
 void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
                     const float *bias, const float *residual, int ldr, int activation, float *c, int ldc) {
     if (m <= 0 || n <= 0) return;
-    int steps = steps_of(k), blocks = (m + BLOCK - 1) / BLOCK;
-    size_t needed = (size_t)blocks * steps * 2 * TILE_BYTES;
-    if (needed > split_capacity) {
-        free(split_buffer);
-        split_buffer = aligned_alloc(64, needed);
-        split_capacity = split_buffer ? needed : 0;
-        if (!split_buffer) return;
-    }
-    amx_job job = {m, n, k, lda, ldr, ldc, activation, steps, blocks, panels_of(n), a, bias, residual, packed,
-                   split_buffer, c};
-    shoal_pool_run(pool, blocks, split_task, &job);
-    shoal_pool_run(pool, (int64_t)((blocks + GROUP - 1) / GROUP) * job.panels, multiply_task, &job);
+    int steps = steps_of(k), blocks = (m + BLOCK - 1) / BLOCK, panels = panels_of(n);
+    // Groups as large as GROUP_BYTES of split rows allow (fewer passes over the weights), an even
+    // number of blocks, but at least one group per thread when there are rows enough.
+    int threads = shoal_pool_threads(pool);
+    int group_blocks = GROUP_BYTES / (steps * 2 * TILE_BYTES);
+    int spread = (blocks + threads - 1) / threads;
+    group_blocks = spread < group_blocks ? spread : group_blocks;
+    group_blocks = group_blocks < 2 ? 2 : group_blocks / 2 * 2;
+    int groups = (blocks + group_blocks - 1) / group_blocks;
+    _Atomic int next_group = 0, next_chunk[groups];
+    for (int g = 0; g < groups; g++) atomic_init(&next_chunk[g], 0);
+    // Chunks of up to CHUNK panels, smaller when there are few groups (small batches) so that both
+    // threads get about as much of the work: at least 8 chunks per thread in all.
+    int chunk_panels = groups * panels / (8 * threads);
+    chunk_panels = chunk_panels < 1 ? 1 : chunk_panels > CHUNK ? CHUNK : chunk_panels;
+    amx_job job = {m, n, k, lda, ldr, ldc, activation, steps, blocks, panels, group_blocks, groups, chunk_panels,
+                   (panels + chunk_panels - 1) / chunk_panels, atomic_fetch_add(&job_counter, 1) + 1, &next_group,
+                   next_chunk,
+                   a, bias, residual, packed, c};
+    shoal_pool_run(pool, threads, multiply_task, &job);
 }
 #else
 int shoal_has_amx(void) { return 0; }

@@ -146,20 +146,13 @@ public struct Manifest: Codable, Sendable, Equatable {
 
     /// The manifest as stored: snake_case keys, sorted, ISO 8601 dates.
     public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self)
+        try ShoalJSON.encoder().encode(self)
     }
 
     /// Reads a stored manifest; `path` names it in errors.
     public static func decode(_ data: Data, path: String) throws(StoreError) -> Manifest {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.dateDecodingStrategy = .iso8601
         do {
-            return try decoder.decode(Manifest.self, from: data)
+            return try ShoalJSON.decoder().decode(Manifest.self, from: data)
         } catch {
             throw .corruptManifest(path: path, reason: "\(error)")
         }

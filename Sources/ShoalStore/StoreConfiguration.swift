@@ -25,6 +25,11 @@ public struct StoreConfiguration: Sendable {
     /// The default store folder when neither a URL nor `SHOAL_STORE` is given.
     public static let defaultFolder = "./.shoal/store"
 
+    /// `url`, else `$SHOAL_STORE`, else `./.shoal/store`: the store a command means.
+    public static func url(_ url: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        url ?? environment["SHOAL_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultFolder
+    }
+
     /// A folder store at `folder`.
     public init(folder: URL) {
         location = .folder(folder)
@@ -36,7 +41,7 @@ public struct StoreConfiguration: Sendable {
     /// `~/.aws/config`, and the keys come from the environment or `~/.aws/credentials`.
     public init(url: String?, endpoint: String? = nil, region: String? = nil,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws(StoreError) {
-        let text = url ?? environment["SHOAL_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultFolder
+        let text = Self.url(url, environment: environment)
         guard text.hasPrefix("s3://") else {
             let path = text.hasPrefix("file://") ? String(text.dropFirst("file://".count)) : text
             guard !path.isEmpty else { throw .invalidConfiguration(setting: "--store", reason: "the path is empty") }

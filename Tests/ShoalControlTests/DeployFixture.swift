@@ -46,20 +46,11 @@ struct DeployFixture {
             gatewayPlan = file.path
         }
         var spec = try DeploymentSpec.local(
-            configuration: configuration, plan: plan, source: .directory(models), executable: Self.executable.path,
+            configuration: configuration, plan: plan, source: .directory(models), executable: ShoalExecutable.executable.path,
             directory: directory, gatewayPlan: gatewayPlan)
         spec.restart.initialDelayMs = restartDelayMs
         return spec
     }
-
-    /// The `shoal` executable next to the test bundle (SwiftPM builds both into the same folder).
-    static let executable: URL = {
-        var folder = Bundle.main.bundleURL
-        while folder.path != "/" && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("shoal").path) {
-            folder.deleteLastPathComponent()
-        }
-        return folder.appendingPathComponent("shoal")
-    }()
 
     /// Waits until `condition` holds for the deployment's state, up to `timeout`.
     func waitForState(timeout: Duration = .seconds(30), _ condition: (DeploymentState) -> Bool) async throws -> DeploymentState? {

@@ -1,3 +1,5 @@
+import ShoalStore
+
 /// The file `shoal config init` writes: every default, with a comment on what each key does.
 public enum ConfigurationTemplate {
     /// One model of the models section.
@@ -17,7 +19,7 @@ public enum ConfigurationTemplate {
     /// The default file.
     public static var text: String { text(storeURL: defaultStore, models: nil) }
 
-    public static let defaultStore = "./.shoal/store"
+    public static let defaultStore = StoreConfiguration.defaultFolder
 
     /// The file with `storeURL` and, unless nil, `models` (their memory and base read from the store's
     /// manifests) instead of the default model.

@@ -1,3 +1,5 @@
+import ShoalStore
+
 /// The whole of `shoal.yaml`: where models are stored, what is served to whom, on which machines, and how it
 /// is tested. Every field has a default, so an empty file (or none) is a working configuration.
 public struct ShoalConfiguration: Codable, Sendable, Equatable {
@@ -23,7 +25,7 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
     /// The model store.
     public struct StoreSettings: Codable, Sendable, Equatable {
         /// A folder or `s3://bucket/prefix`.
-        public var url = "./.shoal/store"
+        public var url = StoreConfiguration.defaultFolder
 
         public init() {}
     }

@@ -35,7 +35,7 @@ public struct KubernetesManifests {
         guard let target = configuration.targets.first(where: { $0.name == plan.target }) else {
             throw ControlError.unknownName(key: "plan.target", name: plan.target, valid: configuration.targets.map(\.name))
         }
-        var objects: [[String: Any]] = [planConfigMap()]
+        var objects: [[String: Any]] = [try planConfigMap()]
         for group in plan.groups {
             objects += [serverDeployment(group, target: target), service(name: Self.name(group), port: group.port, component: "server", group: group.name),
                         autoscaler(group)]
@@ -68,8 +68,8 @@ public struct KubernetesManifests {
         return labels
     }
 
-    private func planConfigMap() -> [String: Any] {
-        let json = (try? plan.encoded()).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    private func planConfigMap() throws -> [String: Any] {
+        let json = String(decoding: try plan.encoded(), as: UTF8.self)
         return ["apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata("shoal-plan", component: "gateway", group: nil),
                 "data": ["plan.json": json]]
     }

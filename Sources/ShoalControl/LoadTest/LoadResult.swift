@@ -1,4 +1,5 @@
 import Foundation
+import ShoalStore
 
 /// Everything one load-test run measured: written by `shoal test … --out FILE`, read by `shoal test bma`.
 public struct LoadResult: Codable, Sendable, Equatable {
@@ -39,20 +40,13 @@ public struct LoadResult: Codable, Sendable, Equatable {
     public var throughput: Double { durationS > 0 ? Double(ok) / durationS : 0 }
 
     public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self)
+        try ShoalJSON.encoder(pretty: false).encode(self)
     }
 
     /// Reads a result file; `path` names it in errors.
     public static func decode(_ data: Data, path: String) throws -> LoadResult {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.dateDecodingStrategy = .iso8601
         do {
-            return try decoder.decode(LoadResult.self, from: data)
+            return try ShoalJSON.decoder().decode(LoadResult.self, from: data)
         } catch {
             throw ControlError.file(path: path, reason: "is not a load-test result (\(error)); write one with `shoal test bmk --out FILE`")
         }

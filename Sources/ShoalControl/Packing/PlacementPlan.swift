@@ -1,4 +1,5 @@
 import Foundation
+import ShoalStore
 
 /// Where every model runs: server groups sized for one target, with the reasons behind the choice.
 /// Written as `plan.json`; the runtimes (local processes, Kubernetes) and the gateway read it.
@@ -64,20 +65,13 @@ public struct PlacementPlan: Codable, Sendable, Equatable {
 
     /// The plan as stored: sorted keys, ISO 8601 dates.
     public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self)
+        try ShoalJSON.encoder().encode(self)
     }
 
     /// Reads a stored plan; `path` names it in errors.
     public static func decode(_ data: Data, path: String) throws -> PlacementPlan {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.dateDecodingStrategy = .iso8601
         do {
-            return try decoder.decode(PlacementPlan.self, from: data)
+            return try ShoalJSON.decoder().decode(PlacementPlan.self, from: data)
         } catch {
             throw ControlError.file(path: path, reason: "is not a placement plan (\(error)); write one with `shoal pack`")
         }

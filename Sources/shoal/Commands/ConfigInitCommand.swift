@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import ShoalControl
 import ShoalStore
 
@@ -51,8 +50,7 @@ struct ConfigInitCommand: AsyncParsableCommand {
 
     /// The store as store.url names it: its endpoint and region, when given, in the URL's query.
     private var storeURL: String {
-        let url = store.store ?? ProcessInfo.processInfo.environment["SHOAL_STORE"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? ConfigurationTemplate.defaultStore
+        let url = StoreConfiguration.url(store.store)
         let query = [("endpoint", store.endpointURL), ("region", store.region)].compactMap { name, value in
             value.map { "\(name)=\($0)" }
         }

@@ -23,11 +23,7 @@ struct DeployStatusCommand: AsyncParsableCommand {
             guard !state.members.isEmpty else { throw ValidationError("no group '\(group)' in the deployment") }
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            encoder.dateEncodingStrategy = .iso8601
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(state), as: UTF8.self))
+            try ModelsOutput.printJSON(state)
         } else {
             print(Self.table(state))
         }

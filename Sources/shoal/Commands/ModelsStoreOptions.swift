@@ -34,11 +34,7 @@ extension ModelReference: ExpressibleByArgument {
 /// Prints JSON to standard output: sorted keys, snake_case, ISO 8601 dates.
 enum ModelsOutput {
     static func printJSON<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        print(String(decoding: try ShoalJSON.encoder().encode(value), as: UTF8.self))
     }
 
     /// `12.3 MB`-style sizes.

@@ -79,11 +79,8 @@ enum TestOutput {
             Swift.print(analysis.rendered)
             return
         }
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var summary = analysis
         summary.latency = LatencyHistogram()  // the merged histogram belongs in result files, not the summary
-        Swift.print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        try ModelsOutput.printJSON(summary)
     }
 }

@@ -1,11 +1,17 @@
-// GEMM on Intel AMX tiles in "bf16x3" precision: each float32 operand is split into a bf16 high part and
-// a bf16 remainder, and hi·hi + hi·lo + lo·hi is accumulated in float32. The dropped lo·lo term and the
-// split leave about 16 bits of mantissa per product (relative error ~1e-5), several times the speed of
-// the float32 AVX-512 kernel on CPUs with AMX.
+// GEMM on Intel AMX tiles in "bf16x3" precision, with a float32 AVX-512 kernel for calls of a few rows.
 //
-// Weights are packed once: per panel of 32 output columns and per step of 32 k, four 1 KiB tiles in
-// VNNI order (hi cols 0-15, hi cols 16-31, lo cols 0-15, lo cols 16-31). Activations are split per call
-// into row blocks of 16 rows (zero-padded) in the same k steps.
+// Each weight is rounded once to 24 bits (16 significant bits, relative error at most 2^-16): its top
+// 16 bits are the bf16 "hi" part and the remainder is exact both as a bf16 "lo" and as the float's next
+// 8 bits "lo8". AMX accumulates hi·hi + hi·lo + lo·hi in float32, the activations split the same way
+// per call; the dropped lo·lo term leaves a relative error of about 1e-5.
+//
+// Calls of at most 16 rows (one tile of rows: one sentence) are bound by memory bandwidth, not by the
+// tiles. They read only hi and lo8, 3 bytes a weight instead of 4, and rebuild the lo tiles in the L1
+// cache: a small model's weights then stay in the last-level cache, where 4 bytes a weight do not.
+//
+// Packed layout: three planes (hi, lo8, lo: those of the small kernel first), each ordered by panel of 32 output columns, half panel of
+// 16 columns, step of 32 k. Per (panel, half, step) hi and lo hold a 1 KiB tile in VNNI order (row r
+// holds k = 2r and 2r + 1 of each column), lo8 the same elements, one byte each.
 #include "ShoalKernels.h"
 #include "internal.h"
 
@@ -20,13 +26,17 @@
 #define STEP 32       // k per tile
 #define BLOCK 16      // rows per tile
 #define TILE_BYTES 1024
+#define TILE_ELEMENTS 512  // bf16 elements of a tile: one (panel, half, step) of a plane
 #define GROUP_BYTES (768 * 1024)  // split rows of one group: they stay in the L2 cache
 #define CHUNK 4       // panels per claimed unit of work
 
 static inline int steps_of(int k) { return (k + STEP - 1) / STEP; }
 static inline int panels_of(int n) { return (n + SHOAL_PANEL - 1) / SHOAL_PANEL; }
 
-size_t shoal_amx_packed_bytes(int n, int k) { return (size_t)panels_of(n) * steps_of(k) * 4 * TILE_BYTES; }
+// Tiles per plane: one per (panel, half, step).
+static inline size_t plane_tiles(int n, int k) { return (size_t)panels_of(n) * 2 * steps_of(k); }
+
+size_t shoal_amx_packed_bytes(int n, int k) { return plane_tiles(n, k) * (2 * TILE_BYTES + TILE_ELEMENTS); }
 
 static inline uint16_t bf16_round(float x) {
     uint32_t bits;
@@ -34,39 +44,42 @@ static inline uint16_t bf16_round(float x) {
     return (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
 }
 
-static inline float bf16_value(uint16_t h) {
-    uint32_t bits = (uint32_t)h << 16;
+static inline float float_of_bits(uint32_t bits) {
     float x;
     memcpy(&x, &bits, 4);
     return x;
 }
 
+// Element index in a plane of the weight at (column, kk).
+static inline size_t plane_index(int steps, int column, int kk) {
+    int panel = column / SHOAL_PANEL, half = column % SHOAL_PANEL / 16, c = column % 16;
+    size_t tile = ((size_t)panel * 2 + half) * steps + kk / STEP;
+    return tile * TILE_ELEMENTS + (kk % STEP / 2) * 32 + c * 2 + kk % 2;
+}
+
 void shoal_amx_pack(const float *w, int n, int k, void *packed) {
-    uint16_t *out = packed;
     int steps = steps_of(k);
-    for (int panel = 0; panel < panels_of(n); panel++) {
-        for (int s = 0; s < steps; s++) {
-            uint16_t *tiles = out + ((size_t)panel * steps + s) * 4 * (TILE_BYTES / 2);
-            for (int half = 0; half < 2; half++) {
-                uint16_t *hi = tiles + half * (TILE_BYTES / 2), *lo = tiles + (2 + half) * (TILE_BYTES / 2);
-                for (int r = 0; r < STEP / 2; r++) {
-                    for (int c = 0; c < 16; c++) {
-                        for (int t = 0; t < 2; t++) {
-                            int col = panel * SHOAL_PANEL + half * 16 + c, kk = s * STEP + 2 * r + t;
-                            float v = col < n && kk < k ? w[(size_t)col * k + kk] : 0.0f;
-                            uint16_t h = bf16_round(v);
-                            hi[r * 32 + c * 2 + t] = h;
-                            lo[r * 32 + c * 2 + t] = bf16_round(v - bf16_value(h));
-                        }
-                    }
-                }
-            }
+    size_t elements = plane_tiles(n, k) * TILE_ELEMENTS;
+    uint16_t *hi = packed;
+    uint8_t *lo8 = (uint8_t *)(hi + elements);
+    uint16_t *lo = (uint16_t *)(lo8 + elements);
+    memset(packed, 0, shoal_amx_packed_bytes(n, k));
+    for (int column = 0; column < n; column++) {
+        for (int kk = 0; kk < k; kk++) {
+            uint32_t bits;
+            memcpy(&bits, &w[(size_t)column * k + kk], 4);
+            bits = (bits + 0x7Fu + ((bits >> 8) & 1u)) & ~0xFFu;  // round to nearest even at 24 bits
+            size_t e = plane_index(steps, column, kk);
+            hi[e] = (uint16_t)(bits >> 16);
+            lo[e] = bf16_round(float_of_bits(bits) - float_of_bits(bits & 0xFFFF0000u));  // exact
+            lo8[e] = (uint8_t)(bits >> 8);
         }
     }
 }
 
 #if defined(SHOAL_X86) && defined(__linux__)
-#define SHOAL_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512dq,avx512bw,avx512vl,avx512bf16,avx2,fma")))
+#define SHOAL_AMX \
+    __attribute__((target("amx-tile,amx-bf16,avx512f,avx512dq,avx512bw,avx512vl,avx512bf16,avx512vbmi,avx2,fma")))
 
 int shoal_has_amx(void) {
     static _Atomic int cached = -1;
@@ -74,7 +87,7 @@ int shoal_has_amx(void) {
     if (value < 0) {
         __builtin_cpu_init();
         value = shoal_has_avx512() && __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16") &&
-                __builtin_cpu_supports("avx512bf16") &&
+                __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vbmi") &&
                 syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
         atomic_store(&cached, value);
     }
@@ -87,31 +100,35 @@ typedef struct {
     uint8_t rows[16];
 } tile_config;
 
-static _Thread_local int tiles_configured;
+static _Thread_local int configured_rows;
 
-SHOAL_AMX static void configure_tiles(void) {
-    if (tiles_configured) return;
+// Configures the tiles of this thread: 0-1 accumulate and 2-3 hold activations, `rows` rows each (the
+// multiplications take time in proportion); 4-7 hold weights, 16 rows of k pairs.
+SHOAL_AMX static void configure_tiles(int rows) {
+    if (configured_rows == rows) return;
     tile_config config;
     memset(&config, 0, sizeof config);
     config.palette = 1;
     for (int t = 0; t < 8; t++) {
-        config.rows[t] = 16;
+        config.rows[t] = t < 4 ? rows : 16;
         config.colsb[t] = 64;
     }
     _tile_loadconfig(&config);
-    tiles_configured = 1;
+    configured_rows = rows;
 }
 
 typedef struct {
     int m, n, k, lda, ldr, ldc, activation, steps, blocks, panels;
     int group_blocks;  // row blocks split together into a thread's buffer
-    int groups;
+    int groups;        // one-block calls: runs of panels, one per thread
     int chunk_panels;  // panels per chunk
     int chunks;        // chunks per group: the unit of work a thread claims
     uint64_t id;       // tells this call from earlier ones in the per-thread split cache
     _Atomic int *next_group, *next_chunk;  // the next fresh group; per group, its next chunk
     const float *a, *bias, *residual;
-    const uint16_t *packed;
+    const uint16_t *hi, *lo;  // planes of the packed weights
+    const uint8_t *lo8;
+    const uint16_t *split;    // one-block calls: the rows, split by the caller
     float *c;
 } amx_job;
 
@@ -123,7 +140,7 @@ SHOAL_AMX static void split_block(const amx_job *job, int block, uint16_t *dst) 
     for (int s = 0; s < job->steps; s++) {
         int k0 = s * STEP;
         __mmask16 m0 = shoal_mask(job->k - k0), m1 = shoal_mask(job->k - k0 - 16 > 0 ? job->k - k0 - 16 : 0);
-        uint16_t *hi = dst + (size_t)s * 2 * (TILE_BYTES / 2), *lo = hi + TILE_BYTES / 2;
+        uint16_t *hi = dst + (size_t)s * 2 * (TILE_ELEMENTS), *lo = hi + TILE_ELEMENTS;
         for (int r = 0; r < BLOCK; r++) {
             const float *a = job->a + (size_t)(block * BLOCK + r) * job->lda + k0;
             __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
@@ -154,48 +171,62 @@ SHOAL_AMX static void store_rows(const amx_job *job, const float *result, int ro
     }
 }
 
-// One 16-row block (split at a) against one panel of 32 columns, epilogue included.
-SHOAL_AMX static void multiply_block(const amx_job *job, const uint16_t *a, int block, int panel) {
-    const uint16_t *b = job->packed + (size_t)panel * job->steps * 4 * (TILE_BYTES / 2);
-    _tile_zero(0);
-    _tile_zero(1);
-    for (int s = 0; s < job->steps; s++) {
-        const uint16_t *as = a + (size_t)s * 2 * (TILE_BYTES / 2), *bs = b + (size_t)s * 4 * (TILE_BYTES / 2);
-        _tile_loadd(2, as, 64);
-        _tile_loadd(3, as + TILE_BYTES / 2, 64);
-        _tile_loadd(4, bs, 64);
-        _tile_loadd(5, bs + TILE_BYTES / 2, 64);
-        _tile_loadd(6, bs + TILE_BYTES, 64);
-        _tile_loadd(7, bs + 3 * (TILE_BYTES / 2), 64);
-        _tile_dpbf16ps(0, 2, 4);
-        _tile_dpbf16ps(1, 2, 5);
-        _tile_dpbf16ps(0, 2, 6);
-        _tile_dpbf16ps(1, 2, 7);
-        _tile_dpbf16ps(0, 3, 4);
-        _tile_dpbf16ps(1, 3, 5);
-    }
+// One k step of one 16-row block (hi and lo tiles at a) against the four weight tiles of a panel: tile 0
+// accumulates columns 0-15, tile 1 columns 16-31.
+SHOAL_AMX static inline void block_step(const uint16_t *a, const uint16_t *hi0, const uint16_t *hi1,
+                                        const uint16_t *lo0, const uint16_t *lo1) {
+    _tile_loadd(2, a, 64);
+    _tile_loadd(3, a + TILE_ELEMENTS, 64);
+    _tile_loadd(4, hi0, 64);
+    _tile_loadd(5, hi1, 64);
+    _tile_loadd(6, lo0, 64);
+    _tile_loadd(7, lo1, 64);
+    _tile_dpbf16ps(0, 2, 4);  // hi·hi, lo·hi, hi·lo: the order of multiply_pair, for identical sums
+    _tile_dpbf16ps(1, 2, 5);
+    _tile_dpbf16ps(0, 3, 4);
+    _tile_dpbf16ps(1, 3, 5);
+    _tile_dpbf16ps(0, 2, 6);
+    _tile_dpbf16ps(1, 2, 7);
+}
+
+// Stores accumulator tiles 0 and 1 as the rows of block `block` in a panel, epilogue included.
+SHOAL_AMX static inline void store_block(const amx_job *job, int block, int panel) {
     float result[BLOCK * 32] __attribute__((aligned(64)));
     _tile_stored(0, result, 128);
     _tile_stored(1, result + 16, 128);
     store_rows(job, result, block * BLOCK, BLOCK, panel);
 }
 
+// One 16-row block (split at a) against one panel of 32 columns, epilogue included.
+SHOAL_AMX static void multiply_block(const amx_job *job, const uint16_t *a, int block, int panel) {
+    size_t first = (size_t)panel * 2 * job->steps * TILE_ELEMENTS, second = first + job->steps * TILE_ELEMENTS;
+    _tile_zero(0);
+    _tile_zero(1);
+    for (int s = 0; s < job->steps; s++) {
+        size_t step = (size_t)s * TILE_ELEMENTS;
+        block_step(a + 2 * step, job->hi + first + step, job->hi + second + step, job->lo + first + step,
+                   job->lo + second + step);
+    }
+    store_block(job, block, panel);
+}
+
 // Two 16-row blocks (split at a, one after the other) against one panel: the B tiles of a k step are
 // loaded once for both blocks, which saves a sixth of the tile loads (10 loads for 12 products
 // instead of 12).
 SHOAL_AMX static void multiply_pair(const amx_job *job, const uint16_t *a, int block, int panel) {
-    const size_t half = TILE_BYTES / 2;
+    const size_t half = TILE_ELEMENTS;
     const uint16_t *a0 = a;
     const uint16_t *a1 = a0 + (size_t)job->steps * 2 * half;
-    const uint16_t *b = job->packed + (size_t)panel * job->steps * 4 * half;
+    size_t first = (size_t)panel * 2 * job->steps * TILE_ELEMENTS, second = first + job->steps * TILE_ELEMENTS;
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
     _tile_zero(3);
     for (int s = 0; s < job->steps; s++) {
-        const uint16_t *x = a0 + (size_t)s * 2 * half, *y = a1 + (size_t)s * 2 * half, *bs = b + (size_t)s * 4 * half;
-        _tile_loadd(4, bs, 64);             // hi, columns 0-15
-        _tile_loadd(5, bs + half, 64);      // hi, columns 16-31
+        const uint16_t *x = a0 + (size_t)s * 2 * half, *y = a1 + (size_t)s * 2 * half;
+        size_t step = (size_t)s * TILE_ELEMENTS;
+        _tile_loadd(4, job->hi + first + step, 64);   // hi, columns 0-15
+        _tile_loadd(5, job->hi + second + step, 64);  // hi, columns 16-31
         _tile_loadd(6, x, 64);              // first block, hi
         _tile_dpbf16ps(0, 6, 4);
         _tile_dpbf16ps(1, 6, 5);
@@ -208,8 +239,8 @@ SHOAL_AMX static void multiply_pair(const amx_job *job, const uint16_t *a, int b
         _tile_loadd(7, y + half, 64);       // second block, lo
         _tile_dpbf16ps(2, 7, 4);
         _tile_dpbf16ps(3, 7, 5);
-        _tile_loadd(4, bs + 2 * half, 64);  // lo, columns 0-15
-        _tile_loadd(5, bs + 3 * half, 64);  // lo, columns 16-31
+        _tile_loadd(4, job->lo + first + step, 64);   // lo, columns 0-15
+        _tile_loadd(5, job->lo + second + step, 64);  // lo, columns 16-31
         _tile_loadd(6, x, 64);
         _tile_dpbf16ps(0, 6, 4);
         _tile_dpbf16ps(1, 6, 5);
@@ -239,7 +270,7 @@ static _Atomic uint64_t job_counter;
 SHOAL_AMX static void multiply_chunk(const amx_job *job, int group, int chunk) {
     int first = group * job->group_blocks;
     int end = first + job->group_blocks < job->blocks ? first + job->group_blocks : job->blocks;
-    size_t block_elements = (size_t)job->steps * 2 * (TILE_BYTES / 2);
+    size_t block_elements = (size_t)job->steps * 2 * TILE_ELEMENTS;
     if (split_job != job->id || split_group != group) {
         size_t needed = (size_t)job->group_blocks * block_elements * 2;
         if (needed > split_capacity) {
@@ -271,7 +302,7 @@ SHOAL_AMX static void multiply_task(void *context, int64_t index, int thread) {
     (void)index;
     (void)thread;
     const amx_job *job = context;
-    configure_tiles();
+    configure_tiles(BLOCK);
     int group = atomic_fetch_add(job->next_group, 1);
     for (;;) {
         if (group < job->groups) {
@@ -294,6 +325,87 @@ SHOAL_AMX static void multiply_task(void *context, int64_t index, int thread) {
     }
 }
 
+// MARK: - Calls of one block of rows
+
+// Rebuilds the lo tile of a (panel, half, step) from its hi and lo8 tiles into dst (1 KiB): per element,
+// the float32 of hi with lo8 below it, less the float32 of hi alone, is the remainder, exact in bf16.
+SHOAL_AMX static inline void expand_lo(const uint16_t *hi, const uint8_t *lo8, uint16_t *dst) {
+    // Bytes of the float32 of k = 2r (even) and k = 2r + 1 (odd) of column c: byte 0 zero, byte 1 from lo8
+    // (the second source, 64 + 2c + t), bytes 2-3 from hi (4c + 2t, 4c + 2t + 1). Then the high words of
+    // the even and odd remainders, interleaved back into VNNI order.
+    static const uint8_t even_bytes[64] __attribute__((aligned(64))) = {
+#define E(c) 0, 64 + 2 * (c), 4 * (c), 4 * (c) + 1
+        E(0), E(1), E(2), E(3), E(4), E(5), E(6), E(7), E(8), E(9), E(10), E(11), E(12), E(13), E(14), E(15)};
+#undef E
+    static const uint8_t odd_bytes[64] __attribute__((aligned(64))) = {
+#define O(c) 0, 64 + 2 * (c) + 1, 4 * (c) + 2, 4 * (c) + 3
+        O(0), O(1), O(2), O(3), O(4), O(5), O(6), O(7), O(8), O(9), O(10), O(11), O(12), O(13), O(14), O(15)};
+#undef O
+    static const uint16_t high_words[32] __attribute__((aligned(64))) = {
+#define W(c) 2 * (c) + 1, 32 + 2 * (c) + 1
+        W(0), W(1), W(2), W(3), W(4), W(5), W(6), W(7), W(8), W(9), W(10), W(11), W(12), W(13), W(14), W(15)};
+#undef W
+    const __m512i even = _mm512_load_si512(even_bytes), odd = _mm512_load_si512(odd_bytes);
+    const __m512i words = _mm512_load_si512(high_words), top = _mm512_set1_epi32((int)0xFFFF0000u);
+    const __mmask64 bytes123 = 0xEEEEEEEEEEEEEEEEull;
+    for (int r = 0; r < BLOCK; r++) {
+        __m512i h = _mm512_load_si512(hi + r * 32);
+        __m512i l = _mm512_castsi256_si512(_mm256_load_si256((const __m256i *)(lo8 + r * 32)));
+        __m512 e = _mm512_sub_ps(_mm512_castsi512_ps(_mm512_maskz_permutex2var_epi8(bytes123, h, even, l)),
+                                 _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
+        __m512 o = _mm512_sub_ps(_mm512_castsi512_ps(_mm512_maskz_permutex2var_epi8(bytes123, h, odd, l)),
+                                 _mm512_castsi512_ps(_mm512_and_si512(h, top)));
+        _mm512_store_si512(dst + r * 32,
+                           _mm512_permutex2var_epi16(_mm512_castps_si512(e), words, _mm512_castps_si512(o)));
+    }
+}
+
+// One panel for the single block of rows split at job->split, reading hi and lo8 only.
+SHOAL_AMX static void small_panel(const amx_job *job, int panel) {
+    size_t first = (size_t)panel * 2 * job->steps, second = first + job->steps;  // tile indices
+    uint16_t lo[2 * TILE_ELEMENTS] __attribute__((aligned(64)));
+    _tile_zero(0);
+    _tile_zero(1);
+    for (int s = 0; s < job->steps; s++) {
+        expand_lo(job->hi + (first + s) * TILE_ELEMENTS, job->lo8 + (first + s) * TILE_ELEMENTS, lo);
+        expand_lo(job->hi + (second + s) * TILE_ELEMENTS, job->lo8 + (second + s) * TILE_ELEMENTS, lo + TILE_ELEMENTS);
+        block_step(job->split + (size_t)s * 2 * TILE_ELEMENTS, job->hi + (first + s) * TILE_ELEMENTS,
+                   job->hi + (second + s) * TILE_ELEMENTS, lo, lo + TILE_ELEMENTS);
+    }
+    store_block(job, 0, panel);
+}
+
+// Item i of a call takes the i-th of `threads` equal runs of panels, the same run at every call, so that
+// the weights each core streams stay in the part of the cache it keeps warm.
+SHOAL_AMX static void small_task(void *context, int64_t index, int thread) {
+    (void)thread;
+    const amx_job *job = context;
+    configure_tiles(job->m);
+    int threads = job->groups;
+    int end = (int)((index + 1) * job->panels / threads);
+    for (int panel = (int)(index * job->panels / threads); panel < end; panel++) small_panel(job, panel);
+}
+
+// The calling thread's split of the rows of a one-block call.
+static _Thread_local uint16_t *small_split;
+static _Thread_local size_t small_capacity;
+
+// Runs a one-block call; returns 0, having done nothing, when the split cannot be allocated.
+SHOAL_AMX static int small_gemm(shoal_pool *pool, amx_job *job) {
+    size_t needed = (size_t)job->steps * 2 * TILE_BYTES;
+    if (needed > small_capacity) {
+        free(small_split);
+        small_split = aligned_alloc(64, needed);
+        small_capacity = small_split ? needed : 0;
+        if (!small_split) return 0;
+    }
+    split_block(job, 0, small_split);
+    job->split = small_split;
+    job->groups = shoal_pool_threads(pool);
+    shoal_pool_run(pool, job->groups, small_task, job);
+    return 1;
+}
+
 void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
                     const float *bias, const float *residual, int ldr, int activation, float *c, int ldc) {
     if (m <= 0 || n <= 0) return;
@@ -312,10 +424,13 @@ void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int l
     // threads get about as much of the work: at least 8 chunks per thread in all.
     int chunk_panels = groups * panels / (8 * threads);
     chunk_panels = chunk_panels < 1 ? 1 : chunk_panels > CHUNK ? CHUNK : chunk_panels;
+    const uint16_t *hi = packed;
+    const uint8_t *lo8 = (const uint8_t *)(hi + plane_tiles(n, k) * TILE_ELEMENTS);
     amx_job job = {m, n, k, lda, ldr, ldc, activation, steps, blocks, panels, group_blocks, groups, chunk_panels,
                    (panels + chunk_panels - 1) / chunk_panels, atomic_fetch_add(&job_counter, 1) + 1, &next_group,
-                   next_chunk,
-                   a, bias, residual, packed, c};
+                   next_chunk, a, bias, residual, hi, (const uint16_t *)(lo8 + plane_tiles(n, k) * TILE_ELEMENTS),
+                   lo8, NULL, c};
+    if (blocks == 1 && small_gemm(pool, &job)) return;
     shoal_pool_run(pool, threads, multiply_task, &job);
 }
 #else

@@ -46,12 +46,15 @@ public struct EngineBenchmark: Sendable {
         behind an HTTP API with strict latency budgets and modest hardware.
         """
 
+    /// The names of the standard workloads, in the order they run.
+    public static let workloadNames = ["b1_short", "b32_short", "b8_128tok"]
+
     /// The standard workloads: `b1_short`, `b32_short`, `b8_128tok` (texts of about 128 tokens for `model`).
     public static func standardWorkloads(for model: Model) -> [Workload] {
         [
-            Workload(name: "b1_short", texts: [shortSentences[0]]),
-            Workload(name: "b32_short", texts: (0..<32).map { shortSentences[$0 % shortSentences.count] }),
-            Workload(name: "b8_128tok", texts: (0..<8).map { texts(ofTokens: 128, rotation: $0 * 7, model: model) }),
+            Workload(name: workloadNames[0], texts: [shortSentences[0]]),
+            Workload(name: workloadNames[1], texts: (0..<32).map { shortSentences[$0 % shortSentences.count] }),
+            Workload(name: workloadNames[2], texts: (0..<8).map { texts(ofTokens: 128, rotation: $0 * 7, model: model) }),
         ]
     }
 

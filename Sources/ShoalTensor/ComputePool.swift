@@ -8,7 +8,7 @@ public final class ComputePool: Sendable {
     // The raw pool is reentrant for nobody: `lock` hands it to one forward pass at a time.
     nonisolated(unsafe) private let pool: OpaquePointer?
     private let lock = Mutex(())
-    nonisolated(unsafe) private let workspace = Workspace()
+    private let workspace = Workspace()
 
     /// Starts `threads - 1` worker threads; the thread calling `withPool` is the last one.
     public init(threads: Int) {

@@ -37,7 +37,7 @@ struct LinearTests {
           arguments: providers, [1, 2, 3])
     func matchesReference(provider: GemmProvider, threads: Int) throws {
         let pool = ComputePool(threads: threads)
-        for (m, n, k) in [(1, 1, 1), (5, 33, 7), (13, 70, 64), (40, 96, 200), (100, 31, 385)] {
+        for (m, n, k) in [(1, 1, 1), (5, 33, 7), (13, 70, 64), (16, 48, 130), (40, 96, 200), (100, 31, 385)] {
             let x = pseudoRandom(m * k, seed: 1), w = pseudoRandom(n * k, seed: 2)
             let b = pseudoRandom(n, seed: 3), r = pseudoRandom(m * n, seed: 4)
             let layer = Linear(weight: w, bias: b, outputs: n, inputs: k, provider: provider)

@@ -23,6 +23,8 @@ struct EngineBenchCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
     @Option(name: .long, help: "Seconds to run each workload.")
     var seconds: Double = 3
+    @Option(name: .long, help: "Run only this workload (b1_short, b32_short, b8_128tok); repeat for several.")
+    var workload: [String] = []
     @Flag(name: .long, help: "Print one JSON object {machine, workloads: [...]}.")
     var json = false
 
@@ -35,6 +37,19 @@ struct EngineBenchCommand: ParsableCommand {
         var workloads: [EngineBenchmark.Result]
     }
 
+    func validate() throws {
+        let known = Set(EngineBenchmark.workloadNames)
+        if let unknown = workload.first(where: { !known.contains($0) }) {
+            throw ValidationError(
+                "unknown workload '\(unknown)'; the workloads are \(EngineBenchmark.workloadNames.joined(separator: ", "))")
+        }
+    }
+
+    private func selectedWorkloads(of model: Model) -> [EngineBenchmark.Workload] {
+        let all = EngineBenchmark.standardWorkloads(for: model)
+        return workload.isEmpty ? all : all.filter { workload.contains($0.name) }
+    }
+
     func run() throws {
         let (model, pool) = try engine.load()
         var peaks: [String: Double] = [:]
@@ -43,7 +58,7 @@ struct EngineBenchCommand: ParsableCommand {
         }
         let peak = peaks.values.max() ?? 0
         let benchmark = EngineBenchmark(model: model, pool: pool, seconds: seconds)
-        let results = try EngineBenchmark.standardWorkloads(for: model).map { try benchmark.measure($0, peakGFLOPs: peak) }
+        let results = try selectedWorkloads(of: model).map { try benchmark.measure($0, peakGFLOPs: peak) }
         let report = Report(
             threads: pool.threads, gemm: engine.gemm.rawValue,
             openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], peakGflops: peak,

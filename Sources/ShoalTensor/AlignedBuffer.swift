@@ -25,22 +25,12 @@ public final class AlignedBuffer: @unchecked Sendable {
         return pointer
     }
 
-    /// Buffers of at least this many bytes start on a huge-page boundary.
-    private static let hugePage = 2 << 20
-
     private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
         var raw: UnsafeMutableRawPointer?
         let bytes = (count * MemoryLayout<Float>.stride + 63) / 64 * 64
-        let alignment = bytes >= hugePage ? hugePage : 64
-        guard posix_memalign(&raw, alignment, bytes) == 0, let raw else {
+        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
             preconditionFailure("out of memory allocating \(bytes) bytes")
         }
-        #if os(Linux)
-        // Weights are streamed at every call: 2 MiB pages spare a TLB miss every 4 KiB, which costs a
-        // third of the bandwidth of a one-sentence call. Only whole huge pages inside the buffer are
-        // affected, so no memory is added.
-        if alignment == hugePage { _ = madvise(raw, bytes / hugePage * hugePage, MADV_HUGEPAGE) }
-        #endif
         memset(raw, 0, bytes)
         return raw.bindMemory(to: Float.self, capacity: count)
     }

@@ -119,7 +119,7 @@ struct FileSystemStoreTests {
         let source = try Fixtures.embeddingModel(at: folder.child("tiny"))
         let store = Fixtures.store(folder.child("store"))
         let manifest = try await Fixtures.importer(store).importFolder(source, name: "tiny")
-        let files = try manifest.files.map { StagedFile(path: $0.path, source: source.appendingPathComponent($0.path), size: $0.size) }
+        let files = manifest.files.map { StagedFile(path: $0.path, source: source.appendingPathComponent($0.path), size: $0.size) }
         let versions = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<12 {
                 group.addTask { try await store.publish(manifest, files: files).version }

@@ -77,7 +77,7 @@ struct Network: Sendable {
 
 /// The architectures the engine runs, keyed by `model_type`.
 enum ArchitectureRegistry {
-    static let all: [any Architecture.Type] = [Bert.self, DistilBert.self]
+    static var all: [any Architecture.Type] { [Bert.self, DistilBert.self] }
 
     /// The `model_type` values the engine supports, sorted.
     static var supported: [String] { all.map { $0.modelType }.sorted() }

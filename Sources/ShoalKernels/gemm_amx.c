@@ -1,4 +1,4 @@
-// GEMM on Intel AMX tiles in "bf16x3" precision, with a float32 AVX-512 kernel for calls of a few rows.
+// GEMM on Intel AMX tiles in "bf16x3" precision.
 //
 // Each weight is rounded once to 24 bits (16 significant bits, relative error at most 2^-16): its top
 // 16 bits are the bf16 "hi" part and the remainder is exact both as a bf16 "lo" and as the float's next
@@ -9,7 +9,7 @@
 // tiles. They read only hi and lo8, 3 bytes a weight instead of 4, and rebuild the lo tiles in the L1
 // cache: a small model's weights then stay in the last-level cache, where 4 bytes a weight do not.
 //
-// Packed layout: three planes (hi, lo8, lo: those of the small kernel first), each ordered by panel of 32 output columns, half panel of
+// Packed layout: three planes (hi, lo8, lo), each ordered by panel of 32 output columns, half panel of
 // 16 columns, step of 32 k. Per (panel, half, step) hi and lo hold a 1 KiB tile in VNNI order (row r
 // holds k = 2r and 2r + 1 of each column), lo8 the same elements, one byte each.
 #include "ShoalKernels.h"
@@ -102,8 +102,8 @@ typedef struct {
 
 static _Thread_local int configured_rows;
 
-// Configures the tiles of this thread: 0-1 accumulate and 2-3 hold activations, `rows` rows each (the
-// multiplications take time in proportion); 4-7 hold weights, 16 rows of k pairs.
+// Configures the tiles of this thread: 0-1 accumulate and 2-3 hold activations, `rows` rows each (a
+// product of fewer rows takes less time); 4-7 hold weights, 16 rows of k pairs.
 SHOAL_AMX static void configure_tiles(int rows) {
     if (configured_rows == rows) return;
     tile_config config;
@@ -140,7 +140,7 @@ SHOAL_AMX static void split_block(const amx_job *job, int block, uint16_t *dst) 
     for (int s = 0; s < job->steps; s++) {
         int k0 = s * STEP;
         __mmask16 m0 = shoal_mask(job->k - k0), m1 = shoal_mask(job->k - k0 - 16 > 0 ? job->k - k0 - 16 : 0);
-        uint16_t *hi = dst + (size_t)s * 2 * (TILE_ELEMENTS), *lo = hi + TILE_ELEMENTS;
+        uint16_t *hi = dst + (size_t)s * 2 * TILE_ELEMENTS, *lo = hi + TILE_ELEMENTS;
         for (int r = 0; r < BLOCK; r++) {
             const float *a = job->a + (size_t)(block * BLOCK + r) * job->lda + k0;
             __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();

@@ -75,12 +75,14 @@ public struct ModelStore: Sendable, CustomStringConvertible {
             return Manifest.File(path: file.path, sha256: sha256, size: size)
         }
         let staged = zip(files, manifest.files).map { StagedFile(path: $0.path, source: $0.source, size: $1.size) }
+        var tried = 0  // the last number tried: a number claimed by a publisher that died stays taken
         for _ in 0..<64 {
             if let version {
                 manifest.version = version
             } else {
                 let highest = try await versions(of: draft.name).last.flatMap { Int($0) } ?? 0
-                manifest.version = String(highest + 1)
+                tried = max(highest, tried) + 1
+                manifest.version = String(tried)
             }
             do {
                 try await backend.publish(

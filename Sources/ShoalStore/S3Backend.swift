@@ -2,7 +2,14 @@ import Foundation
 
 /// A store in an S3 bucket under a key prefix: files are uploaded first and the manifest last, so a
 /// version exists for readers exactly when its manifest does.
+///
+/// S3 has no rename, so a publisher first claims the version's folder with a conditional write of an empty
+/// claim object: of concurrent publishers of one version only one uploads files there. A publisher killed
+/// after its claim leaves that version number unused.
 public struct S3Backend: StoreBackend {
+    /// The claim object in a version's folder.
+    static let claimName = ".publishing"
+
     public let bucket: String
     public let prefix: String
     private let client: S3Client
@@ -41,6 +48,11 @@ public struct S3Backend: StoreBackend {
         let manifestKey = key(folder + "/" + Manifest.fileName)
         let version = folder.split(separator: "/").suffix(2).joined(separator: "@")
         if try await client.exists(manifestKey) { throw StoreError.versionExists(version) }
+        do {
+            try await client.put(key(folder + "/" + Self.claimName), data: Data(), ifAbsent: true)
+        } catch StoreError.versionExists {
+            throw StoreError.versionExists(version)
+        }
         let total = files.reduce(0) { $0 + $1.size }
         var done: Int64 = 0
         for file in files {
@@ -51,7 +63,8 @@ public struct S3Backend: StoreBackend {
             done += file.size
         }
         do {
-            // If-None-Match makes the manifest write fail when another publisher got there first.
+            // If-None-Match: the claim already keeps other publishers out; this guards against a claim
+            // removed while the files went up.
             try await client.put(manifestKey, data: manifest, ifAbsent: true)
         } catch StoreError.versionExists {
             throw StoreError.versionExists(version)
@@ -63,6 +76,7 @@ public struct S3Backend: StoreBackend {
         for file in files {
             try await client.delete(key(folder + "/" + file))
         }
+        try await client.delete(key(folder + "/" + Self.claimName))
     }
 
     public func localURL(_ path: String) -> URL? { nil }

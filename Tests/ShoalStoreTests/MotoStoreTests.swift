@@ -1,6 +1,6 @@
 import Foundation
 import ShoalTesting
-import ShoalStore
+@testable import ShoalStore
 import Testing
 
 @Suite("S3 store against moto_server", .enabled(if: S3TestServer.isInstalled(.moto), "moto_server is not installed; run scripts/setup.sh"))
@@ -77,25 +77,40 @@ struct MotoStoreTests {
         #expect(try await store.verify(ModelReference(parsing: "blob")).id == "blob@1")
     }
 
-    @Test("concurrent publishers of one name each get their own version; a manifest is never overwritten", .timeLimit(.minutes(2)))
+    @Test("concurrent publishers of one name each get their own version, with their own files; a manifest is never overwritten",
+          .timeLimit(.minutes(2)))
     func concurrentPublish() async throws {
         let server = try S3TestServer(.moto)
         defer { server.stop() }
         try await server.createBucket()
         let work = try TemporaryFolder()
         let store = try server.store()
-        let small = try Fixtures.blob(at: work.child("small.bin"), size: 1000)
-        let files = [StagedFile(path: "small.bin", source: small, size: 1000)]
-        let versions = try await withThrowingTaskGroup(of: String.self) { group in
-            for _ in 0..<6 {
-                group.addTask { try await store.publish(Fixtures.blobDraft(name: "race"), files: files).version }
+        // Every publisher sends different bytes under the same path: no version may end up with another's.
+        let blobs = try (0..<6).map { try Fixtures.blob(at: work.child("blob\($0).bin"), size: 300_000, seed: UInt64($0) + 1) }
+        let published = try await withThrowingTaskGroup(of: Manifest.self) { group in
+            for blob in blobs {
+                let files = [StagedFile(path: "small.bin", source: blob, size: 300_000)]
+                group.addTask { try await store.publish(Fixtures.blobDraft(name: "race"), files: files) }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        #expect(Set(versions).count == 6)
+        #expect(Set(published.map(\.version)).count == 6)
+        #expect(Set(published.map { $0.files[0].sha256 }).count == 6)
         #expect(try await store.versions(of: "race") == (1...6).map(String.init))
+        for manifest in published {
+            let stored = try await store.verify(ModelReference(name: "race", version: manifest.version))
+            #expect(stored.files == manifest.files)
+        }
+        let files = [StagedFile(path: "small.bin", source: blobs[0], size: 300_000)]
         await #expect(throws: StoreError.versionExists("race@2")) {
             _ = try await store.publish(Fixtures.blobDraft(name: "race"), files: files, version: "2")
         }
+        // A publisher killed after claiming version 7 leaves the number taken; the next one goes on to 8.
+        let client = try S3Client(
+            bucket: "models", configuration: StoreConfiguration(url: "s3://models", endpoint: server.endpoint,
+                                                               environment: server.environment), storeName: "test")
+        try await client.put("shoal/models/race/7/" + S3Backend.claimName, data: Data(), ifAbsent: true)
+        #expect(try await store.publish(Fixtures.blobDraft(name: "race"), files: files).version == "8")
+        #expect(try await store.versions(of: "race") == ["1", "2", "3", "4", "5", "6", "8"])
     }
 }

@@ -168,8 +168,10 @@ SHOAL_AVX512 static float softmax_row_avx512(float *row, int len) {
 }
 
 // Transposes a 16 x 16 block: out row t, column j = in row j, column t. Rows of `in` are `ld` floats
-// apart and only the first `rows` exist (the others read as zero); `out` rows are 32 floats apart.
-SHOAL_AVX512 static void transpose16_avx512(const float *in, size_t ld, int rows, __mmask16 cols, float *out) {
+// apart and only the first `rows` exist (the others read as zero); only the first `out_rows` rows of
+// `out` are stored, 32 floats apart.
+SHOAL_AVX512 static void transpose16_avx512(const float *in, size_t ld, int rows, __mmask16 cols, int out_rows,
+                                            float *out) {
     __m512 r[16], t[16];
     for (int j = 0; j < 16; j++) r[j] = j < rows ? _mm512_maskz_loadu_ps(cols, in + (size_t)j * ld) : _mm512_setzero_ps();
     // Interleave pairs of rows, then pairs of pairs (64-bit), then 128-bit lanes twice.
@@ -183,8 +185,7 @@ SHOAL_AVX512 static void transpose16_avx512(const float *in, size_t ld, int rows
         r[j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[j + 1]), _mm512_castps_pd(t[j + 3])));
         r[j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[j + 1]), _mm512_castps_pd(t[j + 3])));
     }
-    // r[4q + c] now holds, in 128-bit lane l, column 4l + c' of rows 4q..4q+3 for c' = (0, 1, 2, 3)[c]
-    // ordered as c = 0 → col 0, 1 → col 1, 2 → col 2, 3 → col 3 of each lane.
+    // r[4q + c] now holds, in its 128-bit lane l, column 4l + c of rows 4q..4q+3.
     for (int c = 0; c < 4; c++) {
         __m512 a = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88), b = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xDD);
         __m512 e = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88), f = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xDD);
@@ -193,7 +194,7 @@ SHOAL_AVX512 static void transpose16_avx512(const float *in, size_t ld, int rows
         t[4 + c] = _mm512_shuffle_f32x4(b, f, 0x88);   // column 4 + c
         t[12 + c] = _mm512_shuffle_f32x4(b, f, 0xDD);  // column 12 + c
     }
-    for (int j = 0; j < 16; j++) _mm512_storeu_ps(out + (size_t)j * 32, t[j]);
+    for (int j = 0; j < out_rows; j++) _mm512_storeu_ps(out + (size_t)j * 32, t[j]);
 }
 
 // Both products of one head as GEMMs with the register-blocked micro-kernel: the keys are packed as the
@@ -207,13 +208,9 @@ SHOAL_AVX512 static void attention_head_avx512(const attention_job *job, int sta
         float *dst = keys_packed + (size_t)panel * 32 * d;
         for (int half = 0; half < 2; half++) {
             int key0 = panel * 32 + half * 16, rows = len - key0 < 16 ? (len - key0 > 0 ? len - key0 : 0) : 16;
-            for (int t0 = 0; t0 < d; t0 += 16) {
-                float block[16 * 32] __attribute__((aligned(64)));
-                transpose16_avx512(keys + (size_t)key0 * stride + t0, (size_t)stride, rows, shoal_mask(d - t0), block);
-                int dims = d - t0 < 16 ? d - t0 : 16;
-                for (int t = 0; t < dims; t++)
-                    _mm512_storeu_ps(dst + (size_t)(t0 + t) * 32 + half * 16, _mm512_load_ps(block + (size_t)t * 32));
-            }
+            for (int t0 = 0; t0 < d; t0 += 16)
+                transpose16_avx512(keys + (size_t)key0 * stride + t0, (size_t)stride, rows, shoal_mask(d - t0),
+                                   d - t0 < 16 ? d - t0 : 16, dst + (size_t)t0 * 32 + half * 16);
         }
     }
     gemm_job products = {len, len, d, stride, 0, lp, SHOAL_ACT_NONE, 0, lp / 32, q, keys_packed, NULL, NULL, scores};

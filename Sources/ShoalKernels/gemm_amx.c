@@ -264,6 +264,16 @@ static _Thread_local uint64_t split_job;
 static _Thread_local int split_group;
 static _Atomic uint64_t job_counter;
 
+// Makes this thread's split buffer hold `bytes`; its contents are then unknown. Returns 0 when it cannot.
+static int reserve_split(size_t bytes) {
+    split_job = 0;
+    if (bytes <= split_capacity) return 1;
+    free(split_buffer);
+    split_buffer = aligned_alloc(64, bytes);
+    split_capacity = split_buffer ? bytes : 0;
+    return split_buffer != NULL;
+}
+
 // Multiplies one group of row blocks by one chunk of panels, splitting the group first unless this
 // thread's buffer already holds it. For each panel the group's blocks are multiplied in pairs, so the
 // panel comes from memory once per group and then from cache.
@@ -272,14 +282,7 @@ SHOAL_AMX static void multiply_chunk(const amx_job *job, int group, int chunk) {
     int end = first + job->group_blocks < job->blocks ? first + job->group_blocks : job->blocks;
     size_t block_elements = (size_t)job->steps * 2 * TILE_ELEMENTS;
     if (split_job != job->id || split_group != group) {
-        size_t needed = (size_t)job->group_blocks * block_elements * 2;
-        if (needed > split_capacity) {
-            free(split_buffer);
-            split_buffer = aligned_alloc(64, needed);
-            split_capacity = split_buffer ? needed : 0;
-            split_job = 0;
-            if (!split_buffer) return;
-        }
+        if (!reserve_split((size_t)job->group_blocks * block_elements * 2)) return;
         for (int block = first; block < end; block++)
             split_block(job, block, split_buffer + (size_t)(block - first) * block_elements);
         split_job = job->id;
@@ -386,21 +389,12 @@ SHOAL_AMX static void small_task(void *context, int64_t index, int thread) {
     for (int panel = (int)(index * job->panels / threads); panel < end; panel++) small_panel(job, panel);
 }
 
-// The calling thread's split of the rows of a one-block call.
-static _Thread_local uint16_t *small_split;
-static _Thread_local size_t small_capacity;
-
-// Runs a one-block call; returns 0, having done nothing, when the split cannot be allocated.
+// Runs a one-block call, its rows split into the calling thread's split buffer; returns 0, having done
+// nothing, when that buffer cannot be allocated.
 SHOAL_AMX static int small_gemm(shoal_pool *pool, amx_job *job) {
-    size_t needed = (size_t)job->steps * 2 * TILE_BYTES;
-    if (needed > small_capacity) {
-        free(small_split);
-        small_split = aligned_alloc(64, needed);
-        small_capacity = small_split ? needed : 0;
-        if (!small_split) return 0;
-    }
-    split_block(job, 0, small_split);
-    job->split = small_split;
+    if (!reserve_split((size_t)job->steps * 2 * TILE_BYTES)) return 0;
+    split_block(job, 0, split_buffer);
+    job->split = split_buffer;
     job->groups = shoal_pool_threads(pool);
     shoal_pool_run(pool, job->groups, small_task, job);
     return 1;

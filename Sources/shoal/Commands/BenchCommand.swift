@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShoalModels
+import ShoalStore
 import ShoalTensor
 
 struct BenchCommand: ParsableCommand {
@@ -64,10 +65,7 @@ struct EngineBenchCommand: ParsableCommand {
             openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], peakGflops: peak,
             peakGflopsByProvider: peaks, workloads: results)
         if json {
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(String(decoding: try ShoalJSON.encoder(pretty: false).encode(report), as: UTF8.self))
             return
         }
         print("threads \(report.threads), gemm \(report.gemm), OPENBLAS_CORETYPE=\(report.openblasCoretype ?? "(unset)")")

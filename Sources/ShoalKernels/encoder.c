@@ -112,7 +112,7 @@ void shoal_embed(shoal_pool *pool, int tokens, int hidden, const int32_t *ids, c
 
 typedef struct {
     const int32_t *offsets;
-    int heads, head_dim, hidden;
+    int heads, head_dim, hidden, amx;
     const float *qkv;
     float *context, *scratch;
     size_t scratch_per_thread;
@@ -123,6 +123,8 @@ static inline int round32(int len) { return (len + 31) / 32 * 32; }
 size_t shoal_attention_scratch_count(int max_len, int head_dim) {
     size_t lp = (size_t)round32(max_len);
     size_t count = lp * (size_t)(head_dim + max_len) + (size_t)round32(head_dim) * (size_t)max_len;
+    size_t amx = (shoal_amx_attention_scratch_bytes(max_len, head_dim) + 3) / 4;
+    count = amx > count ? amx : count;
     return (count + 15) / 16 * 16;  // keeps every thread's share 64-byte aligned
 }
 
@@ -151,50 +153,15 @@ static void attention_head_portable(const attention_job *job, int start, int len
 }
 
 #if defined(SHOAL_X86)
-// exp(row - max) in place over `len` scores; returns their sum. The division by the sum is left to
-// the caller, which applies it to the head's output rows (d values) instead of the len probabilities.
-SHOAL_AVX512 static float softmax_row_avx512(float *row, int len) {
-    __m512 vmax = _mm512_set1_ps(-FLT_MAX);
-    for (int j = 0; j < len; j += 16)
-        vmax = _mm512_mask_max_ps(vmax, shoal_mask(len - j), vmax, _mm512_loadu_ps(row + j));
-    __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax)), sum = _mm512_setzero_ps();
-    for (int j = 0; j < len; j += 16) {
-        __mmask16 m = shoal_mask(len - j);
-        __m512 e = _mm512_maskz_mov_ps(m, shoal_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + j), max)));
-        _mm512_mask_storeu_ps(row + j, m, e);
-        sum = _mm512_add_ps(sum, e);
-    }
-    return _mm512_reduce_add_ps(sum);
-}
-
 // Transposes a 16 x 16 block: out row t, column j = in row j, column t. Rows of `in` are `ld` floats
 // apart and only the first `rows` exist (the others read as zero); only the first `out_rows` rows of
 // `out` are stored, 32 floats apart.
 SHOAL_AVX512 static void transpose16_avx512(const float *in, size_t ld, int rows, __mmask16 cols, int out_rows,
                                             float *out) {
-    __m512 r[16], t[16];
+    __m512 r[16];
     for (int j = 0; j < 16; j++) r[j] = j < rows ? _mm512_maskz_loadu_ps(cols, in + (size_t)j * ld) : _mm512_setzero_ps();
-    // Interleave pairs of rows, then pairs of pairs (64-bit), then 128-bit lanes twice.
-    for (int j = 0; j < 16; j += 2) {
-        t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
-        t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
-    }
-    for (int j = 0; j < 16; j += 4) {
-        r[j] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[j]), _mm512_castps_pd(t[j + 2])));
-        r[j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[j]), _mm512_castps_pd(t[j + 2])));
-        r[j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[j + 1]), _mm512_castps_pd(t[j + 3])));
-        r[j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[j + 1]), _mm512_castps_pd(t[j + 3])));
-    }
-    // r[4q + c] now holds, in its 128-bit lane l, column 4l + c of rows 4q..4q+3.
-    for (int c = 0; c < 4; c++) {
-        __m512 a = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88), b = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xDD);
-        __m512 e = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88), f = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xDD);
-        t[c] = _mm512_shuffle_f32x4(a, e, 0x88);       // column c
-        t[8 + c] = _mm512_shuffle_f32x4(a, e, 0xDD);   // column 8 + c
-        t[4 + c] = _mm512_shuffle_f32x4(b, f, 0x88);   // column 4 + c
-        t[12 + c] = _mm512_shuffle_f32x4(b, f, 0xDD);  // column 12 + c
-    }
-    for (int j = 0; j < out_rows; j++) _mm512_storeu_ps(out + (size_t)j * 32, t[j]);
+    shoal_transpose16(r);
+    for (int j = 0; j < out_rows; j++) _mm512_storeu_ps(out + (size_t)j * 32, r[j]);
 }
 
 // Both products of one head as GEMMs with the register-blocked micro-kernel: the keys are packed as the
@@ -218,7 +185,7 @@ SHOAL_AVX512 static void attention_head_avx512(const attention_job *job, int sta
         for (int row = 0; row < len; row += 12)
             shoal_gemm_block_avx512(&products, row, len - row < 12 ? len - row : 12, panel);
     float sums[len];
-    for (int i = 0; i < len; i++) sums[i] = softmax_row_avx512(scores + (size_t)i * lp, len);
+    for (int i = 0; i < len; i++) sums[i] = shoal_softmax_row512(scores + (size_t)i * lp, len);
     for (int panel = 0; panel < dp / 32; panel++) {
         float *dst = values_packed + (size_t)panel * 32 * len;
         int cols = d - panel * 32 < 32 ? d - panel * 32 : 32;
@@ -252,6 +219,13 @@ static void attention_task(void *context, int64_t index, int thread) {
     int start = job->offsets[sequence], len = job->offsets[sequence + 1] - start;
     float *scratch = job->scratch + job->scratch_per_thread * (size_t)thread;
     if (len <= 0) return;
+    if (job->amx) {
+        const float *q = job->qkv + (size_t)start * 3 * job->hidden + head * job->head_dim;
+        shoal_amx_attention_head(q, q + job->hidden, q + 2 * job->hidden, (size_t)3 * job->hidden, len, job->head_dim,
+                                 job->context + (size_t)start * job->hidden + head * job->head_dim,
+                                 (size_t)job->hidden, scratch);
+        return;
+    }
 #if defined(SHOAL_X86)
     if (shoal_has_avx512()) {
         attention_head_avx512(job, start, len, head, scratch);
@@ -262,13 +236,13 @@ static void attention_task(void *context, int64_t index, int thread) {
 }
 
 void shoal_attention(shoal_pool *pool, int sequences, const int32_t *offsets, int heads, int head_dim,
-                     const float *qkv, float *context, float *scratch) {
+                     const float *qkv, float *context, float *scratch, int amx) {
     int max_len = 0;
     for (int s = 0; s < sequences; s++) {
         int len = offsets[s + 1] - offsets[s];
         max_len = len > max_len ? len : max_len;
     }
-    attention_job job = {offsets, heads, head_dim, heads * head_dim, qkv, context, scratch,
+    attention_job job = {offsets, heads, head_dim, heads * head_dim, amx && shoal_has_amx(), qkv, context, scratch,
                          shoal_attention_scratch_count(max_len, head_dim)};
     shoal_pool_run(pool, (int64_t)sequences * heads, attention_task, &job);
 }

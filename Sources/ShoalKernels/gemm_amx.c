@@ -132,6 +132,15 @@ typedef struct {
     float *c;
 } amx_job;
 
+// Splits 32 floats (v0, then v1) into bf16 hi, rounded to nearest, and bf16 lo, the remainder rounded.
+SHOAL_AMX static inline void split_pair(__m512 v0, __m512 v1, __m512i *hi, __m512i *lo) {
+    __m512i h = (__m512i)_mm512_cvtne2ps_pbh(v1, v0);
+    __m512 h0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(h)), 16));
+    __m512 h1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(h, 1)), 16));
+    *hi = h;
+    *lo = (__m512i)_mm512_cvtne2ps_pbh(_mm512_sub_ps(v1, h1), _mm512_sub_ps(v0, h0));
+}
+
 // Splits 16 rows of A into hi and lo bf16 tiles for every k step: dst holds, per step, the hi tile
 // then the lo tile (2 KiB). Steps are the outer loop so the stores fill dst in order; row-major would
 // write 1 KiB apart, into a few L1 sets only.
@@ -139,7 +148,7 @@ SHOAL_AMX static void split_block(const amx_job *job, int block, uint16_t *dst) 
     int rows = job->m - block * BLOCK < BLOCK ? job->m - block * BLOCK : BLOCK;
     for (int s = 0; s < job->steps; s++) {
         int k0 = s * STEP;
-        __mmask16 m0 = shoal_mask(job->k - k0), m1 = shoal_mask(job->k - k0 - 16 > 0 ? job->k - k0 - 16 : 0);
+        __mmask16 m0 = shoal_mask(job->k - k0), m1 = shoal_mask(job->k - k0 - 16);
         uint16_t *hi = dst + (size_t)s * 2 * TILE_ELEMENTS, *lo = hi + TILE_ELEMENTS;
         for (int r = 0; r < BLOCK; r++) {
             const float *a = job->a + (size_t)(block * BLOCK + r) * job->lda + k0;
@@ -148,14 +157,10 @@ SHOAL_AMX static void split_block(const amx_job *job, int block, uint16_t *dst) 
                 v0 = _mm512_maskz_loadu_ps(m0, a);
                 v1 = _mm512_maskz_loadu_ps(m1, a + 16);
             }
-            __m512bh h = _mm512_cvtne2ps_pbh(v1, v0);
-            __m512i hbits = (__m512i)h;
-            __m512 h0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(hbits)), 16));
-            __m512 h1 = _mm512_castsi512_ps(
-                _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(hbits, 1)), 16));
-            __m512bh l = _mm512_cvtne2ps_pbh(_mm512_sub_ps(v1, h1), _mm512_sub_ps(v0, h0));
-            _mm512_store_si512(hi + r * STEP, hbits);
-            _mm512_store_si512(lo + r * STEP, (__m512i)l);
+            __m512i h, l;
+            split_pair(v0, v1, &h, &l);
+            _mm512_store_si512(hi + r * STEP, h);
+            _mm512_store_si512(lo + r * STEP, l);
         }
     }
 }
@@ -427,6 +432,132 @@ void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int l
     if (blocks == 1 && small_gemm(pool, &job)) return;
     shoal_pool_run(pool, threads, multiply_task, &job);
 }
+// MARK: - Attention
+
+// Bytes of scratch shoal_amx_attention_head needs for sequences of up to max_len tokens.
+size_t shoal_amx_attention_scratch_bytes(int max_len, int head_dim) {
+    size_t keys = (size_t)panels_of(max_len) * steps_of(head_dim);
+    size_t values = (size_t)panels_of(head_dim) * steps_of(max_len);
+    size_t rows = (size_t)steps_of(head_dim) + steps_of(max_len);
+    size_t scores = (size_t)BLOCK * panels_of(max_len) * SHOAL_PANEL * 4;
+    return 64 + (keys + values) * 4 * TILE_BYTES + rows * 2 * TILE_BYTES + scores;  // 64: to align the start
+}
+
+// Packs the keys (`len` rows `stride` floats apart, `d` floats each) as the weights of Q·Kᵀ: per panel
+// of 32 keys and step of 32 dimensions, the hi tiles of keys 0-15 and 16-31, then their lo tiles. Row r
+// of a tile holds dimensions 2r and 2r + 1 of each key: a 16 x 16 transpose of the split rows' pairs.
+SHOAL_AMX static void pack_keys(const float *keys, size_t stride, int len, int d, uint16_t *dst) {
+    int steps = steps_of(d);
+    for (int panel = 0; panel < panels_of(len); panel++) {
+        for (int s = 0; s < steps; s++) {
+            uint16_t *tiles = dst + ((size_t)panel * steps + s) * 4 * TILE_ELEMENTS;
+            __mmask16 m0 = shoal_mask(d - s * STEP), m1 = shoal_mask(d - s * STEP - 16);
+            for (int half = 0; half < 2; half++) {
+                __m512 hi[16], lo[16];
+                for (int c = 0; c < 16; c++) {
+                    int key = panel * SHOAL_PANEL + half * 16 + c;
+                    const float *k = keys + (size_t)key * stride + s * STEP;
+                    __m512 v0 = key < len ? _mm512_maskz_loadu_ps(m0, k) : _mm512_setzero_ps();
+                    __m512 v1 = key < len ? _mm512_maskz_loadu_ps(m1, k + 16) : _mm512_setzero_ps();
+                    __m512i h, l;
+                    split_pair(v0, v1, &h, &l);
+                    hi[c] = _mm512_castsi512_ps(h);
+                    lo[c] = _mm512_castsi512_ps(l);
+                }
+                shoal_transpose16(hi);
+                shoal_transpose16(lo);
+                for (int r = 0; r < 16; r++) {
+                    _mm512_store_ps(tiles + half * TILE_ELEMENTS + r * 32, hi[r]);
+                    _mm512_store_ps(tiles + (2 + half) * TILE_ELEMENTS + r * 32, lo[r]);
+                }
+            }
+        }
+    }
+}
+
+// Packs the values as the weights of P·V: per panel of 32 dimensions and step of 32 keys, the hi tiles
+// of dimensions 0-15 and 16-31, then their lo tiles. Row r of a tile holds keys 2r and 2r + 1 of each
+// dimension: two value rows, split and interleaved.
+SHOAL_AMX static void pack_values(const float *values, size_t stride, int len, int d, uint16_t *dst) {
+    static const uint16_t interleave[32] __attribute__((aligned(64))) = {
+        0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
+        8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+    const __m512i order = _mm512_load_si512(interleave);
+    int steps = steps_of(len);
+    for (int panel = 0; panel < panels_of(d); panel++) {
+        for (int s = 0; s < steps; s++) {
+            uint16_t *tiles = dst + ((size_t)panel * steps + s) * 4 * TILE_ELEMENTS;
+            for (int half = 0; half < 2; half++) {
+                int col = panel * SHOAL_PANEL + half * 16;
+                __mmask16 m = shoal_mask(d - col);
+                for (int r = 0; r < 16; r++) {
+                    int key = s * STEP + 2 * r;
+                    const float *v = values + (size_t)key * stride + col;
+                    __m512 even = key < len ? _mm512_maskz_loadu_ps(m, v) : _mm512_setzero_ps();
+                    __m512 odd = key + 1 < len ? _mm512_maskz_loadu_ps(m, v + stride) : _mm512_setzero_ps();
+                    __m512i h, l;
+                    split_pair(even, odd, &h, &l);
+                    _mm512_store_si512(tiles + half * TILE_ELEMENTS + r * 32, _mm512_permutexvar_epi16(order, h));
+                    _mm512_store_si512(tiles + (2 + half) * TILE_ELEMENTS + r * 32, _mm512_permutexvar_epi16(order, l));
+                }
+            }
+        }
+    }
+}
+
+// One (16-row block, panel) product of split rows against weights packed by pack_keys or pack_values,
+// left in accumulator tiles 0 and 1.
+SHOAL_AMX static void multiply_packed(const uint16_t *rows, const uint16_t *tiles, int steps) {
+    _tile_zero(0);
+    _tile_zero(1);
+    for (int s = 0; s < steps; s++) {
+        const uint16_t *t = tiles + (size_t)s * 4 * TILE_ELEMENTS;
+        block_step(rows + (size_t)s * 2 * TILE_ELEMENTS, t, t + TILE_ELEMENTS, t + 2 * TILE_ELEMENTS,
+                   t + 3 * TILE_ELEMENTS);
+    }
+}
+
+SHOAL_AMX void shoal_amx_attention_head(const float *q, const float *keys, const float *values, size_t stride, int len,
+                                        int d, float *out, size_t ldo, void *scratch) {
+    int key_panels = panels_of(len), key_steps = steps_of(d), value_panels = panels_of(d), value_steps = steps_of(len);
+    int lp = key_panels * SHOAL_PANEL;
+    uint16_t *packed_keys = (uint16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    uint16_t *packed_values = packed_keys + (size_t)key_panels * key_steps * 4 * TILE_ELEMENTS;
+    uint16_t *split_queries = packed_values + (size_t)value_panels * value_steps * 4 * TILE_ELEMENTS;
+    uint16_t *split_scores = split_queries + (size_t)key_steps * 2 * TILE_ELEMENTS;
+    float *scores = (float *)(split_scores + (size_t)value_steps * 2 * TILE_ELEMENTS);
+    configure_tiles(BLOCK);
+    pack_keys(keys, stride, len, d, packed_keys);
+    pack_values(values, stride, len, d, packed_values);
+    amx_job queries = {.m = len, .k = d, .lda = (int)stride, .steps = key_steps, .a = q};
+    for (int block = 0; block * BLOCK < len; block++) {
+        int rows = len - block * BLOCK < BLOCK ? len - block * BLOCK : BLOCK;
+        split_block(&queries, block, split_queries);
+        for (int panel = 0; panel < key_panels; panel++) {
+            multiply_packed(split_queries, packed_keys + (size_t)panel * key_steps * 4 * TILE_ELEMENTS, key_steps);
+            _tile_stored(0, scores + panel * SHOAL_PANEL, lp * 4);
+            _tile_stored(1, scores + panel * SHOAL_PANEL + 16, lp * 4);
+        }
+        float sums[BLOCK];
+        for (int i = 0; i < rows; i++) sums[i] = shoal_softmax_row512(scores + (size_t)i * lp, len);
+        amx_job probabilities = {.m = rows, .k = len, .lda = lp, .steps = value_steps, .a = scores};
+        split_block(&probabilities, 0, split_scores);
+        for (int panel = 0; panel < value_panels; panel++) {
+            float result[BLOCK * 32] __attribute__((aligned(64)));
+            multiply_packed(split_scores, packed_values + (size_t)panel * value_steps * 4 * TILE_ELEMENTS, value_steps);
+            _tile_stored(0, result, 128);
+            _tile_stored(1, result + 16, 128);
+            int col = panel * SHOAL_PANEL;
+            __mmask16 m0 = shoal_mask(d - col), m1 = shoal_mask(d - col - 16);
+            for (int i = 0; i < rows; i++) {
+                __m512 scale = _mm512_set1_ps(1.0f / sums[i]);
+                float *o = out + (size_t)(block * BLOCK + i) * ldo + col;
+                _mm512_mask_storeu_ps(o, m0, _mm512_mul_ps(_mm512_load_ps(result + i * 32), scale));
+                _mm512_mask_storeu_ps(o + 16, m1, _mm512_mul_ps(_mm512_load_ps(result + i * 32 + 16), scale));
+            }
+        }
+    }
+}
 #else
 int shoal_has_amx(void) { return 0; }
 
@@ -434,5 +565,15 @@ void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int l
                     const float *bias, const float *residual, int ldr, int activation, float *c, int ldc) {
     (void)pool; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)bias; (void)residual;
     (void)ldr; (void)activation; (void)c; (void)ldc;
+}
+
+size_t shoal_amx_attention_scratch_bytes(int max_len, int head_dim) {
+    (void)max_len; (void)head_dim;
+    return 0;
+}
+
+void shoal_amx_attention_head(const float *q, const float *keys, const float *values, size_t stride, int len, int d,
+                              float *out, size_t ldo, void *scratch) {
+    (void)q; (void)keys; (void)values; (void)stride; (void)len; (void)d; (void)out; (void)ldo; (void)scratch;
 }
 #endif

@@ -2,6 +2,7 @@
 #ifndef SHOAL_KERNELS_INTERNAL_H
 #define SHOAL_KERNELS_INTERNAL_H
 
+#include <float.h>
 #include <math.h>
 
 #if defined(__x86_64__)
@@ -98,8 +99,51 @@ SHOAL_AVX512 static inline __m512 shoal_exp512(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
+// Lanes of the first `remaining` elements of a vector of 16 (none when `remaining` is not positive).
 SHOAL_AVX512 static inline __mmask16 shoal_mask(int remaining) {
-    return remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1u);
+    return remaining >= 16 ? (__mmask16)0xFFFF : remaining <= 0 ? 0 : (__mmask16)((1u << remaining) - 1u);
+}
+
+// exp(row - max) in place over `len` scores; returns their sum. The division by the sum is left to
+// the caller, which applies it to the head's output rows (d values) instead of the len probabilities.
+SHOAL_AVX512 static inline float shoal_softmax_row512(float *row, int len) {
+    __m512 vmax = _mm512_set1_ps(-FLT_MAX);
+    for (int j = 0; j < len; j += 16)
+        vmax = _mm512_mask_max_ps(vmax, shoal_mask(len - j), vmax, _mm512_loadu_ps(row + j));
+    __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax)), sum = _mm512_setzero_ps();
+    for (int j = 0; j < len; j += 16) {
+        __mmask16 m = shoal_mask(len - j);
+        __m512 e = _mm512_maskz_mov_ps(m, shoal_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + j), max)));
+        _mm512_mask_storeu_ps(row + j, m, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    return _mm512_reduce_add_ps(sum);
+}
+
+// Transposes 16 vectors of 16 lanes in place: afterwards lane j of r[t] holds what lane t of r[j] held.
+SHOAL_AVX512 static inline void shoal_transpose16(__m512 r[16]) {
+    __m512 t[16];
+    // Interleave pairs of rows, then pairs of pairs (64-bit), then 128-bit lanes twice.
+    for (int j = 0; j < 16; j += 2) {
+        t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
+        t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
+    }
+    for (int j = 0; j < 16; j += 4) {
+        r[j] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[j]), _mm512_castps_pd(t[j + 2])));
+        r[j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[j]), _mm512_castps_pd(t[j + 2])));
+        r[j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[j + 1]), _mm512_castps_pd(t[j + 3])));
+        r[j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[j + 1]), _mm512_castps_pd(t[j + 3])));
+    }
+    // r[4q + c] now holds, in its 128-bit lane l, column 4l + c of rows 4q..4q+3.
+    for (int c = 0; c < 4; c++) {
+        __m512 a = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88), b = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xDD);
+        __m512 e = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88), f = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xDD);
+        t[c] = _mm512_shuffle_f32x4(a, e, 0x88);       // column c
+        t[8 + c] = _mm512_shuffle_f32x4(a, e, 0xDD);   // column 8 + c
+        t[4 + c] = _mm512_shuffle_f32x4(b, f, 0x88);   // column 4 + c
+        t[12 + c] = _mm512_shuffle_f32x4(b, f, 0xDD);  // column 12 + c
+    }
+    for (int j = 0; j < 16; j++) r[j] = t[j];
 }
 
 // Applies bias, residual and activation to 32 accumulated columns of one output row and stores the

@@ -77,7 +77,7 @@ struct TransformerEncoder: Sendable {
                 layer.qkv.apply(rows: tokens, input: x, output: qkv, pool: pool)
                 Kernels.attention(
                     sequences: sequences, offsets: offsets.baseAddress!, heads: c.heads, headDimension: c.headDimension,
-                    qkv: qkv, context: context, scratch: scratch, pool: pool)
+                    qkv: qkv, context: context, scratch: scratch, provider: layer.qkv.provider, pool: pool)
                 layer.attentionOutput.apply(rows: tokens, input: context, output: y, residual: x, pool: pool)
                 Kernels.layerNorm(rows: tokens, width: hidden, x: y, gamma: layer.attentionNorm.gamma.pointer,
                                   beta: layer.attentionNorm.beta.pointer, epsilon: c.layerNormEpsilon, pool: pool)

@@ -28,10 +28,12 @@ public enum Kernels {
     }
 
     /// Padding-free self-attention of every sequence of a batch; `offsets` has one more entry than sequences.
+    /// With `provider` `.amx` its products run on AMX tiles in the precision of that GEMM, else in float32.
     public static func attention(sequences: Int, offsets: UnsafePointer<Int32>, heads: Int, headDimension: Int,
                                  qkv: UnsafePointer<Float>, context: UnsafeMutablePointer<Float>,
-                                 scratch: UnsafeMutablePointer<Float>, pool: OpaquePointer?) {
-        shoal_attention(pool, Int32(sequences), offsets, Int32(heads), Int32(headDimension), qkv, context, scratch)
+                                 scratch: UnsafeMutablePointer<Float>, provider: GemmProvider, pool: OpaquePointer?) {
+        shoal_attention(pool, Int32(sequences), offsets, Int32(heads), Int32(headDimension), qkv, context, scratch,
+                        provider == .amx ? 1 : 0)
     }
 
     /// One vector per sequence from its token rows, optionally scaled to unit length.

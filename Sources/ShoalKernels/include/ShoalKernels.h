@@ -56,6 +56,12 @@ void shoal_amx_pack(const float *w, int n, int k, void *packed);
 /// shoal_gemm on AMX tiles in bf16x3 precision (relative error about 1e-5); needs shoal_has_amx().
 void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
                     const float *bias, const float *residual, int ldr, int activation, float *c, int ldc);
+/// One head of self-attention on AMX tiles in bf16x3 precision: out[i] = softmax(q_i · keysᵀ) · values for
+/// the `len` rows of q, keys and values (`stride` floats apart, `d` each); out rows are `ldo` apart.
+/// scratch: shoal_amx_attention_scratch_bytes(len or more, d) bytes. Needs shoal_has_amx().
+void shoal_amx_attention_head(const float *q, const float *keys, const float *values, size_t stride, int len, int d,
+                              float *out, size_t ldo, void *scratch);
+size_t shoal_amx_attention_scratch_bytes(int max_len, int head_dim);
 
 /// In place: x[m, n] = act(x + bias + residual); the epilogue for an external GEMM.
 void shoal_epilogue(int m, int n, float *x, int ldx, const float *bias, const float *residual, int ldr,
@@ -75,9 +81,10 @@ void shoal_layer_norm(shoal_pool *pool, int rows, int n, float *x, const float *
 
 /// Self-attention without padding. qkv is [tokens, 3 * hidden] (queries already scaled by 1/sqrt(d));
 /// sequence s spans rows [offsets[s], offsets[s + 1]). Writes context [tokens, hidden].
-/// scratch holds shoal_attention_scratch_count(max_len, head_dim) floats per pool thread.
+/// scratch holds shoal_attention_scratch_count(max_len, head_dim) floats per pool thread. With amx set
+/// (and shoal_has_amx()) the products run on AMX tiles in bf16x3 precision, else in float32.
 void shoal_attention(shoal_pool *pool, int sequences, const int32_t *offsets, int heads, int head_dim,
-                     const float *qkv, float *context, float *scratch);
+                     const float *qkv, float *context, float *scratch, int amx);
 size_t shoal_attention_scratch_count(int max_len, int head_dim);
 
 enum shoal_pooling { SHOAL_POOL_MEAN = 0, SHOAL_POOL_CLS = 1, SHOAL_POOL_MAX = 2 };

@@ -5,9 +5,12 @@
 // 8 bits "lo8". AMX accumulates hi·hi + hi·lo + lo·hi in float32, the activations split the same way
 // per call; the dropped lo·lo term leaves a relative error of about 1e-5.
 //
-// Calls of at most 16 rows (one tile of rows: one sentence) are bound by memory bandwidth, not by the
-// tiles. They read only hi and lo8, 3 bytes a weight instead of 4, and rebuild the lo tiles in the L1
-// cache: a small model's weights then stay in the last-level cache, where 4 bytes a weight do not.
+// Calls of at most 16 rows (one tile of rows: one sentence) use each weight for one block of rows only,
+// so streaming the weights costs about as much as the products. They read only hi and lo8, 3 bytes a
+// weight instead of 4, and rebuild the lo tiles in the L1 cache: more of a small model's weights then
+// stay in the last-level cache.
+//
+// Attention's two products (MARK: Attention) run on the same tiles, their operands split per call.
 //
 // Packed layout: three planes (hi, lo8, lo), each ordered by panel of 32 output columns, half panel of
 // 16 columns, step of 32 k. Per (panel, half, step) hi and lo hold a 1 KiB tile in VNNI order (row r
@@ -432,6 +435,7 @@ void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int l
     if (blocks == 1 && small_gemm(pool, &job)) return;
     shoal_pool_run(pool, threads, multiply_task, &job);
 }
+
 // MARK: - Attention
 
 // Bytes of scratch shoal_amx_attention_head needs for sequences of up to max_len tokens.
@@ -497,8 +501,9 @@ SHOAL_AMX static void pack_values(const float *values, size_t stride, int len, i
                     __m512 odd = key + 1 < len ? _mm512_maskz_loadu_ps(m, v + stride) : _mm512_setzero_ps();
                     __m512i h, l;
                     split_pair(even, odd, &h, &l);
-                    _mm512_store_si512(tiles + half * TILE_ELEMENTS + r * 32, _mm512_permutexvar_epi16(order, h));
-                    _mm512_store_si512(tiles + (2 + half) * TILE_ELEMENTS + r * 32, _mm512_permutexvar_epi16(order, l));
+                    uint16_t *row = tiles + half * TILE_ELEMENTS + r * 32;
+                    _mm512_store_si512(row, _mm512_permutexvar_epi16(order, h));
+                    _mm512_store_si512(row + 2 * TILE_ELEMENTS, _mm512_permutexvar_epi16(order, l));
                 }
             }
         }
@@ -519,8 +524,8 @@ SHOAL_AMX static void multiply_packed(const uint16_t *rows, const uint16_t *tile
 
 SHOAL_AMX void shoal_amx_attention_head(const float *q, const float *keys, const float *values, size_t stride, int len,
                                         int d, float *out, size_t ldo, void *scratch) {
-    int key_panels = panels_of(len), key_steps = steps_of(d), value_panels = panels_of(d), value_steps = steps_of(len);
-    int lp = key_panels * SHOAL_PANEL;
+    int key_panels = panels_of(len), key_steps = steps_of(d), lp = key_panels * SHOAL_PANEL;
+    int value_panels = panels_of(d), value_steps = steps_of(len);
     uint16_t *packed_keys = (uint16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     uint16_t *packed_values = packed_keys + (size_t)key_panels * key_steps * 4 * TILE_ELEMENTS;
     uint16_t *split_queries = packed_values + (size_t)value_panels * value_steps * 4 * TILE_ELEMENTS;
@@ -544,7 +549,8 @@ SHOAL_AMX void shoal_amx_attention_head(const float *q, const float *keys, const
         split_block(&probabilities, 0, split_scores);
         for (int panel = 0; panel < value_panels; panel++) {
             float result[BLOCK * 32] __attribute__((aligned(64)));
-            multiply_packed(split_scores, packed_values + (size_t)panel * value_steps * 4 * TILE_ELEMENTS, value_steps);
+            const uint16_t *tiles = packed_values + (size_t)panel * value_steps * 4 * TILE_ELEMENTS;
+            multiply_packed(split_scores, tiles, value_steps);
             _tile_stored(0, result, 128);
             _tile_stored(1, result + 16, 128);
             int col = panel * SHOAL_PANEL;

@@ -457,6 +457,11 @@ SHOAL_AMX static void pack_keys(const float *keys, size_t stride, int len, int d
             uint16_t *tiles = dst + ((size_t)panel * steps + s) * 4 * TILE_ELEMENTS;
             __mmask16 m0 = shoal_mask(d - s * STEP), m1 = shoal_mask(d - s * STEP - 16);
             for (int half = 0; half < 2; half++) {
+                if (panel * SHOAL_PANEL + half * 16 >= len) {  // no key: zero tiles
+                    memset(tiles + half * TILE_ELEMENTS, 0, TILE_BYTES);
+                    memset(tiles + (2 + half) * TILE_ELEMENTS, 0, TILE_BYTES);
+                    continue;
+                }
                 __m512 hi[16], lo[16];
                 for (int c = 0; c < 16; c++) {
                     int key = panel * SHOAL_PANEL + half * 16 + c;
@@ -496,12 +501,17 @@ SHOAL_AMX static void pack_values(const float *values, size_t stride, int len, i
                 __mmask16 m = shoal_mask(d - col);
                 for (int r = 0; r < 16; r++) {
                     int key = s * STEP + 2 * r;
+                    uint16_t *row = tiles + half * TILE_ELEMENTS + r * 32;
+                    if (key >= len) {  // no key: zero rows
+                        _mm512_store_si512(row, _mm512_setzero_si512());
+                        _mm512_store_si512(row + 2 * TILE_ELEMENTS, _mm512_setzero_si512());
+                        continue;
+                    }
                     const float *v = values + (size_t)key * stride + col;
                     __m512 even = key < len ? _mm512_maskz_loadu_ps(m, v) : _mm512_setzero_ps();
                     __m512 odd = key + 1 < len ? _mm512_maskz_loadu_ps(m, v + stride) : _mm512_setzero_ps();
                     __m512i h, l;
                     split_pair(even, odd, &h, &l);
-                    uint16_t *row = tiles + half * TILE_ELEMENTS + r * 32;
                     _mm512_store_si512(row, _mm512_permutexvar_epi16(order, h));
                     _mm512_store_si512(row + 2 * TILE_ELEMENTS, _mm512_permutexvar_epi16(order, l));
                 }

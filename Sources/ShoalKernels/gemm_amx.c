@@ -205,16 +205,23 @@ SHOAL_AMX static inline void store_block(const amx_job *job, int block, int pane
     store_rows(job, result, block * BLOCK, BLOCK, panel);
 }
 
+// Accumulates one 16-row block, split at a (a hi and a lo tile per k step), against one panel into tiles
+// 0 and 1. hi0, hi1, lo0 and lo1 are the panel's first weight tiles; each k step's are `stride` further.
+SHOAL_AMX static void multiply_steps(const uint16_t *a, const uint16_t *hi0, const uint16_t *hi1,
+                                     const uint16_t *lo0, const uint16_t *lo1, size_t stride, int steps) {
+    _tile_zero(0);
+    _tile_zero(1);
+    for (int s = 0; s < steps; s++) {
+        size_t step = (size_t)s * stride;
+        block_step(a + (size_t)s * 2 * TILE_ELEMENTS, hi0 + step, hi1 + step, lo0 + step, lo1 + step);
+    }
+}
+
 // One 16-row block (split at a) against one panel of 32 columns, epilogue included.
 SHOAL_AMX static void multiply_block(const amx_job *job, const uint16_t *a, int block, int panel) {
     size_t first = (size_t)panel * 2 * job->steps * TILE_ELEMENTS, second = first + job->steps * TILE_ELEMENTS;
-    _tile_zero(0);
-    _tile_zero(1);
-    for (int s = 0; s < job->steps; s++) {
-        size_t step = (size_t)s * TILE_ELEMENTS;
-        block_step(a + 2 * step, job->hi + first + step, job->hi + second + step, job->lo + first + step,
-                   job->lo + second + step);
-    }
+    multiply_steps(a, job->hi + first, job->hi + second, job->lo + first, job->lo + second, TILE_ELEMENTS,
+                   job->steps);
     store_block(job, block, panel);
 }
 
@@ -508,7 +515,7 @@ SHOAL_AMX static void pack_values(const float *values, size_t stride, int len, i
                         continue;
                     }
                     const float *v = values + (size_t)key * stride + col;
-                    __m512 even = key < len ? _mm512_maskz_loadu_ps(m, v) : _mm512_setzero_ps();
+                    __m512 even = _mm512_maskz_loadu_ps(m, v);
                     __m512 odd = key + 1 < len ? _mm512_maskz_loadu_ps(m, v + stride) : _mm512_setzero_ps();
                     __m512i h, l;
                     split_pair(even, odd, &h, &l);
@@ -520,16 +527,11 @@ SHOAL_AMX static void pack_values(const float *values, size_t stride, int len, i
     }
 }
 
-// One (16-row block, panel) product of split rows against weights packed by pack_keys or pack_values,
+// One (16-row block, panel) product of split rows against a panel packed by pack_keys or pack_values,
 // left in accumulator tiles 0 and 1.
 SHOAL_AMX static void multiply_packed(const uint16_t *rows, const uint16_t *tiles, int steps) {
-    _tile_zero(0);
-    _tile_zero(1);
-    for (int s = 0; s < steps; s++) {
-        const uint16_t *t = tiles + (size_t)s * 4 * TILE_ELEMENTS;
-        block_step(rows + (size_t)s * 2 * TILE_ELEMENTS, t, t + TILE_ELEMENTS, t + 2 * TILE_ELEMENTS,
-                   t + 3 * TILE_ELEMENTS);
-    }
+    multiply_steps(rows, tiles, tiles + TILE_ELEMENTS, tiles + 2 * TILE_ELEMENTS, tiles + 3 * TILE_ELEMENTS,
+                   4 * TILE_ELEMENTS, steps);
 }
 
 SHOAL_AMX void shoal_amx_attention_head(const float *q, const float *keys, const float *values, size_t stride, int len,
@@ -553,8 +555,8 @@ SHOAL_AMX void shoal_amx_attention_head(const float *q, const float *keys, const
             _tile_stored(0, scores + panel * SHOAL_PANEL, lp * 4);
             _tile_stored(1, scores + panel * SHOAL_PANEL + 16, lp * 4);
         }
-        float sums[BLOCK];
-        for (int i = 0; i < rows; i++) sums[i] = shoal_softmax_row512(scores + (size_t)i * lp, len);
+        float scales[BLOCK];  // per row, the softmax's 1 / sum of exponentials
+        for (int i = 0; i < rows; i++) scales[i] = 1.0f / shoal_softmax_row512(scores + (size_t)i * lp, len);
         amx_job probabilities = {.m = rows, .k = len, .lda = lp, .steps = value_steps, .a = scores};
         split_block(&probabilities, 0, split_scores);
         for (int panel = 0; panel < value_panels; panel++) {
@@ -566,7 +568,7 @@ SHOAL_AMX void shoal_amx_attention_head(const float *q, const float *keys, const
             int col = panel * SHOAL_PANEL;
             __mmask16 m0 = shoal_mask(d - col), m1 = shoal_mask(d - col - 16);
             for (int i = 0; i < rows; i++) {
-                __m512 scale = _mm512_set1_ps(1.0f / sums[i]);
+                __m512 scale = _mm512_set1_ps(scales[i]);
                 float *o = out + (size_t)(block * BLOCK + i) * ldo + col;
                 _mm512_mask_storeu_ps(o, m0, _mm512_mul_ps(_mm512_load_ps(result + i * 32), scale));
                 _mm512_mask_storeu_ps(o + 16, m1, _mm512_mul_ps(_mm512_load_ps(result + i * 32 + 16), scale));

@@ -7,7 +7,7 @@ import Testing
 struct MotoStoreTests {
     @Test("every shoal models command works against an S3 store", .timeLimit(.minutes(3)))
     func commandSet() async throws {
-        let server = try S3TestServer(.moto)
+        let server = try await S3TestServer(.moto)
         defer { server.stop() }
         try await server.createBucket()
         let work = try TemporaryFolder()
@@ -60,7 +60,7 @@ struct MotoStoreTests {
 
     @Test("a large file goes up in parts and comes back in ranges, byte for byte", .timeLimit(.minutes(2)))
     func multipart() async throws {
-        let server = try S3TestServer(.moto)
+        let server = try await S3TestServer(.moto)
         defer { server.stop() }
         try await server.createBucket()
         let work = try TemporaryFolder()
@@ -80,7 +80,7 @@ struct MotoStoreTests {
     @Test("concurrent publishers of one name each get their own version; a manifest is never overwritten; a dead publisher's claim is skipped",
           .timeLimit(.minutes(2)))
     func concurrentPublish() async throws {
-        let server = try S3TestServer(.moto)
+        let server = try await S3TestServer(.moto)
         defer { server.stop() }
         try await server.createBucket()
         let work = try TemporaryFolder()

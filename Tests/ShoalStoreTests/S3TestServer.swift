@@ -37,13 +37,15 @@ final class S3TestServer: @unchecked Sendable {
         executable(kind) != nil
     }
 
-    /// Starts the server and waits until it accepts connections (at most `timeout`).
-    init(_ kind: Kind, timeout: Duration = .seconds(30)) throws {
+    /// Starts the server and waits until it accepts connections (at most `timeout`). The wait suspends
+    /// rather than blocks: SeaweedFS takes many seconds to start, and a blocked thread of the cooperative
+    /// pool (2 on a 2-core machine) would stall every other suite running meanwhile.
+    init(_ kind: Kind, timeout: Duration = .seconds(30)) async throws {
         self.kind = kind
         folder = try TemporaryFolder()
         port = try Self.freePort(below: 50_000)
         seaweedPorts = kind == .seaweed ? try (0..<3).map { _ in try Self.freePort(below: 50_000) } : []
-        try start(timeout: timeout)
+        try await start(timeout: timeout)
     }
 
     deinit { stop() }
@@ -57,12 +59,12 @@ final class S3TestServer: @unchecked Sendable {
     }
 
     /// Stops and starts the server on the same port and data folder.
-    func restart(timeout: Duration = .seconds(30)) throws {
+    func restart(timeout: Duration = .seconds(30)) async throws {
         stop()
-        try start(timeout: timeout)
+        try await start(timeout: timeout)
     }
 
-    private func start(timeout: Duration) throws {
+    private func start(timeout: Duration) async throws {
         guard let program = Self.executable(kind) else { throw Failure("\(kind) is not installed; run scripts/setup.sh") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
@@ -100,7 +102,7 @@ final class S3TestServer: @unchecked Sendable {
                 let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
                 throw Failure("\(kind) did not start on port \(port): \(text.suffix(2_000))")
             }
-            usleep(100_000)
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 

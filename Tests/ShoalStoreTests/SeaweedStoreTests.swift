@@ -6,7 +6,7 @@ import Testing
 struct SeaweedStoreTests {
     @Test("wrong keys get a clear error; a multipart upload survives a server restart byte for byte", .timeLimit(.minutes(4)))
     func realServer() async throws {
-        let server = try S3TestServer(.seaweed, timeout: .seconds(60))
+        let server = try await S3TestServer(.seaweed, timeout: .seconds(60))
         defer { server.stop() }
         try await server.createBucket()
         let work = try TemporaryFolder()
@@ -32,7 +32,7 @@ struct SeaweedStoreTests {
         #expect(published.version == "1")
         _ = try await Fixtures.importer(store).importFolder(model, name: "tiny")
 
-        try server.restart(timeout: .seconds(60))
+        try await server.restart(timeout: .seconds(60))
         let reopened = try server.store()
         // The S3 gateway answers before the volume server has registered its volumes again; wait for both.
         let deadline = ContinuousClock.now + .seconds(60)

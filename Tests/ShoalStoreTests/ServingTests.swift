@@ -112,7 +112,7 @@ struct ServingTests {
     @Test("an S3 store is served through a local cache that checks sha256 and stays within its size", .timeLimit(.minutes(2)),
           .enabled(if: S3TestServer.isInstalled(.moto)))
     func servedFromS3() async throws {
-        let server = try S3TestServer(.moto)
+        let server = try await S3TestServer(.moto)
         defer { server.stop() }
         try await server.createBucket()
         let work = try TemporaryFolder()

@@ -55,11 +55,13 @@ struct DeployFixture {
     /// Waits until `condition` holds for the deployment's state, up to `timeout`.
     func waitForState(timeout: Duration = .seconds(30), _ condition: (DeploymentState) -> Bool) async throws -> DeploymentState? {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        while true {
+            // Checked once more after the deadline: a stalled test process may wake up only after it.
+            let passed = ContinuousClock.now >= deadline
             if let state = try LocalDeployment(directory: directory).state(), condition(state) { return state }
+            if passed { return nil }
             try await Task.sleep(for: .milliseconds(100))
         }
-        return nil
     }
 
     func remove() {

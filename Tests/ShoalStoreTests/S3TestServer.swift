@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,8 +44,9 @@ final class S3TestServer: @unchecked Sendable {
     init(_ kind: Kind, timeout: Duration = .seconds(30)) async throws {
         self.kind = kind
         folder = try TemporaryFolder()
-        port = try Self.freePort(below: 50_000)
-        seaweedPorts = kind == .seaweed ? try (0..<3).map { _ in try Self.freePort(below: 50_000) } : []
+        let ports = try Self.freePorts(kind == .seaweed ? 4 : 1)
+        port = ports[0]
+        seaweedPorts = Array(ports.dropFirst())
         try await start(timeout: timeout)
     }
 
@@ -56,6 +58,11 @@ final class S3TestServer: @unchecked Sendable {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         self.process = nil
+    }
+
+    /// The end of the server's log, for a failure message.
+    var logTail: String {
+        String(((try? String(contentsOf: folder.child("server.log"), encoding: .utf8)) ?? "").suffix(3_000))
     }
 
     /// Stops and starts the server on the same port and data folder.
@@ -88,7 +95,7 @@ final class S3TestServer: @unchecked Sendable {
             ]
         }
         let log = folder.child("server.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         process.standardOutput = handle
@@ -99,8 +106,7 @@ final class S3TestServer: @unchecked Sendable {
         while !Self.accepts(port: port) {
             guard ContinuousClock.now < deadline, process.isRunning else {
                 stop()
-                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-                throw Failure("\(kind) did not start on port \(port): \(text.suffix(2_000))")
+                throw Failure("\(kind) did not start on port \(port): \(logTail)")
             }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -112,27 +118,41 @@ final class S3TestServer: @unchecked Sendable {
         return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    /// A port nobody listens on now (the kernel picks it), below `limit` so that port + 10000 is valid.
-    static func freePort(below limit: Int = 65_535) throws -> Int {
-        for _ in 0..<50 {
-            let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard socketFD >= 0 else { throw Failure("socket: \(errno)") }
-            defer { close(socketFD) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = 0
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                    bind(socketFD, pointer, length) == 0 && getsockname(socketFD, pointer, &length) == 0
-                }
-            }
-            guard bound else { throw Failure("bind: \(errno)") }
-            let port = Int(UInt16(bigEndian: address.sin_port))
-            if port < limit && !accepts(port: port + 10_000) { return port }
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// `count` distinct ports nobody uses now, each with port + 10000 free too, all below the kernel's range of
+    /// ephemeral ports. A port the kernel picked would be free only until the server stops: any test's
+    /// outgoing connection could then take it as its local port, and the server could not bind it on restart.
+    static func freePorts(_ count: Int) throws -> [Int] {
+        let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let ephemeral = range.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
+        // Below 20000, so that no port + 10000 is another's port.
+        let candidates = 10_000..<max(10_001, min(20_000, ephemeral - 10_000))
+        var ports: [Int] = []
+        for _ in 0..<(100 * count) where ports.count < count {
+            let port = Int.random(in: candidates)
+            // Reserved for good, so that two servers starting at once never pick the same port.
+            let fresh = handedOut.withLock { $0.insert(port).inserted }
+            if fresh && canBind(port: port) && canBind(port: port + 10_000) { ports.append(port) }
         }
-        throw Failure("no free port")
+        guard ports.count == count else { throw Failure("no \(count) free ports in \(candidates)") }
+        return ports
+    }
+
+    /// Whether 127.0.0.1:`port` can be bound now.
+    static func canBind(port: Int) -> Bool {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketFD >= 0 else { return false }
+        defer { close(socketFD) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
     }
 
     /// Whether something accepts TCP connections on 127.0.0.1:`port`.

@@ -36,7 +36,11 @@ struct SeaweedStoreTests {
         let reopened = try server.store()
         // The S3 gateway answers before the volume server has registered its volumes again; wait for both.
         let deadline = ContinuousClock.now + .seconds(60)
-        while (try? await reopened.verify(ModelReference(parsing: "big"))) == nil, ContinuousClock.now < deadline {
+        while (try? await reopened.verify(ModelReference(parsing: "big"))) == nil {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("the restarted server did not serve the upload within 60 s; its log ends:\n\(server.logTail)")
+                return
+            }
             try await Task.sleep(for: .milliseconds(500))
         }
         #expect(try await reopened.names() == ["big", "tiny"])

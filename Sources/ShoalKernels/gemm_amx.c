@@ -123,7 +123,7 @@ SHOAL_AMX static void configure_tiles(int rows) {
 typedef struct {
     int m, n, k, lda, ldr, ldc, activation, steps, blocks, panels;
     int group_blocks;  // row blocks split together into a thread's buffer
-    int groups;        // one-block calls: runs of panels, one per thread
+    int groups;        // one-block calls: runs of panels, one per two threads
     int chunk_panels;  // panels per chunk
     int chunks;        // chunks per group: the unit of work a thread claims
     uint64_t id;       // tells this call from earlier ones in the per-thread split cache
@@ -393,25 +393,41 @@ SHOAL_AMX static void small_panel(const amx_job *job, int panel) {
     store_block(job, 0, panel);
 }
 
-// Item i of a call takes the i-th of `threads` equal runs of panels, the same run at every call, so that
-// the weights each core streams stay in the part of the cache it keeps warm.
+// The panels are cut into one run per pair of items; item 2r works run r from its front, item 2r + 1 from
+// its back, one panel at a time, until they meet. A run stays with the same two items at every call, so the
+// weights each core streams stay in the part of the cache it keeps warm, and a core that is slower than
+// its partner (a busy neighbour, a late start) does fewer panels instead of holding up the call.
 SHOAL_AMX static void small_task(void *context, int64_t index, int thread) {
     (void)thread;
     const amx_job *job = context;
     configure_tiles(job->m);
-    int threads = job->groups;
-    int end = (int)((index + 1) * job->panels / threads);
-    for (int panel = (int)(index * job->panels / threads); panel < end; panel++) small_panel(job, panel);
+    int runs = job->groups, run = (int)(index / 2), from_back = (int)(index & 1);
+    int first = run * job->panels / runs, count = (run + 1) * job->panels / runs - first;
+    _Atomic int *claimed = job->next_chunk + run;  // panels taken from the front, plus 0x10000 per one from the back
+    for (;;) {
+        int taken = atomic_load_explicit(claimed, memory_order_relaxed), panel;
+        do {
+            int front = taken & 0xFFFF, back = taken >> 16;
+            if (front + back >= count) return;
+            panel = first + (from_back ? count - 1 - back : front);
+        } while (!atomic_compare_exchange_weak_explicit(claimed, &taken, taken + (from_back ? 0x10000 : 1),
+                                                        memory_order_relaxed, memory_order_relaxed));
+        small_panel(job, panel);
+    }
 }
 
 // Runs a one-block call, its rows split into the calling thread's split buffer; returns 0, having done
-// nothing, when that buffer cannot be allocated.
+// nothing, when that buffer cannot be allocated or the panels are too many to count in 16 bits.
 SHOAL_AMX static int small_gemm(shoal_pool *pool, amx_job *job) {
-    if (!reserve_split((size_t)job->steps * 2 * TILE_BYTES)) return 0;
+    if (job->panels > 0xFFFF || !reserve_split((size_t)job->steps * 2 * TILE_BYTES)) return 0;
     split_block(job, 0, split_buffer);
     job->split = split_buffer;
-    job->groups = shoal_pool_threads(pool);
-    shoal_pool_run(pool, job->groups, small_task, job);
+    int items = shoal_pool_threads(pool);
+    job->groups = (items + 1) / 2;
+    _Atomic int claimed[job->groups];
+    for (int run = 0; run < job->groups; run++) atomic_init(&claimed[run], 0);
+    job->next_chunk = claimed;
+    shoal_pool_run(pool, items, small_task, job);
     return 1;
 }
 

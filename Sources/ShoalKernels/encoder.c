@@ -159,7 +159,8 @@ static void attention_head_portable(const attention_job *job, int start, int len
 SHOAL_AVX512 static void transpose16_avx512(const float *in, size_t ld, int rows, __mmask16 cols, int out_rows,
                                             float *out) {
     __m512 r[16];
-    for (int j = 0; j < 16; j++) r[j] = j < rows ? _mm512_maskz_loadu_ps(cols, in + (size_t)j * ld) : _mm512_setzero_ps();
+    for (int j = 0; j < 16; j++)
+        r[j] = j < rows ? _mm512_maskz_loadu_ps(cols, in + (size_t)j * ld) : _mm512_setzero_ps();
     shoal_transpose16(r);
     for (int j = 0; j < out_rows; j++) _mm512_storeu_ps(out + (size_t)j * 32, r[j]);
 }
@@ -261,7 +262,10 @@ void shoal_pool_tokens(int sequences, const int32_t *offsets, int hidden, const 
         } else if (pooling == SHOAL_POOL_MAX) {
             memcpy(o, rows, sizeof(float) * (size_t)hidden);
             for (int t = 1; t < len; t++)
-                for (int j = 0; j < hidden; j++) o[j] = rows[(size_t)t * hidden + j] > o[j] ? rows[(size_t)t * hidden + j] : o[j];
+                for (int j = 0; j < hidden; j++) {
+                    float v = rows[(size_t)t * hidden + j];
+                    o[j] = v > o[j] ? v : o[j];
+                }
         } else {
             memset(o, 0, sizeof(float) * (size_t)hidden);
             for (int t = 0; t < len; t++)

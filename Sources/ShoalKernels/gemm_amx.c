@@ -127,7 +127,7 @@ typedef struct {
     int chunk_panels;  // panels per chunk
     int chunks;        // chunks per group: the unit of work a thread claims
     uint64_t id;       // tells this call from earlier ones in the per-thread split cache
-    _Atomic int *next_group, *next_chunk;  // the next fresh group; per group, its next chunk
+    _Atomic int *next_group, *next_chunk;  // the next fresh group; per group, its next chunk (per run)
     const float *a, *bias, *residual;
     const uint16_t *hi, *lo;  // planes of the packed weights
     const uint8_t *lo8;

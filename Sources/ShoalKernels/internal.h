@@ -52,7 +52,9 @@ static inline float shoal_erf_scalar(float x) {
     return p / q;
 }
 
-static inline float shoal_gelu_scalar(float x) { return 0.5f * x * (1.0f + shoal_erf_scalar(x * 0.70710678118654752f)); }
+static inline float shoal_gelu_scalar(float x) {
+    return 0.5f * x * (1.0f + shoal_erf_scalar(x * 0.70710678118654752f));
+}
 
 #if defined(SHOAL_X86)
 SHOAL_AVX512 static inline __m512 shoal_erf512(__m512 x) {

@@ -123,16 +123,19 @@ SHOAL_AMX static void configure_tiles(int rows) {
 typedef struct {
     int m, n, k, lda, ldr, ldc, activation, steps, blocks, panels;
     int group_blocks;  // row blocks split together into a thread's buffer
-    int groups;        // one-block calls: runs of panels, one per two threads
+    int groups;        // groups of row blocks
     int chunk_panels;  // panels per chunk
     int chunks;        // chunks per group: the unit of work a thread claims
     uint64_t id;       // tells this call from earlier ones in the per-thread split cache
-    _Atomic int *next_group, *next_chunk;  // the next fresh group; per group, its next chunk (per run)
+    _Atomic int *next_group, *next_chunk;  // the next fresh group; per group, its next chunk
     const float *a, *bias, *residual;
     const uint16_t *hi, *lo;  // planes of the packed weights
     const uint8_t *lo8;
     const uint16_t *split;    // one-block calls: the rows, split by the caller
     float *c;
+    int runs;              // one-block calls: runs of panels, one per two pool items
+    _Atomic int *claimed;  // one-block calls, per run: panels taken from the front, plus 0x10000 per one
+                           // from the back
 } amx_job;
 
 // Splits 32 floats (v0, then v1) into bf16 hi, rounded to nearest, and bf16 lo, the remainder rounded.
@@ -401,9 +404,9 @@ SHOAL_AMX static void small_task(void *context, int64_t index, int thread) {
     (void)thread;
     const amx_job *job = context;
     configure_tiles(job->m);
-    int runs = job->groups, run = (int)(index / 2), from_back = (int)(index & 1);
-    int first = run * job->panels / runs, count = (run + 1) * job->panels / runs - first;
-    _Atomic int *claimed = job->next_chunk + run;  // panels taken from the front, plus 0x10000 per one from the back
+    int run = (int)(index / 2), from_back = (int)(index & 1);
+    int first = run * job->panels / job->runs, count = (run + 1) * job->panels / job->runs - first;
+    _Atomic int *claimed = job->claimed + run;
     for (;;) {
         int taken = atomic_load_explicit(claimed, memory_order_relaxed), panel;
         do {
@@ -423,10 +426,10 @@ SHOAL_AMX static int small_gemm(shoal_pool *pool, amx_job *job) {
     split_block(job, 0, split_buffer);
     job->split = split_buffer;
     int items = shoal_pool_threads(pool);
-    job->groups = (items + 1) / 2;
-    _Atomic int claimed[job->groups];
-    for (int run = 0; run < job->groups; run++) atomic_init(&claimed[run], 0);
-    job->next_chunk = claimed;
+    job->runs = (items + 1) / 2;
+    _Atomic int claimed[job->runs];
+    for (int run = 0; run < job->runs; run++) atomic_init(&claimed[run], 0);
+    job->claimed = claimed;
     shoal_pool_run(pool, items, small_task, job);
     return 1;
 }

@@ -112,7 +112,7 @@ void shoal_embed(shoal_pool *pool, int tokens, int hidden, const int32_t *ids, c
 
 typedef struct {
     const int32_t *offsets;
-    int heads, head_dim, hidden, amx;
+    int sequences, heads, head_dim, hidden, amx, head_major;
     const float *qkv;
     float *context, *scratch;
     size_t scratch_per_thread;
@@ -128,13 +128,16 @@ size_t shoal_attention_scratch_count(int max_len, int head_dim) {
     return (count + 15) / 16 * 16;  // keeps every thread's share 64-byte aligned
 }
 
-static void attention_head_portable(const attention_job *job, int start, int len, int head, float *scores) {
-    int d = job->head_dim, h = job->hidden, stride = 3 * h;
+// One head of one sequence: out[i] = softmax(q_i · keysᵀ) · values for the `len` rows of q, keys and
+// values (`stride` floats apart, `d` each); out rows are `ldo` apart. The same contract as
+// shoal_amx_attention_head.
+static void attention_head_portable(const float *queries, const float *keys, const float *values, size_t stride,
+                                    int len, int d, float *context, size_t ldo, float *scores) {
     for (int i = 0; i < len; i++) {
-        const float *q = job->qkv + (size_t)(start + i) * stride + head * d;
+        const float *q = queries + (size_t)i * stride;
         float max = -FLT_MAX;
         for (int j = 0; j < len; j++) {
-            const float *k = job->qkv + (size_t)(start + j) * stride + h + head * d;
+            const float *k = keys + (size_t)j * stride;
             float s = 0.0f;
             for (int t = 0; t < d; t++) s += q[t] * k[t];
             scores[j] = s;
@@ -142,10 +145,10 @@ static void attention_head_portable(const attention_job *job, int start, int len
         }
         float sum = 0.0f;
         for (int j = 0; j < len; j++) sum += (scores[j] = expf(scores[j] - max));
-        float *out = job->context + (size_t)(start + i) * h + head * d;
+        float *out = context + (size_t)i * ldo;
         for (int t = 0; t < d; t++) out[t] = 0.0f;
         for (int j = 0; j < len; j++) {
-            const float *v = job->qkv + (size_t)(start + j) * stride + 2 * h + head * d;
+            const float *v = values + (size_t)j * stride;
             float p = scores[j] / sum;
             for (int t = 0; t < d; t++) out[t] += p * v[t];
         }
@@ -167,10 +170,10 @@ SHOAL_AVX512 static void transpose16_avx512(const float *in, size_t ld, int rows
 
 // Both products of one head as GEMMs with the register-blocked micro-kernel: the keys are packed as the
 // "weights" of Q·Kᵀ, the values as those of P·V (a panel row of V is one token's head vector).
-SHOAL_AVX512 static void attention_head_avx512(const attention_job *job, int start, int len, int head, float *scratch) {
-    int d = job->head_dim, h = job->hidden, stride = 3 * h, lp = round32(len), dp = round32(d);
+SHOAL_AVX512 static void attention_head_avx512(const float *q, const float *keys, const float *values, size_t stride,
+                                               int len, int d, float *out, size_t ldo, float *scratch) {
+    int lp = round32(len), dp = round32(d);
     float *keys_packed = scratch, *scores = scratch + (size_t)lp * d, *values_packed = scores + (size_t)len * lp;
-    const float *q = job->qkv + (size_t)start * stride + head * d, *keys = q + h, *values = q + 2 * h;
     // Keys in 16 x 16 blocks: panel row t holds dimension t of the panel's 32 keys.
     for (int panel = 0; panel < lp / 32; panel++) {
         float *dst = keys_packed + (size_t)panel * 32 * d;
@@ -181,7 +184,8 @@ SHOAL_AVX512 static void attention_head_avx512(const attention_job *job, int sta
                                    d - t0 < 16 ? d - t0 : 16, dst + (size_t)t0 * 32 + half * 16);
         }
     }
-    gemm_job products = {len, len, d, stride, 0, lp, SHOAL_ACT_NONE, 0, lp / 32, q, keys_packed, NULL, NULL, scores};
+    gemm_job products = {len, len, d, (int)stride, 0, lp, SHOAL_ACT_NONE, 0, lp / 32, q, keys_packed, NULL, NULL,
+                         scores, 0};
     for (int panel = 0; panel < lp / 32; panel++)
         for (int row = 0; row < len; row += 12)
             shoal_gemm_block_avx512(&products, row, len - row < 12 ? len - row : 12, panel);
@@ -197,15 +201,15 @@ SHOAL_AVX512 static void attention_head_avx512(const attention_job *job, int sta
             _mm512_storeu_ps(dst + (size_t)j * 32 + 16, _mm512_maskz_loadu_ps(m1, v + 16));
         }
     }
-    float *out = job->context + (size_t)start * h + head * d;
-    gemm_job weighted = {len, d, len, lp, 0, h, SHOAL_ACT_NONE, 0, dp / 32, scores, values_packed, NULL, NULL, out};
+    gemm_job weighted = {len, d, len, lp, 0, (int)ldo, SHOAL_ACT_NONE, 0, dp / 32, scores, values_packed, NULL, NULL,
+                         out, 0};
     for (int panel = 0; panel < dp / 32; panel++)
         for (int row = 0; row < len; row += 12)
             shoal_gemm_block_avx512(&weighted, row, len - row < 12 ? len - row : 12, panel);
     // The softmax's division: each output row by its sum of exponentials.
     for (int i = 0; i < len; i++) {
         __m512 scale = _mm512_set1_ps(1.0f / sums[i]);
-        float *o = out + (size_t)i * h;
+        float *o = out + (size_t)i * ldo;
         for (int t = 0; t < d; t += 16) {
             __mmask16 m = shoal_mask(d - t);
             _mm512_mask_storeu_ps(o + t, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, o + t), scale));
@@ -220,31 +224,44 @@ static void attention_task(void *context, int64_t index, int thread) {
     int start = job->offsets[sequence], len = job->offsets[sequence + 1] - start;
     float *scratch = job->scratch + job->scratch_per_thread * (size_t)thread;
     if (len <= 0) return;
+    int d = job->head_dim, h = job->hidden;
+    const float *q, *keys, *values;
+    size_t stride;
+    if (job->head_major) {  // 3 * heads matrices [tokens, d]: every head's queries, then keys, then values
+        size_t matrix = (size_t)job->offsets[job->sequences] * d;
+        q = job->qkv + head * matrix + (size_t)start * d;
+        keys = q + (size_t)job->heads * matrix;
+        values = keys + (size_t)job->heads * matrix;
+        stride = (size_t)d;
+    } else {  // rows [tokens, 3 * hidden]
+        q = job->qkv + (size_t)start * 3 * h + head * d;
+        keys = q + h;
+        values = q + 2 * h;
+        stride = (size_t)3 * h;
+    }
+    float *out = job->context + (size_t)start * h + head * d;
     if (job->amx) {
-        const float *q = job->qkv + (size_t)start * 3 * job->hidden + head * job->head_dim;
-        shoal_amx_attention_head(q, q + job->hidden, q + 2 * job->hidden, (size_t)3 * job->hidden, len, job->head_dim,
-                                 job->context + (size_t)start * job->hidden + head * job->head_dim,
-                                 (size_t)job->hidden, scratch);
+        shoal_amx_attention_head(q, keys, values, stride, len, d, out, (size_t)h, scratch);
         return;
     }
 #if defined(SHOAL_X86)
     if (shoal_has_avx512()) {
-        attention_head_avx512(job, start, len, head, scratch);
+        attention_head_avx512(q, keys, values, stride, len, d, out, (size_t)h, scratch);
         return;
     }
 #endif
-    attention_head_portable(job, start, len, head, scratch);
+    attention_head_portable(q, keys, values, stride, len, d, out, (size_t)h, scratch);
 }
 
 void shoal_attention(shoal_pool *pool, int sequences, const int32_t *offsets, int heads, int head_dim,
-                     const float *qkv, float *context, float *scratch, int amx) {
+                     const float *qkv, int head_major, float *context, float *scratch, int amx) {
     int max_len = 0;
     for (int s = 0; s < sequences; s++) {
         int len = offsets[s + 1] - offsets[s];
         max_len = len > max_len ? len : max_len;
     }
-    attention_job job = {offsets, heads, head_dim, heads * head_dim, amx && shoal_has_amx(), qkv, context, scratch,
-                         shoal_attention_scratch_count(max_len, head_dim)};
+    attention_job job = {offsets, sequences, heads, head_dim, heads * head_dim, amx && shoal_has_amx(), head_major,
+                         qkv, context, scratch, shoal_attention_scratch_count(max_len, head_dim)};
     shoal_pool_run(pool, (int64_t)sequences * heads, attention_task, &job);
 }
 

@@ -98,9 +98,9 @@ static void block_portable(const gemm_job *job, int row0, int rows, int panel) {
             float ap = a[p];
             for (int j = 0; j < SHOAL_PANEL; j++) acc[j] += ap * b[(size_t)p * SHOAL_PANEL + j];
         }
-        float *c = job->c + (size_t)(row0 + i) * job->ldc + col0;
+        float *c = shoal_output_row(job->c, job->ldc, job->m, job->block, row0 + i, col0);
         memcpy(c, acc, sizeof(float) * (size_t)cols);
-        epilogue_portable(1, cols, c, job->ldc, job->bias ? job->bias + col0 : NULL,
+        epilogue_portable(1, cols, c, 0, job->bias ? job->bias + col0 : NULL,
                        job->residual ? job->residual + (size_t)(row0 + i) * job->ldr + col0 : NULL, job->ldr,
                        job->activation);
     }
@@ -127,7 +127,7 @@ micro_avx512(const gemm_job *job, int row0, const int rows, int panel) {
     const int cols = job->n - col0 < SHOAL_PANEL ? job->n - col0 : SHOAL_PANEL;
     for (int i = 0; i < rows; i++) {
         shoal_epilogue_row512(acc0[i], acc1[i], row0 + i, col0, cols, job->bias, job->residual, job->ldr,
-                              job->activation, job->c + (size_t)(row0 + i) * job->ldc + col0);
+                              job->activation, shoal_output_row(job->c, job->ldc, job->m, job->block, row0 + i, col0));
     }
 }
 
@@ -163,12 +163,23 @@ static void gemm_task(void *context, int64_t index, int thread) {
     }
 }
 
-void shoal_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const float *packed,
-                const float *bias, const float *residual, int ldr, int activation, float *c, int ldc) {
+static void gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const float *packed,
+                 const float *bias, const float *residual, int ldr, int activation, float *c, int ldc, int block) {
     if (m <= 0 || n <= 0) return;
     int rows_per_chunk = CHUNK_BYTES / (4 * (k > 0 ? k : 1));
     rows_per_chunk = rows_per_chunk < ROWS ? ROWS : rows_per_chunk / ROWS * ROWS;
-    gemm_job job = {m, n, k, lda, ldr, ldc, activation, rows_per_chunk, panels_of(n), a, packed, bias, residual, c};
+    gemm_job job = {m, n, k, lda, ldr, ldc, activation, rows_per_chunk, panels_of(n), a, packed, bias, residual,
+                    c, block};
     int chunks = (m + rows_per_chunk - 1) / rows_per_chunk;
     shoal_pool_run(pool, (int64_t)chunks * job.panels, gemm_task, &job);
+}
+
+void shoal_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const float *packed,
+                const float *bias, const float *residual, int ldr, int activation, float *c, int ldc) {
+    gemm(pool, m, n, k, a, lda, packed, bias, residual, ldr, activation, c, ldc, 0);
+}
+
+void shoal_gemm_blocks(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const float *packed,
+                       const float *bias, int activation, float *c, int block) {
+    gemm(pool, m, n, k, a, lda, packed, bias, NULL, 0, activation, c, 0, block);
 }

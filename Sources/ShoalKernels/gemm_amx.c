@@ -136,6 +136,7 @@ typedef struct {
     int runs;              // one-block calls: runs of panels, one per two pool items
     _Atomic int *claimed;  // one-block calls, per run: panels taken from the front, plus 0x10000 per one
                            // from the back
+    int block;             // 0: c is row-major, ldc apart; else n / block matrices [m, block]
 } amx_job;
 
 // Splits 32 floats (v0, then v1) into bf16 hi, rounded to nearest, and bf16 lo, the remainder rounded.
@@ -178,7 +179,7 @@ SHOAL_AMX static void store_rows(const amx_job *job, const float *result, int ro
     for (int r = 0; r < rows; r++) {
         shoal_epilogue_row512(_mm512_load_ps(result + r * 32), _mm512_load_ps(result + r * 32 + 16), row0 + r, col0,
                               cols, job->bias, job->residual, job->ldr, job->activation,
-                              job->c + (size_t)(row0 + r) * job->ldc + col0);
+                              shoal_output_row(job->c, job->ldc, job->m, job->block, row0 + r, col0));
     }
 }
 
@@ -228,49 +229,60 @@ SHOAL_AMX static void multiply_block(const amx_job *job, const uint16_t *a, int 
     store_block(job, block, panel);
 }
 
-// Two 16-row blocks (split at a, one after the other) against one panel: each tile loaded serves two
-// products or more, 8 loads for 12 products (12 for one block at a time). Tile loads, not products,
-// bound this kernel when the core is shared.
-SHOAL_AMX static void multiply_pair(const amx_job *job, const uint16_t *a, int block, int panel) {
-    const size_t half = TILE_ELEMENTS;
-    const uint16_t *a0 = a;
-    const uint16_t *a1 = a0 + (size_t)job->steps * 2 * half;
-    size_t first = (size_t)panel * 2 * job->steps * TILE_ELEMENTS, second = first + job->steps * TILE_ELEMENTS;
+// Two 16-row blocks (split at x and at y) against one panel, whose first weight tiles are hi0, hi1, lo0
+// and lo1, each k step's `stride` further: tiles 0 and 1 accumulate x's columns 0-15 and 16-31, tiles 2
+// and 3 y's. Each tile loaded serves two products or more, 8 loads for 12 products (12 for one block at a
+// time), and four independent accumulators hide the products' latency. Tile loads, not products, bound
+// this kernel when the core is shared.
+SHOAL_AMX static void pair_steps(const uint16_t *x, const uint16_t *y, const uint16_t *hi0, const uint16_t *hi1,
+                                 const uint16_t *lo0, const uint16_t *lo1, size_t stride, int steps) {
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
     _tile_zero(3);
-    for (int s = 0; s < job->steps; s++) {
-        const uint16_t *x = a0 + (size_t)s * 2 * half, *y = a1 + (size_t)s * 2 * half;
-        size_t step = (size_t)s * TILE_ELEMENTS;
-        // hi·lo, then hi·hi (the hi rows stay), then lo·hi (the hi weights stay); each group's loads
-        // come before its products.
-        _tile_loadd(6, x, 64);                        // first block, hi
-        _tile_loadd(4, job->lo + first + step, 64);   // lo weights, columns 0-15
-        _tile_loadd(5, job->lo + second + step, 64);  // lo weights, columns 16-31
-        _tile_loadd(7, y, 64);                        // second block, hi
+    for (int s = 0; s < steps; s++) {
+        const uint16_t *xs = x + (size_t)s * 2 * TILE_ELEMENTS, *ys = y + (size_t)s * 2 * TILE_ELEMENTS;
+        size_t step = (size_t)s * stride;
+        // hi·lo, then hi·hi (the hi rows stay), then lo·hi (the hi weights stay), the order of block_step
+        // for identical sums; each group's loads come before its products.
+        _tile_loadd(6, xs, 64);           // first block, hi
+        _tile_loadd(4, lo0 + step, 64);   // lo weights, columns 0-15
+        _tile_loadd(5, lo1 + step, 64);   // lo weights, columns 16-31
+        _tile_loadd(7, ys, 64);           // second block, hi
         _tile_dpbf16ps(0, 6, 4);
         _tile_dpbf16ps(1, 6, 5);
         _tile_dpbf16ps(2, 7, 4);
         _tile_dpbf16ps(3, 7, 5);
-        _tile_loadd(4, job->hi + first + step, 64);   // hi weights
-        _tile_loadd(5, job->hi + second + step, 64);
+        _tile_loadd(4, hi0 + step, 64);   // hi weights
+        _tile_loadd(5, hi1 + step, 64);
         _tile_dpbf16ps(0, 6, 4);
         _tile_dpbf16ps(1, 6, 5);
         _tile_dpbf16ps(2, 7, 4);
         _tile_dpbf16ps(3, 7, 5);
-        _tile_loadd(6, x + half, 64);                 // lo rows
-        _tile_loadd(7, y + half, 64);
+        _tile_loadd(6, xs + TILE_ELEMENTS, 64);  // lo rows
+        _tile_loadd(7, ys + TILE_ELEMENTS, 64);
         _tile_dpbf16ps(0, 6, 4);
         _tile_dpbf16ps(1, 6, 5);
         _tile_dpbf16ps(2, 7, 4);
         _tile_dpbf16ps(3, 7, 5);
     }
+}
+
+// Stores accumulator tiles 0-3 (left by pair_steps) as 32 rows of 32 floats, `ld` floats apart.
+SHOAL_AMX static inline void store_pair(float *result, size_t ld) {
+    _tile_stored(0, result, ld * 4);
+    _tile_stored(1, result + 16, ld * 4);
+    _tile_stored(2, result + BLOCK * ld, ld * 4);
+    _tile_stored(3, result + BLOCK * ld + 16, ld * 4);
+}
+
+// Two 16-row blocks (split at a, one after the other) against one panel, epilogue included.
+SHOAL_AMX static void multiply_pair(const amx_job *job, const uint16_t *a, int block, int panel) {
+    size_t first = (size_t)panel * 2 * job->steps * TILE_ELEMENTS, second = first + job->steps * TILE_ELEMENTS;
+    pair_steps(a, a + (size_t)job->steps * 2 * TILE_ELEMENTS, job->hi + first, job->hi + second, job->lo + first,
+               job->lo + second, TILE_ELEMENTS, job->steps);
     float result[2 * BLOCK * 32] __attribute__((aligned(64)));
-    _tile_stored(0, result, 128);
-    _tile_stored(1, result + 16, 128);
-    _tile_stored(2, result + BLOCK * 32, 128);
-    _tile_stored(3, result + BLOCK * 32 + 16, 128);
+    store_pair(result, 32);
     store_rows(job, result, block * BLOCK, 2 * BLOCK, panel);
 }
 
@@ -434,8 +446,8 @@ SHOAL_AMX static int small_gemm(shoal_pool *pool, amx_job *job) {
     return 1;
 }
 
-void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
-                    const float *bias, const float *residual, int ldr, int activation, float *c, int ldc) {
+static void amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
+                     const float *bias, const float *residual, int ldr, int activation, float *c, int ldc, int block) {
     if (m <= 0 || n <= 0) return;
     int steps = steps_of(k), blocks = (m + BLOCK - 1) / BLOCK, panels = panels_of(n);
     // Groups as large as GROUP_BYTES of split rows allow (fewer passes over the weights), an even
@@ -458,8 +470,19 @@ void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int l
                    (panels + chunk_panels - 1) / chunk_panels, atomic_fetch_add(&job_counter, 1) + 1, &next_group,
                    next_chunk, a, bias, residual, hi, (const uint16_t *)(lo8 + plane_tiles(n, k) * TILE_ELEMENTS),
                    lo8, NULL, c};
+    job.block = block;
     if (blocks == 1 && small_gemm(pool, &job)) return;
     shoal_pool_run(pool, threads, multiply_task, &job);
+}
+
+void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
+                    const float *bias, const float *residual, int ldr, int activation, float *c, int ldc) {
+    amx_gemm(pool, m, n, k, a, lda, packed, bias, residual, ldr, activation, c, ldc, 0);
+}
+
+void shoal_amx_gemm_blocks(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
+                           const float *bias, int activation, float *c, int block) {
+    amx_gemm(pool, m, n, k, a, lda, packed, bias, NULL, 0, activation, c, 0, block);
 }
 
 // MARK: - Attention
@@ -468,8 +491,8 @@ void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int l
 size_t shoal_amx_attention_scratch_bytes(int max_len, int head_dim) {
     size_t keys = (size_t)panels_of(max_len) * steps_of(head_dim);
     size_t values = (size_t)panels_of(head_dim) * steps_of(max_len);
-    size_t rows = (size_t)steps_of(head_dim) + steps_of(max_len);
-    size_t scores = (size_t)BLOCK * panels_of(max_len) * SHOAL_PANEL * 4;
+    size_t rows = 2 * ((size_t)steps_of(head_dim) + steps_of(max_len));  // two blocks of each
+    size_t scores = (size_t)2 * BLOCK * panels_of(max_len) * SHOAL_PANEL * 4;
     return 64 + (keys + values) * 4 * TILE_BYTES + rows * 2 * TILE_BYTES + scores;  // 64: to align the start
 }
 
@@ -553,37 +576,56 @@ SHOAL_AMX static void multiply_packed(const uint16_t *rows, const uint16_t *tile
                    4 * TILE_ELEMENTS, steps);
 }
 
+// Queries and probabilities go through the products two blocks (32 rows) at a time, the last block alone
+// when their number is odd.
 SHOAL_AMX void shoal_amx_attention_head(const float *q, const float *keys, const float *values, size_t stride, int len,
                                         int d, float *out, size_t ldo, void *scratch) {
     int key_panels = panels_of(len), key_steps = steps_of(d), lp = key_panels * SHOAL_PANEL;
     int value_panels = panels_of(d), value_steps = steps_of(len);
+    size_t query_block = (size_t)key_steps * 2 * TILE_ELEMENTS, score_block = (size_t)value_steps * 2 * TILE_ELEMENTS;
     uint16_t *packed_keys = (uint16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     uint16_t *packed_values = packed_keys + (size_t)key_panels * key_steps * 4 * TILE_ELEMENTS;
     uint16_t *split_queries = packed_values + (size_t)value_panels * value_steps * 4 * TILE_ELEMENTS;
-    uint16_t *split_scores = split_queries + (size_t)key_steps * 2 * TILE_ELEMENTS;
-    float *scores = (float *)(split_scores + (size_t)value_steps * 2 * TILE_ELEMENTS);
+    uint16_t *split_scores = split_queries + 2 * query_block;
+    float *scores = (float *)(split_scores + 2 * score_block);
     configure_tiles(BLOCK);
     pack_keys(keys, stride, len, d, packed_keys);
     pack_values(values, stride, len, d, packed_values);
     amx_job queries = {.m = len, .k = d, .lda = (int)stride, .steps = key_steps, .a = q};
-    for (int block = 0; block * BLOCK < len; block++) {
-        int rows = len - block * BLOCK < BLOCK ? len - block * BLOCK : BLOCK;
+    for (int block = 0; block * BLOCK < len; block += 2) {
+        int pair = (block + 1) * BLOCK < len;
+        int rows = len - block * BLOCK < 2 * BLOCK ? len - block * BLOCK : 2 * BLOCK;
         split_block(&queries, block, split_queries);
+        if (pair) split_block(&queries, block + 1, split_queries + query_block);
         for (int panel = 0; panel < key_panels; panel++) {
-            multiply_packed(split_queries, packed_keys + (size_t)panel * key_steps * 4 * TILE_ELEMENTS, key_steps);
-            _tile_stored(0, scores + panel * SHOAL_PANEL, lp * 4);
-            _tile_stored(1, scores + panel * SHOAL_PANEL + 16, lp * 4);
+            const uint16_t *tiles = packed_keys + (size_t)panel * key_steps * 4 * TILE_ELEMENTS;
+            if (pair) {
+                pair_steps(split_queries, split_queries + query_block, tiles, tiles + TILE_ELEMENTS,
+                           tiles + 2 * TILE_ELEMENTS, tiles + 3 * TILE_ELEMENTS, 4 * TILE_ELEMENTS, key_steps);
+                store_pair(scores + panel * SHOAL_PANEL, lp);
+            } else {
+                multiply_packed(split_queries, tiles, key_steps);
+                _tile_stored(0, scores + panel * SHOAL_PANEL, lp * 4);
+                _tile_stored(1, scores + panel * SHOAL_PANEL + 16, lp * 4);
+            }
         }
-        float scales[BLOCK];  // per row, the softmax's 1 / sum of exponentials
+        float scales[2 * BLOCK];  // per row, the softmax's 1 / sum of exponentials
         for (int i = 0; i < rows; i++) scales[i] = 1.0f / shoal_softmax_row512(scores + (size_t)i * lp, len);
         amx_job probabilities = {.m = rows, .k = len, .lda = lp, .steps = value_steps, .a = scores};
         split_block(&probabilities, 0, split_scores);
+        if (pair) split_block(&probabilities, 1, split_scores + score_block);
         for (int panel = 0; panel < value_panels; panel++) {
-            float result[BLOCK * 32] __attribute__((aligned(64)));
+            float result[2 * BLOCK * 32] __attribute__((aligned(64)));
             const uint16_t *tiles = packed_values + (size_t)panel * value_steps * 4 * TILE_ELEMENTS;
-            multiply_packed(split_scores, tiles, value_steps);
-            _tile_stored(0, result, 128);
-            _tile_stored(1, result + 16, 128);
+            if (pair) {
+                pair_steps(split_scores, split_scores + score_block, tiles, tiles + TILE_ELEMENTS,
+                           tiles + 2 * TILE_ELEMENTS, tiles + 3 * TILE_ELEMENTS, 4 * TILE_ELEMENTS, value_steps);
+                store_pair(result, 32);
+            } else {
+                multiply_packed(split_scores, tiles, value_steps);
+                _tile_stored(0, result, 128);
+                _tile_stored(1, result + 16, 128);
+            }
             int col = panel * SHOAL_PANEL;
             __mmask16 m0 = shoal_mask(d - col), m1 = shoal_mask(d - col - 16);
             for (int i = 0; i < rows; i++) {
@@ -602,6 +644,12 @@ void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int l
                     const float *bias, const float *residual, int ldr, int activation, float *c, int ldc) {
     (void)pool; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)bias; (void)residual;
     (void)ldr; (void)activation; (void)c; (void)ldc;
+}
+
+void shoal_amx_gemm_blocks(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
+                           const float *bias, int activation, float *c, int block) {
+    (void)pool; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)bias; (void)activation; (void)c;
+    (void)block;
 }
 
 size_t shoal_amx_attention_scratch_bytes(int max_len, int head_dim) {

@@ -19,7 +19,15 @@ typedef struct {
     int rows_per_chunk, panels;
     const float *a, *packed, *bias, *residual;
     float *c;
+    int block;  // 0: c is row-major, ldc apart; else n / block matrices [m, block] (see shoal_gemm_blocks)
 } gemm_job;
+
+// Where row `row` of c, from column col0 on, is stored: row-major with leading dimension ldc when block
+// is 0, else in column block col0 / block of n / block matrices [m, block] stored one after another.
+static inline float *shoal_output_row(float *c, int ldc, int m, int block, int row, int col0) {
+    if (!block) return c + (size_t)row * ldc + col0;
+    return c + ((size_t)(col0 / block) * m + row) * block + col0 % block;
+}
 
 #if defined(__x86_64__)
 /// Rows [row0, row0 + rows) (rows <= 12) of one 32-column panel with the AVX-512 micro-kernel.

@@ -72,12 +72,15 @@ struct TransformerEncoder: Sendable {
                 }
             }
         }
+        // Each head's queries, keys and values as contiguous matrices, where the GEMMs can write them so.
+        let headMajor = c.headDimension % 32 == 0
         workspace.offsets.withUnsafeBufferPointer { offsets in
             for layer in layers {
-                layer.qkv.apply(rows: tokens, input: x, output: qkv, pool: pool)
+                layer.qkv.apply(rows: tokens, input: x, output: qkv, blocks: headMajor ? c.headDimension : nil, pool: pool)
                 Kernels.attention(
                     sequences: sequences, offsets: offsets.baseAddress!, heads: c.heads, headDimension: c.headDimension,
-                    qkv: qkv, context: context, scratch: scratch, provider: layer.qkv.provider, pool: pool)
+                    qkv: qkv, headMajor: headMajor, context: context, scratch: scratch, provider: layer.qkv.provider,
+                    pool: pool)
                 layer.attentionOutput.apply(rows: tokens, input: context, output: y, residual: x, pool: pool)
                 Kernels.layerNorm(rows: tokens, width: hidden, x: y, gamma: layer.attentionNorm.gamma.pointer,
                                   beta: layer.attentionNorm.beta.pointer, epsilon: c.layerNormEpsilon, pool: pool)

@@ -28,12 +28,16 @@ public enum Kernels {
     }
 
     /// Padding-free self-attention of every sequence of a batch; `offsets` has one more entry than sequences.
-    /// With `provider` `.amx` its products run on AMX tiles in the precision of that GEMM, else in float32.
+    /// `qkv` holds rows `[tokens, 3 · hidden]`, or with `headMajor` `3 · heads` matrices `[tokens, headDimension]`
+    /// (every head's queries, then keys, then values: `Linear.apply` with `blocks: headDimension`), which lets
+    /// each head read contiguous memory. With `provider` `.amx` the products run on AMX tiles in the precision
+    /// of that GEMM, else in float32.
     public static func attention(sequences: Int, offsets: UnsafePointer<Int32>, heads: Int, headDimension: Int,
-                                 qkv: UnsafePointer<Float>, context: UnsafeMutablePointer<Float>,
-                                 scratch: UnsafeMutablePointer<Float>, provider: GemmProvider, pool: OpaquePointer?) {
-        shoal_attention(pool, Int32(sequences), offsets, Int32(heads), Int32(headDimension), qkv, context, scratch,
-                        provider == .amx ? 1 : 0)
+                                 qkv: UnsafePointer<Float>, headMajor: Bool = false,
+                                 context: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                                 provider: GemmProvider, pool: OpaquePointer?) {
+        shoal_attention(pool, Int32(sequences), offsets, Int32(heads), Int32(headDimension), qkv, headMajor ? 1 : 0,
+                        context, scratch, provider == .amx ? 1 : 0)
     }
 
     /// One vector per sequence from its token rows, optionally scaled to unit length.

@@ -60,25 +60,39 @@ public final class Linear: @unchecked Sendable {
     public var parameterBytes: Int { (weights.capacity + (bias == nil ? 0 : outputs)) * MemoryLayout<Float>.stride }
 
     /// `output[rows, outputs] = act(input[rows, inputs] · Wᵀ + b + residual)`; leading dimensions are the widths.
+    /// With `blocks` (a multiple of 32 that divides `outputs`, and no residual) the output is instead
+    /// `outputs / blocks` matrices `[rows, blocks]`, one after another: the layout attention reads per head.
     public func apply(rows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                      residual: UnsafePointer<Float>? = nil, activation: Activation = .none, pool: OpaquePointer?) {
+                      residual: UnsafePointer<Float>? = nil, activation: Activation = .none, blocks: Int? = nil,
+                      pool: OpaquePointer?) {
         guard rows > 0 else { return }
-        switch provider {
-        case .amx:
+        if let blocks {
+            precondition(blocks % 32 == 0 && outputs % blocks == 0 && residual == nil, "blocks of \(blocks) columns")
+        }
+        switch (provider, blocks) {
+        case (.amx, nil):
             shoal_amx_gemm(pool, Int32(rows), Int32(outputs), Int32(inputs), input, Int32(inputs), weights.pointer,
                            bias?.pointer, residual, Int32(outputs), activation.code, output, Int32(outputs))
-        case .native:
+        case (.amx, let blocks?):
+            shoal_amx_gemm_blocks(pool, Int32(rows), Int32(outputs), Int32(inputs), input, Int32(inputs),
+                                  weights.pointer, bias?.pointer, activation.code, output, Int32(blocks))
+        case (.native, nil):
             shoal_gemm(pool, Int32(rows), Int32(outputs), Int32(inputs), input, Int32(inputs), weights.pointer,
                        bias?.pointer, residual, Int32(outputs), activation.code, output, Int32(outputs))
-        case .blas:
-            // Column slices of the output, one OpenBLAS call each, spread over the pool's threads.
-            let slices = (outputs + Self.blasSlice - 1) / Self.blasSlice
+        case (.native, let blocks?):
+            shoal_gemm_blocks(pool, Int32(rows), Int32(outputs), Int32(inputs), input, Int32(inputs), weights.pointer,
+                              bias?.pointer, activation.code, output, Int32(blocks))
+        case (.blas, _):
+            // Column slices of the output, one OpenBLAS call each, spread over the pool's threads; with blocks,
+            // one slice per block, written as its own matrix.
+            let width = blocks ?? Self.blasSlice, slices = (outputs + width - 1) / width
             ComputePool.parallelFor(pool, slices) { slice in
-                let first = slice * Self.blasSlice, width = min(Self.blasSlice, outputs - first)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(width), Int32(inputs), 1,
-                            input, Int32(inputs), weights.pointer + first * inputs, Int32(inputs), 0,
-                            output + first, Int32(outputs))
-                shoal_epilogue(Int32(rows), Int32(width), output + first, Int32(outputs), bias.map { $0.pointer + first },
+                let first = slice * width, columns = min(width, outputs - first)
+                let target = blocks == nil ? output + first : output + first * rows
+                let ldc = Int32(blocks ?? outputs)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(columns), Int32(inputs), 1,
+                            input, Int32(inputs), weights.pointer + first * inputs, Int32(inputs), 0, target, ldc)
+                shoal_epilogue(Int32(rows), Int32(columns), target, ldc, bias.map { $0.pointer + first },
                                residual.map { $0 + first }, Int32(outputs), activation.code)
             }
         }

@@ -42,20 +42,27 @@ struct KernelTests {
         var offsets: [Int32] = [0]
         for length in lengths { offsets.append(offsets.last! + Int32(length)) }
         let qkv = pseudoRandom(tokens * 3 * hidden, seed: 11)
+        // The same values as 3 · heads matrices [tokens, headDimension]: queries, keys, values of each head.
+        let headMajor = (0..<qkv.count).map { index in
+            let matrix = index / (tokens * headDimension), token = index / headDimension % tokens
+            return qkv[token * 3 * hidden + matrix * headDimension + index % headDimension]
+        }
         let expected = naiveAttention(qkv: qkv, lengths: lengths, heads: heads, headDimension: headDimension)
         for provider in GemmProvider.available where provider != .blas {
-            for threads in [1, 2] {
+            for (threads, layout) in [(1, false), (2, false), (1, true), (2, true)] {
                 var context = [Float](repeating: .nan, count: tokens * hidden)
                 let perThread = Kernels.attentionScratch(maxLength: 70, headDimension: headDimension)
                 var scratch = [Float](repeating: 0, count: perThread * threads)
                 ComputePool(threads: threads).withPool { raw, _ in
                     Kernels.attention(
                         sequences: lengths.count, offsets: offsets, heads: heads, headDimension: headDimension,
-                        qkv: qkv, context: &context, scratch: &scratch, provider: provider, pool: raw)
+                        qkv: layout ? headMajor : qkv, headMajor: layout, context: &context, scratch: &scratch,
+                        provider: provider, pool: raw)
                 }
                 let worst = zip(context, expected).map { abs(Double($0) - $1) }.max() ?? .infinity
                 // bf16x3 products carry about 16 significant bits, float32 ones 24.
-                #expect(worst < (provider == .amx ? 5e-5 : 1e-5), "\(provider), threads \(threads): \(worst)")
+                #expect(worst < (provider == .amx ? 5e-5 : 1e-5),
+                        "\(provider), threads \(threads), head-major \(layout): \(worst)")
             }
         }
     }

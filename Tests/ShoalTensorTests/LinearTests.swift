@@ -81,6 +81,32 @@ struct LinearTests {
     }
 }
 
+extension LinearTests {
+    @Test("output in column blocks holds exactly the row-major output, block by block",
+          arguments: providers, [1, 2])
+    func columnBlocks(provider: GemmProvider, threads: Int) {
+        let pool = ComputePool(threads: threads)
+        // One row (the one-block path), a block and a half, and many blocks with a partial last one.
+        for (m, n, k, block) in [(1, 96, 40, 32), (24, 128, 64, 64), (70, 192, 96, 32)] {
+            let x = pseudoRandom(m * k, seed: 8), w = pseudoRandom(n * k, seed: 9), b = pseudoRandom(n, seed: 10)
+            let layer = Linear(weight: w, bias: b, outputs: n, inputs: k, provider: provider)
+            var rows = [Float](repeating: .nan, count: m * n), blocked = [Float](repeating: .nan, count: m * n)
+            pool.withPool { raw, _ in
+                x.withUnsafeBufferPointer { xp in
+                    layer.apply(rows: m, input: xp.baseAddress!, output: &rows, activation: .gelu, pool: raw)
+                    layer.apply(rows: m, input: xp.baseAddress!, output: &blocked, activation: .gelu, blocks: block,
+                                pool: raw)
+                }
+            }
+            let rearranged = (0..<(m * n)).map { index in
+                let i = index / n, j = index % n
+                return blocked[((j / block) * m + i) * block + j % block]
+            }
+            #expect(rearranged == rows, "m \(m) n \(n) k \(k) block \(block)")
+        }
+    }
+}
+
 extension Optional where Wrapped == [Float] {
     func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
         guard let array = self else { return body(nil) }

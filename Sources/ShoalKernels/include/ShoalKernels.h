@@ -46,6 +46,11 @@ void shoal_pack(const float *w, int n, int k, float *packed);
 /// the activation is applied (activation and residual are not combined in practice).
 void shoal_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const float *packed,
                 const float *bias, const float *residual, int ldr, int activation, float *c, int ldc);
+/// shoal_gemm without residual, c stored as n / block matrices [m, block], one after another: column j
+/// of row i at c[((j / block) * m + i) * block + j % block]. block is a multiple of 32 that divides n.
+/// Attention reads its heads this way, each a contiguous matrix (see shoal_attention).
+void shoal_gemm_blocks(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const float *packed,
+                       const float *bias, int activation, float *c, int block);
 
 /// 1 when the CPU and OS run AMX bf16 tiles (the first call asks the kernel for tile state).
 int shoal_has_amx(void);
@@ -56,6 +61,9 @@ void shoal_amx_pack(const float *w, int n, int k, void *packed);
 /// shoal_gemm on AMX tiles in bf16x3 precision (relative error about 1e-5); needs shoal_has_amx().
 void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
                     const float *bias, const float *residual, int ldr, int activation, float *c, int ldc);
+/// shoal_gemm_blocks on AMX tiles, in the precision of shoal_amx_gemm.
+void shoal_amx_gemm_blocks(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
+                           const float *bias, int activation, float *c, int block);
 /// One head of self-attention on AMX tiles in bf16x3 precision: out[i] = softmax(q_i · keysᵀ) · values for
 /// the `len` rows of q, keys and values (`stride` floats apart, `d` each); out rows are `ldo` apart.
 /// scratch: shoal_amx_attention_scratch_bytes(len or more, d) bytes. Needs shoal_has_amx().
@@ -79,12 +87,14 @@ void shoal_embed(shoal_pool *pool, int tokens, int hidden, const int32_t *ids, c
 void shoal_layer_norm(shoal_pool *pool, int rows, int n, float *x, const float *gamma, const float *beta,
                       float eps);
 
-/// Self-attention without padding. qkv is [tokens, 3 * hidden] (queries already scaled by 1/sqrt(d));
-/// sequence s spans rows [offsets[s], offsets[s + 1]). Writes context [tokens, hidden].
-/// scratch holds shoal_attention_scratch_count(max_len, head_dim) floats per pool thread. With amx set
-/// (and shoal_has_amx()) the products run on AMX tiles in bf16x3 precision, else in float32.
+/// Self-attention without padding. qkv holds the queries (already scaled by 1/sqrt(d)), keys and values of
+/// every token: rows [tokens, 3 * hidden] when head_major is 0; else 3 * heads matrices [tokens, head_dim],
+/// every head's queries, then its keys, then its values (shoal_gemm_blocks with block head_dim), so that
+/// each head reads contiguous memory. Sequence s spans tokens [offsets[s], offsets[s + 1]). Writes context
+/// [tokens, hidden]. scratch holds shoal_attention_scratch_count(max_len, head_dim) floats per pool thread.
+/// With amx set (and shoal_has_amx()) the products run on AMX tiles in bf16x3 precision, else in float32.
 void shoal_attention(shoal_pool *pool, int sequences, const int32_t *offsets, int heads, int head_dim,
-                     const float *qkv, float *context, float *scratch, int amx);
+                     const float *qkv, int head_major, float *context, float *scratch, int amx);
 size_t shoal_attention_scratch_count(int max_len, int head_dim);
 
 enum shoal_pooling { SHOAL_POOL_MEAN = 0, SHOAL_POOL_CLS = 1, SHOAL_POOL_MAX = 2 };

@@ -52,7 +52,7 @@ checkout "$new" new 2000
 echo '_Thread_local int shared_tile_rows;' > "$work/tiles.c"
 flags=(-O3 -fno-math-errno -w)
 renames=()
-for symbol in amx_gemm amx_pack amx_packed_bytes has_amx amx_attention_head amx_attention_scratch_bytes; do
+for symbol in amx_gemm amx_gemm_blocks amx_pack amx_packed_bytes has_amx amx_attention_head amx_attention_scratch_bytes; do
     renames+=("-Dshoal_$symbol=old_$symbol")
 done
 "$cc" "${flags[@]}" -I"$work/old/include" -I"$work/old" "${renames[@]}" -c "$work/old/gemm_amx.c" -o "$work/old.o"

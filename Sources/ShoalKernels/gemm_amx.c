@@ -393,10 +393,9 @@ SHOAL_AMX static inline void expand_lo(const uint16_t *hi, const uint8_t *lo8, u
     }
 }
 
-// One panel for the single block of rows split at job->split, reading hi and lo8 only.
 // Asks for the hi and lo8 tiles of tile index `tile` ahead of their use. A one-block call streams its
 // weights from memory, and its tile loads alone leave the memory idle between them: asked for one step
-// ahead, a one-row call ran in 0.91 of the time (scripts/kernel-ab.sh, 12 rows); further ahead gained less.
+// ahead, a 12-row call ran in 0.89-0.91 of the time (scripts/kernel-ab.sh); further ahead gained less.
 static inline void prefetch_tile(const amx_job *job, size_t tile) {
     const char *hi = (const char *)(job->hi + tile * TILE_ELEMENTS);
     const char *lo8 = (const char *)(job->lo8 + tile * TILE_ELEMENTS);
@@ -404,6 +403,7 @@ static inline void prefetch_tile(const amx_job *job, size_t tile) {
     for (int line = 0; line < TILE_BYTES / 128; line++) _mm_prefetch(lo8 + 64 * line, _MM_HINT_T0);
 }
 
+// One panel for the single block of rows split at job->split, reading hi and lo8 only.
 SHOAL_AMX static void small_panel(const amx_job *job, int panel) {
     size_t first = (size_t)panel * 2 * job->steps, second = first + job->steps;  // tile indices
     uint16_t lo[2 * TILE_ELEMENTS] __attribute__((aligned(64)));

@@ -77,5 +77,9 @@ struct CommandLineTests {
             #expect((workload["latency_p50_ms"] as? Double ?? 0) > 0)
         }
         #expect((object["peak_gflops"] as? Double ?? 0) > 0)
+        // The environment the figures were taken in, null when unset (the child inherits this process's).
+        let coretype = try #require(object["openblas_coretype"], "openblas_coretype is missing")
+        #expect(coretype as? String == ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"])
+        #expect((coretype is NSNull) == (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil))
     }
 }

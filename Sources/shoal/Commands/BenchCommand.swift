@@ -26,7 +26,10 @@ struct EngineBenchCommand: ParsableCommand {
     var seconds: Double = 3
     @Option(name: .long, help: "Run only this workload (b1_short, b32_short, b8_128tok); repeat for several.")
     var workload: [String] = []
-    @Flag(name: .long, help: "Print one JSON object {machine, workloads: [...]}.")
+    @Flag(name: .long, help: """
+        Print one JSON object {threads, gemm, openblas_coretype (null when unset), peak_gflops, \
+        peak_gflops_by_provider, workloads: [...]}.
+        """)
     var json = false
 
     struct Report: Codable {
@@ -36,6 +39,21 @@ struct EngineBenchCommand: ParsableCommand {
         var peakGflops: Double
         var peakGflopsByProvider: [String: Double]
         var workloads: [EngineBenchmark.Result]
+
+        private enum CodingKeys: String, CodingKey {
+            case threads, gemm, openblasCoretype, peakGflops, peakGflopsByProvider, workloads
+        }
+
+        // Written out so that an unset OPENBLAS_CORETYPE appears as null instead of missing.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(threads, forKey: .threads)
+            try container.encode(gemm, forKey: .gemm)
+            try container.encode(openblasCoretype, forKey: .openblasCoretype)
+            try container.encode(peakGflops, forKey: .peakGflops)
+            try container.encode(peakGflopsByProvider, forKey: .peakGflopsByProvider)
+            try container.encode(workloads, forKey: .workloads)
+        }
     }
 
     func validate() throws {

@@ -76,7 +76,8 @@ struct TransformerEncoder: Sendable {
         let headMajor = c.headDimension % 32 == 0
         workspace.offsets.withUnsafeBufferPointer { offsets in
             for layer in layers {
-                layer.qkv.apply(rows: tokens, input: x, output: qkv, blocks: headMajor ? c.headDimension : nil, pool: pool)
+                layer.qkv.apply(rows: tokens, input: x, output: qkv, blocks: headMajor ? c.headDimension : nil,
+                                pool: pool)
                 Kernels.attention(
                     sequences: sequences, offsets: offsets.baseAddress!, heads: c.heads, headDimension: c.headDimension,
                     qkv: qkv, headMajor: headMajor, context: context, scratch: scratch, provider: layer.qkv.provider,

@@ -581,11 +581,19 @@ SHOAL_AMX static void pack_values(const float *values, size_t stride, int len, i
     }
 }
 
-// One (16-row block, panel) product of split rows against a panel packed by pack_keys or pack_values,
-// left in accumulator tiles 0 and 1.
-SHOAL_AMX static void multiply_packed(const uint16_t *rows, const uint16_t *tiles, int steps) {
-    multiply_steps(rows, tiles, tiles + TILE_ELEMENTS, tiles + 2 * TILE_ELEMENTS, tiles + 3 * TILE_ELEMENTS,
-                   4 * TILE_ELEMENTS, steps);
+// The product of one 16-row block of split rows (x), or of two (x and y, unless y is NULL), against a
+// panel packed by pack_keys or pack_values, stored as 16 or 32 rows of 32 floats, `ld` floats apart.
+SHOAL_AMX static void multiply_packed(const uint16_t *x, const uint16_t *y, const uint16_t *tiles, int steps,
+                                      float *dst, size_t ld) {
+    const uint16_t *hi1 = tiles + TILE_ELEMENTS, *lo0 = tiles + 2 * TILE_ELEMENTS, *lo1 = tiles + 3 * TILE_ELEMENTS;
+    if (y) {
+        pair_steps(x, y, tiles, hi1, lo0, lo1, 4 * TILE_ELEMENTS, steps);
+        store_pair(dst, ld);
+        return;
+    }
+    multiply_steps(x, tiles, hi1, lo0, lo1, 4 * TILE_ELEMENTS, steps);
+    _tile_stored(0, dst, ld * 4);
+    _tile_stored(1, dst + 16, ld * 4);
 }
 
 // Queries and probabilities go through the products two blocks (32 rows) at a time, the last block alone
@@ -609,18 +617,10 @@ SHOAL_AMX void shoal_amx_attention_head(const float *q, const float *keys, const
         int rows = len - block * BLOCK < 2 * BLOCK ? len - block * BLOCK : 2 * BLOCK;
         split_block(&queries, block, split_queries);
         if (pair) split_block(&queries, block + 1, split_queries + query_block);
-        for (int panel = 0; panel < key_panels; panel++) {
-            const uint16_t *tiles = packed_keys + (size_t)panel * key_steps * 4 * TILE_ELEMENTS;
-            if (pair) {
-                pair_steps(split_queries, split_queries + query_block, tiles, tiles + TILE_ELEMENTS,
-                           tiles + 2 * TILE_ELEMENTS, tiles + 3 * TILE_ELEMENTS, 4 * TILE_ELEMENTS, key_steps);
-                store_pair(scores + panel * SHOAL_PANEL, lp);
-            } else {
-                multiply_packed(split_queries, tiles, key_steps);
-                _tile_stored(0, scores + panel * SHOAL_PANEL, lp * 4);
-                _tile_stored(1, scores + panel * SHOAL_PANEL + 16, lp * 4);
-            }
-        }
+        for (int panel = 0; panel < key_panels; panel++)
+            multiply_packed(split_queries, pair ? split_queries + query_block : NULL,
+                            packed_keys + (size_t)panel * key_steps * 4 * TILE_ELEMENTS, key_steps,
+                            scores + panel * SHOAL_PANEL, lp);
         float scales[2 * BLOCK];  // per row, the softmax's 1 / sum of exponentials
         for (int i = 0; i < rows; i++) scales[i] = 1.0f / shoal_softmax_row512(scores + (size_t)i * lp, len);
         amx_job probabilities = {.m = rows, .k = len, .lda = lp, .steps = value_steps, .a = scores};
@@ -628,16 +628,8 @@ SHOAL_AMX void shoal_amx_attention_head(const float *q, const float *keys, const
         if (pair) split_block(&probabilities, 1, split_scores + score_block);
         for (int panel = 0; panel < value_panels; panel++) {
             float result[2 * BLOCK * 32] __attribute__((aligned(64)));
-            const uint16_t *tiles = packed_values + (size_t)panel * value_steps * 4 * TILE_ELEMENTS;
-            if (pair) {
-                pair_steps(split_scores, split_scores + score_block, tiles, tiles + TILE_ELEMENTS,
-                           tiles + 2 * TILE_ELEMENTS, tiles + 3 * TILE_ELEMENTS, 4 * TILE_ELEMENTS, value_steps);
-                store_pair(result, 32);
-            } else {
-                multiply_packed(split_scores, tiles, value_steps);
-                _tile_stored(0, result, 128);
-                _tile_stored(1, result + 16, 128);
-            }
+            multiply_packed(split_scores, pair ? split_scores + score_block : NULL,
+                            packed_values + (size_t)panel * value_steps * 4 * TILE_ELEMENTS, value_steps, result, 32);
             int col = panel * SHOAL_PANEL;
             __mmask16 m0 = shoal_mask(d - col), m1 = shoal_mask(d - col - 16);
             for (int i = 0; i < rows; i++) {

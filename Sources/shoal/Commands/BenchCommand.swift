@@ -40,10 +40,6 @@ struct EngineBenchCommand: ParsableCommand {
         var peakGflopsByProvider: [String: Double]
         var workloads: [EngineBenchmark.Result]
 
-        private enum CodingKeys: String, CodingKey {
-            case threads, gemm, openblasCoretype, peakGflops, peakGflopsByProvider, workloads
-        }
-
         // Written out so that an unset OPENBLAS_CORETYPE appears as null instead of missing.
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)

@@ -2,20 +2,25 @@ import Foundation
 import Testing
 @testable import ShoalControl
 
-@Suite struct ConfigurationTests {
+@Suite final class ConfigurationTests {
+    /// Holds the folders of one test; removed when the test is done (each test has its own instance).
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-config-\(UUID().uuidString)")
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+
     /// A fresh folder holding `shoal.yaml` with `text`, or no file when `text` is nil.
-    static func folder(_ text: String?) throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-config-\(UUID().uuidString)").path
+    func folder(_ text: String?) throws -> String {
+        let folder = root.appendingPathComponent(UUID().uuidString).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         if let text { try Data(text.utf8).write(to: URL(fileURLWithPath: folder + "/shoal.yaml")) }
         return folder
     }
 
-    static func load(_ text: String?, environment: [String: String] = [:]) throws -> ShoalConfiguration {
+    func load(_ text: String?, environment: [String: String] = [:]) throws -> ShoalConfiguration {
         try ConfigurationFile.load(path: nil, directory: folder(text), environment: environment).configuration
     }
 
-    static func error(_ text: String, environment: [String: String] = [:]) -> ControlError? {
+    func failure(_ text: String, environment: [String: String] = [:]) -> ControlError? {
         do {
             _ = try load(text, environment: environment)
             return nil
@@ -25,15 +30,15 @@ import Testing
     }
 
     @Test func noFileGivesTheDefaults() throws {
-        #expect(try Self.load(nil) == ShoalConfiguration())
+        #expect(try load(nil) == ShoalConfiguration())
     }
 
     @Test func theTemplateIsTheDefaults() throws {
-        #expect(try Self.load(ConfigurationTemplate.text) == ShoalConfiguration())
+        #expect(try load(ConfigurationTemplate.text) == ShoalConfiguration())
     }
 
     @Test func aPartialFileKeepsOtherDefaults() throws {
-        let configuration = try Self.load("""
+        let configuration = try load("""
             server:
               port: 9000
             models:
@@ -54,7 +59,7 @@ import Testing
     }
 
     @Test func anUnknownKeyIsNamedWithTheValidKeys() {
-        let error = Self.error("server:\n  prot: 9000\n")
+        let error = failure("server:\n  prot: 9000\n")
         guard case .unknownKey(let key, let valid) = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(key == "server.prot")
         #expect(valid.contains("port"))
@@ -62,67 +67,67 @@ import Testing
     }
 
     @Test func anUnknownKeyInAListEntryNamesTheEntry() {
-        let error = Self.error("models:\n  - name: a\n    memroy: 1GiB\n")
+        let error = failure("models:\n  - name: a\n    memroy: 1GiB\n")
         #expect(error == .unknownKey(key: "models.a.memroy", valid: ["name", "version", "traffic", "latency_p90_ms", "memory", "base", "throughput"]))
     }
 
     @Test func duplicateNamesAreRefused() {
-        #expect(Self.error("models:\n  - {name: a, memory: 1GiB}\n  - {name: a, memory: 2GiB}\n")
+        #expect(failure("models:\n  - {name: a, memory: 1GiB}\n  - {name: a, memory: 2GiB}\n")
             == .duplicateName(key: "models", name: "a"))
-        #expect(Self.error("targets:\n  - {name: t, cpus: 2, memory: 4GiB}\n  - {name: t, cpus: 4, memory: 8GiB}\ntest: {target: t}\n")
+        #expect(failure("targets:\n  - {name: t, cpus: 2, memory: 4GiB}\n  - {name: t, cpus: 4, memory: 8GiB}\ntest: {target: t}\n")
             == .duplicateName(key: "targets", name: "t"))
     }
 
     @Test func aDuplicateKeyIsRefused() {
-        guard case .configurationSyntax(_, let reason) = Self.error("server:\n  port: 1\n  port: 2\n") else {
+        guard case .configurationSyntax(_, let reason) = failure("server:\n  port: 1\n  port: 2\n") else {
             Issue.record("no syntax error"); return
         }
         #expect(reason.contains("port"))
     }
 
     @Test func aBadEnumNamesTheValidValues() {
-        let error = Self.error("runtime: docker\n")
+        let error = failure("runtime: docker\n")
         #expect(error == .invalidValue(key: "runtime", value: "docker", expected: "one of local, kubernetes"))
-        #expect(Self.error("test:\n  mode: burst\n")?.description.contains("closed, open") == true)
+        #expect(failure("test:\n  mode: burst\n")?.description.contains("closed, open") == true)
     }
 
     @Test func aBadTypeNamesTheKey() {
-        let error = Self.error("models:\n  - name: a\n    traffic: lots\n    memory: 1GiB\n")
+        let error = failure("models:\n  - name: a\n    traffic: lots\n    memory: 1GiB\n")
         guard case .invalidValue(let key, let value, _) = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(key == "models.a.traffic")
         #expect(value == "lots")
-        #expect(Self.error("models:\n  - name: a\n    memory: huge\n")?.description.contains("16GiB") == true)
+        #expect(failure("models:\n  - name: a\n    memory: huge\n")?.description.contains("16GiB") == true)
     }
 
     @Test func outOfRangeValuesAndBadReferencesAreRefused() {
-        #expect(Self.error("server: {port: 70000}\n") == .invalidValue(
+        #expect(failure("server: {port: 70000}\n") == .invalidValue(
             key: "server.port", value: "70000", expected: ConfigurationSchema.expected(for: "server.port")))
-        #expect(Self.error("models:\n  - {name: a, memory: 1GiB, base: nope}\n")
+        #expect(failure("models:\n  - {name: a, memory: 1GiB, base: nope}\n")
             == .unknownName(key: "models.a.base", name: "nope", valid: []))
-        #expect(Self.error("pack: {target: m5.large}\n")
+        #expect(failure("pack: {target: m5.large}\n")
             == .unknownName(key: "pack.target", name: "m5.large", valid: ShoalConfiguration.TargetSpec.defaults.map(\.name)))
-        #expect(Self.error("targets:\n  - {name: t, cpus: 0, memory: 4GiB}\ntest: {target: t}\n")?.description.contains("targets.t.cpus") == true)
-        #expect(Self.error("models:\n  - {name: 'bad name', memory: 1GiB}\n")?.description.contains("models.0.name") == true)
-        #expect(Self.error("kubernetes: {namespace: Prod_1}\n") == .invalidValue(
+        #expect(failure("targets:\n  - {name: t, cpus: 0, memory: 4GiB}\ntest: {target: t}\n")?.description.contains("targets.t.cpus") == true)
+        #expect(failure("models:\n  - {name: 'bad name', memory: 1GiB}\n")?.description.contains("models.0.name") == true)
+        #expect(failure("kubernetes: {namespace: Prod_1}\n") == .invalidValue(
             key: "kubernetes.namespace", value: "Prod_1", expected: ConfigurationSchema.expected(for: "kubernetes.namespace")))
-        #expect(Self.error("kubernetes: {max_replicas: 0}\n")?.description.contains("kubernetes.max_replicas") == true)
+        #expect(failure("kubernetes: {max_replicas: 0}\n")?.description.contains("kubernetes.max_replicas") == true)
     }
 
     @Test func environmentVariablesOverrideKeys() throws {
         let file = try ConfigurationFile.load(
-            path: nil, directory: Self.folder("server: {port: 9000}\n"),
+            path: nil, directory: folder("server: {port: 9000}\n"),
             environment: ["SHOAL_SERVER_PORT": "9100", "SHOAL_TEST_MODE": "open", "SHOAL_STORE_URL": "s3://bucket/models"])
         #expect(file.configuration.server.port == 9100)
         #expect(file.configuration.test.mode == .open)
         #expect(file.configuration.store.url == "s3://bucket/models")
         #expect(file.overrides.count == 3)
         #expect(throws: ControlError.self) {
-            _ = try Self.load(nil, environment: ["SHOAL_TEST_CONCURRENCY": "zero"])
+            _ = try load(nil, environment: ["SHOAL_TEST_CONCURRENCY": "zero"])
         }
     }
 
     @Test func setEditsOneKeyAndKeepsTheRest() throws {
-        let path = try Self.folder("# mine\nserver:\n  port: 9000\n") + "/shoal.yaml"
+        let path = try folder("# mine\nserver:\n  port: 9000\n") + "/shoal.yaml"
         _ = try ConfigurationFile.set("server.gateway_port", to: "9001", path: path)
         _ = try ConfigurationFile.set("models.bert.memory", to: "420MiB", path: path)
         let configuration = try ConfigurationFile.set("models.bert.traffic", to: "12.5", path: path)
@@ -137,7 +142,7 @@ import Testing
     }
 
     @Test func setKeepsCommentsWhenTheKeyExists() throws {
-        let path = try Self.folder(nil) + "/shoal.yaml"
+        let path = try folder(nil) + "/shoal.yaml"
         try ConfigurationFile.initialise(path: path, force: false)
         _ = try ConfigurationFile.set("models.minilm.traffic", to: "200", path: path)
         _ = try ConfigurationFile.set("test.url", to: "http://127.0.0.1:9000", path: path)
@@ -151,7 +156,7 @@ import Testing
     }
 
     @Test func initRefusesToOverwrite() throws {
-        let path = try Self.folder("runtime: local\n") + "/shoal.yaml"
+        let path = try folder("runtime: local\n") + "/shoal.yaml"
         #expect(throws: ControlError.self) { try ConfigurationFile.initialise(path: path, force: false) }
         try ConfigurationFile.initialise(path: path, force: true)
         #expect(try ConfigurationFile.load(path: path).configuration == ShoalConfiguration())

@@ -58,6 +58,11 @@ final class S3TestServer: @unchecked Sendable {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         self.process = nil
+        // SeaweedFS puts its gRPC sockets in /tmp whatever TMPDIR says, and only a clean exit removes them.
+        if kind == .seaweed {
+            let grpc = zip(["master", "volume", "filer", "s3"], seaweedPorts + [port])
+            for (server, port) in grpc { unlink("/tmp/seaweedfs-\(server)-grpc-\(port + 10_000).sock") }
+        }
     }
 
     /// The end of the server's log, for a failure message.
@@ -88,10 +93,12 @@ final class S3TestServer: @unchecked Sendable {
             let data = folder.child("data")
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
             let ports = seaweedPorts
+            // Logs to the server's standard error (server.log), local sockets in the test's folder.
             process.arguments = [
-                "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir=\(data.path)",
+                "-logtostderr", "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir=\(data.path)",
                 "-master.port=\(ports[0])", "-volume.port=\(ports[1])", "-filer", "-filer.port=\(ports[2])",
                 "-s3", "-s3.port=\(port)", "-s3.config=\(config.path)", "-master.volumeSizeLimitMB=64", "-volume.max=8",
+                "-filer.localSocket=\(folder.child("filer.sock").path)", "-s3.localSocket=\(folder.child("s3.sock").path)",
             ]
         }
         let log = folder.child("server.log")

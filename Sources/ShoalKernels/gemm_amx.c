@@ -131,7 +131,6 @@ typedef struct {
     const float *a, *bias, *residual;
     const uint16_t *hi, *lo;  // planes of the packed weights
     const uint8_t *lo8;
-    const uint16_t *split;    // one-block calls: the rows, split by the caller
     float *c;
     int runs;              // one-block calls: runs of panels, one per two pool items
     _Atomic int *claimed;  // one-block calls, per run: panels taken from the front, plus 0x10000 per one
@@ -403,8 +402,8 @@ static inline void prefetch_tile(const amx_job *job, size_t tile) {
     for (int line = 0; line < TILE_BYTES / 128; line++) _mm_prefetch(lo8 + 64 * line, _MM_HINT_T0);
 }
 
-// One panel for the single block of rows split at job->split, reading hi and lo8 only.
-SHOAL_AMX static void small_panel(const amx_job *job, int panel) {
+// One panel for the single block of rows split at `split`, reading hi and lo8 only.
+SHOAL_AMX static void small_panel(const amx_job *job, const uint16_t *split, int panel) {
     size_t first = (size_t)panel * 2 * job->steps, second = first + job->steps;  // tile indices
     uint16_t lo[2 * TILE_ELEMENTS] __attribute__((aligned(64)));
     _tile_zero(0);
@@ -414,7 +413,7 @@ SHOAL_AMX static void small_panel(const amx_job *job, int panel) {
         prefetch_tile(job, second + s + 1);
         expand_lo(job->hi + (first + s) * TILE_ELEMENTS, job->lo8 + (first + s) * TILE_ELEMENTS, lo);
         expand_lo(job->hi + (second + s) * TILE_ELEMENTS, job->lo8 + (second + s) * TILE_ELEMENTS, lo + TILE_ELEMENTS);
-        block_step(job->split + (size_t)s * 2 * TILE_ELEMENTS, job->hi + (first + s) * TILE_ELEMENTS,
+        block_step(split + (size_t)s * 2 * TILE_ELEMENTS, job->hi + (first + s) * TILE_ELEMENTS,
                    job->hi + (second + s) * TILE_ELEMENTS, lo, lo + TILE_ELEMENTS);
     }
     store_block(job, 0, panel);
@@ -423,11 +422,15 @@ SHOAL_AMX static void small_panel(const amx_job *job, int panel) {
 // The panels are cut into one run per pair of items; item 2r works run r from its front, item 2r + 1 from
 // its back, one panel at a time, until they meet. A run stays with the same two items at every call, so the
 // weights each core streams stay in the part of the cache it keeps warm, and a core that is slower than
-// its partner (a busy neighbour, a late start) does fewer panels instead of holding up the call.
+// its partner (a busy neighbour, a late start) does fewer panels instead of holding up the call. Each
+// thread splits the rows into its own buffer when it takes its first panel: in parallel rather than by the
+// caller before the call, and read from the thread's own L1 cache rather than from the caller's core.
 SHOAL_AMX static void small_task(void *context, int64_t index, int thread) {
     (void)thread;
     const amx_job *job = context;
+    if (!reserve_split((size_t)job->steps * 2 * TILE_BYTES)) return;  // no panel taken: small_gemm does them
     configure_tiles(job->m);
+    int split = 0;
     int run = (int)(index / 2), from_back = (int)(index & 1);
     int first = run * job->panels / job->runs, count = (run + 1) * job->panels / job->runs - first;
     _Atomic int *claimed = job->claimed + run;
@@ -439,22 +442,24 @@ SHOAL_AMX static void small_task(void *context, int64_t index, int thread) {
             panel = first + (from_back ? count - 1 - back : front);
         } while (!atomic_compare_exchange_weak_explicit(claimed, &taken, taken + (from_back ? 0x10000 : 1),
                                                         memory_order_relaxed, memory_order_relaxed));
-        small_panel(job, panel);
+        if (!split) split_block(job, 0, split_buffer);
+        split = 1;
+        small_panel(job, split_buffer, panel);
     }
 }
 
-// Runs a one-block call, its rows split into the calling thread's split buffer; returns 0, having done
-// nothing, when that buffer cannot be allocated or the panels are too many to count in 16 bits.
+// Runs a one-block call; returns 0, having done nothing, when the calling thread's split buffer cannot be
+// allocated or the panels are too many to count in 16 bits.
 SHOAL_AMX static int small_gemm(shoal_pool *pool, amx_job *job) {
     if (job->panels > 0xFFFF || !reserve_split((size_t)job->steps * 2 * TILE_BYTES)) return 0;
-    split_block(job, 0, split_buffer);
-    job->split = split_buffer;
     int items = shoal_pool_threads(pool);
     job->runs = (items + 1) / 2;
     _Atomic int claimed[job->runs];
     for (int run = 0; run < job->runs; run++) atomic_init(&claimed[run], 0);
     job->claimed = claimed;
     shoal_pool_run(pool, items, small_task, job);
+    // Panels of runs whose threads could not allocate their split buffers are left: the caller does them.
+    for (int run = 1; run < job->runs; run++) small_task(job, 2 * run, 0);
     return 1;
 }
 
@@ -481,7 +486,7 @@ static void amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int 
     amx_job job = {m, n, k, lda, ldr, ldc, activation, steps, blocks, panels, group_blocks, groups, chunk_panels,
                    (panels + chunk_panels - 1) / chunk_panels, atomic_fetch_add(&job_counter, 1) + 1, &next_group,
                    next_chunk, a, bias, residual, hi, (const uint16_t *)(lo8 + plane_tiles(n, k) * TILE_ELEMENTS),
-                   lo8, NULL, c};
+                   lo8, c};
     job.block = block;
     if (blocks == 1 && small_gemm(pool, &job)) return;
     shoal_pool_run(pool, threads, multiply_task, &job);

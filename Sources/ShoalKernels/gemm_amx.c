@@ -442,8 +442,10 @@ SHOAL_AMX static void small_task(void *context, int64_t index, int thread) {
             panel = first + (from_back ? count - 1 - back : front);
         } while (!atomic_compare_exchange_weak_explicit(claimed, &taken, taken + (from_back ? 0x10000 : 1),
                                                         memory_order_relaxed, memory_order_relaxed));
-        if (!split) split_block(job, 0, split_buffer);
-        split = 1;
+        if (!split) {
+            split_block(job, 0, split_buffer);
+            split = 1;
+        }
         small_panel(job, split_buffer, panel);
     }
 }

@@ -38,6 +38,8 @@ static inline int panels_of(int n) { return (n + SHOAL_PANEL - 1) / SHOAL_PANEL;
 
 // Tiles per plane: one per (panel, half, step).
 static inline size_t plane_tiles(int n, int k) { return (size_t)panels_of(n) * 2 * steps_of(k); }
+// Bytes of one 16-row block split for `steps` k steps: a hi and a lo tile per step.
+static inline size_t block_split_bytes(int steps) { return (size_t)steps * 2 * TILE_BYTES; }
 
 size_t shoal_amx_packed_bytes(int n, int k) { return plane_tiles(n, k) * (2 * TILE_BYTES + TILE_ELEMENTS); }
 
@@ -311,7 +313,7 @@ SHOAL_AMX static void multiply_chunk(const amx_job *job, int group, int chunk) {
     int end = first + job->group_blocks < job->blocks ? first + job->group_blocks : job->blocks;
     size_t block_elements = (size_t)job->steps * 2 * TILE_ELEMENTS;
     if (split_job != job->id || split_group != group) {
-        if (!reserve_split((size_t)job->group_blocks * block_elements * 2)) return;
+        if (!reserve_split((size_t)job->group_blocks * block_split_bytes(job->steps))) return;
         for (int block = first; block < end; block++)
             split_block(job, block, split_buffer + (size_t)(block - first) * block_elements);
         split_job = job->id;
@@ -428,7 +430,7 @@ SHOAL_AMX static void small_panel(const amx_job *job, const uint16_t *split, int
 SHOAL_AMX static void small_task(void *context, int64_t index, int thread) {
     (void)thread;
     const amx_job *job = context;
-    if (!reserve_split((size_t)job->steps * 2 * TILE_BYTES)) return;  // no panel taken: small_gemm does them
+    if (!reserve_split(block_split_bytes(job->steps))) return;  // no panel taken: small_gemm does them
     configure_tiles(job->m);
     int split = 0;
     int run = (int)(index / 2), from_back = (int)(index & 1);
@@ -453,7 +455,7 @@ SHOAL_AMX static void small_task(void *context, int64_t index, int thread) {
 // Runs a one-block call; returns 0, having done nothing, when the calling thread's split buffer cannot be
 // allocated or the panels are too many to count in 16 bits.
 SHOAL_AMX static int small_gemm(shoal_pool *pool, amx_job *job) {
-    if (job->panels > 0xFFFF || !reserve_split((size_t)job->steps * 2 * TILE_BYTES)) return 0;
+    if (job->panels > 0xFFFF || !reserve_split(block_split_bytes(job->steps))) return 0;
     int items = shoal_pool_threads(pool);
     job->runs = (items + 1) / 2;
     _Atomic int claimed[job->runs];
@@ -472,7 +474,7 @@ static void amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int 
     // Groups as large as GROUP_BYTES of split rows allow (fewer passes over the weights), an even
     // number of blocks, but at least one group per thread when there are rows enough.
     int threads = shoal_pool_threads(pool);
-    int group_blocks = GROUP_BYTES / (steps * 2 * TILE_BYTES);
+    int group_blocks = (int)(GROUP_BYTES / block_split_bytes(steps));
     int spread = (blocks + threads - 1) / threads;
     group_blocks = spread < group_blocks ? spread : group_blocks;
     group_blocks = group_blocks < 2 ? 2 : group_blocks / 2 * 2;

@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <string.h>
+#include <time.h>
 
 #define ROWS 12          // output rows per micro-kernel call
 #define CHUNK_BYTES (256 * 1024)  // rows of A per task: about this much of A stays in L2 across panels
@@ -182,4 +183,71 @@ void shoal_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, 
 void shoal_gemm_blocks(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const float *packed,
                        const float *bias, int activation, float *c, int block) {
     gemm(pool, m, n, k, a, lda, packed, bias, NULL, 0, activation, c, 0, block);
+}
+
+// MARK: - Vector peak
+
+#define FMA_CHAINS 12  // independent accumulators: more than FMA latency × FMA units on current cores
+
+// Runs `iterations` rounds of one fused multiply-add on each of FMA_CHAINS vector registers, with no
+// memory traffic; returns their sum so that none of the work can be dropped.
+#if defined(SHOAL_X86)
+SHOAL_AVX512 static float fma_chains_avx512(int64_t iterations) {
+    __m512 acc[FMA_CHAINS], x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(1e-3f);
+    for (int j = 0; j < FMA_CHAINS; j++) acc[j] = _mm512_set1_ps((float)j);
+    for (int64_t i = 0; i < iterations; i++)
+        for (int j = 0; j < FMA_CHAINS; j++) acc[j] = _mm512_fmadd_ps(acc[j], x, y);
+    for (int j = 1; j < FMA_CHAINS; j++) acc[0] = _mm512_add_ps(acc[0], acc[j]);
+    return _mm512_reduce_add_ps(acc[0]);
+}
+
+__attribute__((target("avx2,fma"))) static float fma_chains_avx2(int64_t iterations) {
+    __m256 acc[FMA_CHAINS], x = _mm256_set1_ps(0.999f), y = _mm256_set1_ps(1e-3f);
+    for (int j = 0; j < FMA_CHAINS; j++) acc[j] = _mm256_set1_ps((float)j);
+    for (int64_t i = 0; i < iterations; i++)
+        for (int j = 0; j < FMA_CHAINS; j++) acc[j] = _mm256_fmadd_ps(acc[j], x, y);
+    float lanes[8];
+    for (int j = 1; j < FMA_CHAINS; j++) acc[0] = _mm256_add_ps(acc[0], acc[j]);
+    _mm256_storeu_ps(lanes, acc[0]);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7];
+}
+#endif
+
+// Float lanes per fused multiply-add of the widest vector unit the kernels can drive (0: none).
+static int fma_lanes(void) {
+#if defined(SHOAL_X86)
+    if (shoal_has_avx512()) return 16;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 8;
+#endif
+    return 0;
+}
+
+static void fma_task(void *context, int64_t index, int thread) {
+    (void)index; (void)thread;
+    int64_t iterations = *(const int64_t *)context;
+    volatile float sink = 0.0f;
+#if defined(SHOAL_X86)
+    sink = fma_lanes() == 16 ? fma_chains_avx512(iterations) : fma_chains_avx2(iterations);
+#endif
+    (void)sink;
+}
+
+double shoal_fma_peak(shoal_pool *pool, double seconds) {
+    int lanes = fma_lanes();
+    if (lanes == 0) return 0.0;
+    // Many more tasks than threads, so that a thread that starts late does not leave the others idle.
+    int64_t tasks = 16 * (int64_t)shoal_pool_threads(pool), iterations = 4096;
+    double best = 0.0;
+    for (int run = 0; run < 4; run++) {  // run 0 only sizes the others to `seconds` each
+        struct timespec start, end;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        shoal_pool_run(pool, tasks, fma_task, &iterations);
+        clock_gettime(CLOCK_MONOTONIC, &end);
+        double elapsed = (double)(end.tv_sec - start.tv_sec) + 1e-9 * (double)(end.tv_nsec - start.tv_nsec);
+        double rate = 2.0 * FMA_CHAINS * lanes * (double)iterations * (double)tasks / elapsed;
+        if (run > 0 && rate / 1e9 > best) best = rate / 1e9;
+        iterations = (int64_t)(rate * seconds / (2.0 * FMA_CHAINS * lanes * (double)tasks)) + 1;
+    }
+    return best;
 }

@@ -1,7 +1,15 @@
 import Foundation
+import ShoalKernels
 
-/// Measures how many GFLOP/s a GEMM provider sustains on a large product: the machine's practical peak.
+/// The machine's peak: how many GFLOP/s a GEMM provider sustains on a large product, and the ceiling of
+/// the vector units that runs float32 GEMMs.
 public enum GemmPeak {
+    /// GFLOP/s of fused multiply-adds on registers only, on all of `pool`'s threads: no float32 GEMM passes
+    /// it (AMX tiles do, being another unit). 0 on CPUs without AVX2 and FMA.
+    public static func vectorCeiling(pool: ComputePool, seconds: Double = 0.3) -> Double {
+        pool.withPool { raw, _ in shoal_fma_peak(raw, seconds) }
+    }
+
     /// GFLOP/s of `m × k · (n × k)ᵀ` on `pool`, best of `repetitions` timed runs of at least `seconds` each.
     public static func measure(provider: GemmProvider, pool: ComputePool, m: Int = 1024, n: Int = 1536, k: Int = 1024,
                                seconds: Double = 0.3, repetitions: Int = 3) -> Double {

@@ -76,7 +76,11 @@ struct CommandLineTests {
             #expect((workload["sentences_per_second"] as? Double ?? 0) > 0)
             #expect((workload["latency_p50_ms"] as? Double ?? 0) > 0)
         }
-        #expect((object["peak_gflops"] as? Double ?? 0) > 0)
+        let peak = try #require(object["peak_gflops"] as? Double)
+        let providers = try #require(object["peak_gflops_by_provider"] as? [String: Double])
+        let vector = try #require(object["vector_peak_gflops"] as? Double)
+        #expect(peak > 0)
+        #expect(peak == max(vector, providers.values.max() ?? 0))
         // The environment the figures were taken in, null when unset (the child inherits this process's).
         let coretype = try #require(object["openblas_coretype"], "openblas_coretype is missing")
         #expect(coretype as? String == ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"])

@@ -28,6 +28,9 @@ void shoal_pool_run(shoal_pool *pool, int64_t count, shoal_task_fn task, void *c
 
 /// 1 when the CPU runs the AVX-512 kernels, 0 when the portable paths are used.
 int shoal_has_avx512(void);
+/// GFLOP/s of fused multiply-adds on registers only, on all of `pool`'s threads, best of three runs of
+/// about `seconds` each: the vector units' ceiling, which no float32 GEMM passes (0 without AVX2/FMA).
+double shoal_fma_peak(shoal_pool *pool, double seconds);
 
 // MARK: - GEMM on packed weights
 

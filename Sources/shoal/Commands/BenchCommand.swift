@@ -17,7 +17,8 @@ struct EngineBenchCommand: ParsableCommand {
         abstract: "Throughput, latency and GEMM efficiency of the engine on standard workloads.",
         discussion: """
             Workloads: b1_short (1 × ~12 tokens), b32_short (32 × ~12 tokens), b8_128tok (8 × ~128 tokens), \
-            tokenization included. The machine's GEMM peak is measured first (best of the providers this CPU runs).
+            tokenization included. The machine's peak is measured first: the best of the GEMM providers this CPU \
+            runs and of its vector units' fused multiply-adds on registers only.
             Example: shoal bench engine --model ./all-MiniLM-L6-v2 --threads 2
             """)
 
@@ -27,8 +28,8 @@ struct EngineBenchCommand: ParsableCommand {
     @Option(name: .long, help: "Run only this workload (b1_short, b32_short, b8_128tok); repeat for several.")
     var workload: [String] = []
     @Flag(name: .long, help: """
-        Print one JSON object {threads, gemm, openblas_coretype (null when unset), peak_gflops, \
-        peak_gflops_by_provider, workloads: [...]}.
+        Print one JSON object {threads, gemm, openblas_coretype (null when unset), peak_gflops (the \
+        highest of the next two), peak_gflops_by_provider, vector_peak_gflops, workloads: [...]}.
         """)
     var json = false
 
@@ -38,6 +39,7 @@ struct EngineBenchCommand: ParsableCommand {
         var openblasCoretype: String?
         var peakGflops: Double
         var peakGflopsByProvider: [String: Double]
+        var vectorPeakGflops: Double
         var workloads: [EngineBenchmark.Result]
 
         // Written out so that an unset OPENBLAS_CORETYPE appears as null instead of missing.
@@ -48,6 +50,7 @@ struct EngineBenchCommand: ParsableCommand {
             try container.encode(openblasCoretype, forKey: .openblasCoretype)
             try container.encode(peakGflops, forKey: .peakGflops)
             try container.encode(peakGflopsByProvider, forKey: .peakGflopsByProvider)
+            try container.encode(vectorPeakGflops, forKey: .vectorPeakGflops)
             try container.encode(workloads, forKey: .workloads)
         }
     }
@@ -71,20 +74,22 @@ struct EngineBenchCommand: ParsableCommand {
         for provider in GemmProvider.available {
             peaks[provider.rawValue] = GemmPeak.measure(provider: provider, pool: pool)
         }
-        let peak = peaks.values.max() ?? 0
+        let vector = GemmPeak.vectorCeiling(pool: pool)
+        let peak = max(peaks.values.max() ?? 0, vector)
         let benchmark = EngineBenchmark(model: model, pool: pool, seconds: seconds)
         let results = try selectedWorkloads(of: model).map { try benchmark.measure($0, peakGFLOPs: peak) }
         let report = Report(
             threads: pool.threads, gemm: engine.gemm.rawValue,
             openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], peakGflops: peak,
-            peakGflopsByProvider: peaks, workloads: results)
+            peakGflopsByProvider: peaks, vectorPeakGflops: vector, workloads: results)
         if json {
             print(String(decoding: try ShoalJSON.encoder(pretty: false).encode(report), as: UTF8.self))
             return
         }
         print("threads \(report.threads), gemm \(report.gemm), OPENBLAS_CORETYPE=\(report.openblasCoretype ?? "(unset)")")
-        print("GEMM peak: " + peaks.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value)) GFLOP/s" }
-            .joined(separator: ", "))
+        let gemms = peaks.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value))" }
+        print(String(format: "peak %.1f GFLOP/s: GEMM ", peak) + gemms.joined(separator: ", ")
+            + String(format: "; vector FMA %.1f", vector))
         print("workload    batch  tok/seq  sent/s    tok/s     p50 ms  p99 ms  GFLOP/s  of peak")
         for r in results {
             print(String(format: "%-10@ %6d %8.1f %8.1f %9.0f %8.2f %7.2f %8.1f %7.0f%%",

@@ -33,7 +33,7 @@ public final class Server: Sendable {
     ) -> some ApplicationProtocol {
         Application(
             router: api.router(),
-            server: .http1(additionalChannelHandlers: [ClientGoneHandler()]),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ClientGoneHandler()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "shoal"),
             services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

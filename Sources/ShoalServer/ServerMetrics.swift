@@ -26,7 +26,9 @@ final class ServerMetrics: Sendable {
         let key = "\(model)\u{0}\(outcome)"
         let counter = requests.withLock { cache in
             if let counter = cache[key] { return counter }
-            let counter = registry.makeCounter(name: "shoal_requests_total", labels: [("model", model), ("outcome", outcome)])
+            let name = MetricNameDescriptor(
+                metricName: "shoal_requests", unitName: "total", helpText: "Requests answered, by model and outcome.")
+            let counter = registry.makeCounter(descriptor: name, labels: [("model", model), ("outcome", outcome)])
             cache[key] = counter
             return counter
         }

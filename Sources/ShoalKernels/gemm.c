@@ -223,31 +223,36 @@ static int fma_lanes(void) {
     return 0;
 }
 
+typedef struct {
+    int64_t iterations;
+    int lanes;  // fma_lanes(), asked once per measurement
+} fma_job;
+
 static void fma_task(void *context, int64_t index, int thread) {
     (void)index; (void)thread;
-    int64_t iterations = *(const int64_t *)context;
+    const fma_job *job = context;
     volatile float sink = 0.0f;
 #if defined(SHOAL_X86)
-    sink = fma_lanes() == 16 ? fma_chains_avx512(iterations) : fma_chains_avx2(iterations);
+    sink = job->lanes == 16 ? fma_chains_avx512(job->iterations) : fma_chains_avx2(job->iterations);
 #endif
     (void)sink;
 }
 
 double shoal_fma_peak(shoal_pool *pool, double seconds) {
-    int lanes = fma_lanes();
-    if (lanes == 0) return 0.0;
+    fma_job job = {.iterations = 4096, .lanes = fma_lanes()};
+    if (job.lanes == 0) return 0.0;
     // Many more tasks than threads, so that a thread that starts late does not leave the others idle.
-    int64_t tasks = 16 * (int64_t)shoal_pool_threads(pool), iterations = 4096;
-    double best = 0.0;
+    int64_t tasks = 16 * (int64_t)shoal_pool_threads(pool);
+    double flops_per_iteration = 2.0 * FMA_CHAINS * job.lanes * (double)tasks, best = 0.0;
     for (int run = 0; run < 4; run++) {  // run 0 only sizes the others to `seconds` each
         struct timespec start, end;
         clock_gettime(CLOCK_MONOTONIC, &start);
-        shoal_pool_run(pool, tasks, fma_task, &iterations);
+        shoal_pool_run(pool, tasks, fma_task, &job);
         clock_gettime(CLOCK_MONOTONIC, &end);
         double elapsed = (double)(end.tv_sec - start.tv_sec) + 1e-9 * (double)(end.tv_nsec - start.tv_nsec);
-        double rate = 2.0 * FMA_CHAINS * lanes * (double)iterations * (double)tasks / elapsed;
+        double rate = flops_per_iteration * (double)job.iterations / elapsed;
         if (run > 0 && rate / 1e9 > best) best = rate / 1e9;
-        iterations = (int64_t)(rate * seconds / (2.0 * FMA_CHAINS * lanes * (double)tasks)) + 1;
+        job.iterations = (int64_t)(rate * seconds / flops_per_iteration) + 1;
     }
     return best;
 }

@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "ShoalTensorTests", dependencies: ["ShoalTensor"]),
         .testTarget(name: "ShoalTokenizersTests", dependencies: ["ShoalTokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShoalModelsTests", dependencies: ["ShoalModels", "ShoalTesting"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalControl", "ShoalModels", "ShoalTesting"]),
+        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalControl", "ShoalModels", "ShoalTensor", "ShoalTesting"]),
         .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore", "ShoalInference", "ShoalTesting", "shoal"]),
         .testTarget(
             name: "ShoalControlTests",

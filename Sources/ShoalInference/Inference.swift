@@ -93,6 +93,9 @@ public final class Inference: Service, Sendable {
     /// Bytes of model parameters in memory.
     public var memoryUsed: Int { registry.memoryUsed }
 
+    /// Bytes of the memory budget reserved for loads under way.
+    public var memoryReserved: Int { registry.memoryReserved }
+
     private func validate(_ texts: [String]) throws(InferenceError) {
         guard !texts.isEmpty else { throw .invalidInput("no input text; send at least one") }
         guard texts.count <= configuration.maxInputsPerRequest else {

@@ -157,6 +157,9 @@ final class ModelRegistry: Sendable {
     /// Bytes of parameters in memory.
     var memoryUsed: Int { state.withLock { $0.used } }
 
+    /// Bytes reserved for loads under way.
+    var memoryReserved: Int { state.withLock { $0.reserved } }
+
     private func status(_ name: String, version: String, entry: Entry?) -> ModelStatus {
         switch entry?.phase {
         case .ready(let lease):
@@ -194,12 +197,12 @@ final class ModelRegistry: Sendable {
                 finish(name, with: .success(Lease(name: name, version: location.version, instance: shared)), outcome: "shared")
                 return
             }
-            reservation = Self.estimatedBytes(folder: folder)
-            let bytes = reservation
+            let bytes = Self.estimatedBytes(folder: folder)
             try state.withLock { state throws(InferenceError) in
                 try makeRoom(for: bytes, name: name, in: &state)
                 state.reserved += bytes
             }
+            reservation = bytes  // only now taken: the error path gives back what was taken, no more
             Self.returnFreedMemory()
             let options = configuration.modelOptions
             let model: Model
@@ -392,11 +395,11 @@ final class ModelRegistry: Sendable {
         #endif
     }
 
-    /// Bytes a model folder's parameters take once loaded as float32, from its weights file's size.
+    /// Bytes to reserve while a model folder loads: its parameters as float32, from its headers alone, which
+    /// no provider packs into fewer bytes; the loaded model's exact `parameterBytes` replace the reservation.
+    /// 0 when the files cannot tell, in which case loading them reports why.
     private static func estimatedBytes(folder: URL) -> Int {
-        let path = folder.appendingPathComponent("model.safetensors").path
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        return (attributes?[.size] as? NSNumber)?.intValue ?? 0
+        (try? Model.minimumParameterBytes(folder: folder)) ?? 0
     }
 }
 

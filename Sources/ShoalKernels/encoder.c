@@ -41,16 +41,35 @@ SHOAL_AVX512 static void layer_norm_row_avx512(int n, float *x, const float *gam
         _mm512_mask_storeu_ps(x + j, m, y);
     }
 }
+
+SHOAL_AVX2 static void layer_norm_row_avx2(int n, float *x, const float *gamma, const float *beta, float eps) {
+    __m256 sum = _mm256_setzero_ps();
+    for (int j = 0; j < n; j += 8) sum = _mm256_add_ps(sum, _mm256_maskload_ps(x + j, shoal_mask256(n - j)));
+    float mean = shoal_hsum256(sum) / (float)n;
+    __m256 vmean = _mm256_set1_ps(mean), squares = _mm256_setzero_ps();
+    for (int j = 0; j < n; j += 8) {
+        __m256i m = shoal_mask256(n - j);
+        __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + j, m), vmean), _mm256_castsi256_ps(m));
+        squares = _mm256_fmadd_ps(d, d, squares);
+    }
+    __m256 scale = _mm256_set1_ps(1.0f / sqrtf(shoal_hsum256(squares) / (float)n + eps));
+    for (int j = 0; j < n; j += 8) {
+        __m256i m = shoal_mask256(n - j);
+        __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + j, m), vmean), scale);
+        __m256 y = _mm256_fmadd_ps(d, _mm256_maskload_ps(gamma + j, m), _mm256_maskload_ps(beta + j, m));
+        _mm256_maskstore_ps(x + j, m, y);
+    }
+}
 #endif
 
 static void layer_norm_row(int n, float *x, const float *gamma, const float *beta, float eps) {
+    switch (shoal_isa()) {
 #if defined(SHOAL_X86)
-    if (shoal_has_avx512()) {
-        layer_norm_row_avx512(n, x, gamma, beta, eps);
-        return;
-    }
+    case SHOAL_ISA_AVX512: layer_norm_row_avx512(n, x, gamma, beta, eps); return;
+    case SHOAL_ISA_AVX2: layer_norm_row_avx2(n, x, gamma, beta, eps); return;
 #endif
-    layer_norm_row_portable(n, x, gamma, beta, eps);
+    default: layer_norm_row_portable(n, x, gamma, beta, eps);
+    }
 }
 
 typedef struct {
@@ -128,30 +147,67 @@ size_t shoal_attention_scratch_count(int max_len, int head_dim) {
     return (count + 15) / 16 * 16;  // keeps every thread's share 64-byte aligned
 }
 
+// exp(row - max) in place over `len` scores; returns their sum.
+static float softmax_row(float *row, int len) {
+    switch (shoal_isa()) {
+#if defined(SHOAL_X86)
+    case SHOAL_ISA_AVX512: return shoal_softmax_row512(row, len);
+    case SHOAL_ISA_AVX2: return shoal_softmax_row256(row, len);
+#endif
+    default: {
+        float max = -FLT_MAX, sum = 0.0f;
+        for (int j = 0; j < len; j++) max = row[j] > max ? row[j] : max;
+        for (int j = 0; j < len; j++) sum += (row[j] = expf(row[j] - max));
+        return sum;
+    }
+    }
+}
+
 // One head of one sequence: out[i] = softmax(q_i · keysᵀ) · values for the `len` rows of q, keys and
-// values (`stride` floats apart, `d` each); out rows are `ldo` apart. The same contract as
-// shoal_amx_attention_head.
-static void attention_head_portable(const float *queries, const float *keys, const float *values, size_t stride,
-                                    int len, int d, float *context, size_t ldo, float *scores) {
+// values (`stride` floats apart, `d` each); out rows are `ldo` apart (the contract of
+// shoal_amx_attention_head). Both products are GEMMs with the micro-kernel of shoal_isa(): the keys are
+// packed as the "weights" of Q·Kᵀ, the values as those of P·V (a panel row of V is one token's head
+// vector). `pack_keys` writes the keys' panels: panel row t holds dimension t of the panel's 32 keys.
+typedef void (*pack_keys_fn)(const float *keys, size_t stride, int len, int d, float *packed);
+
+static void pack_keys_portable(const float *keys, size_t stride, int len, int d, float *packed) {
+    for (int panel = 0; panel < round32(len) / 32; panel++) {
+        float *dst = packed + (size_t)panel * 32 * d;
+        for (int j = 0; j < 32; j++) {
+            int key = panel * 32 + j;
+            const float *src = keys + (size_t)key * stride;
+            for (int t = 0; t < d; t++) dst[(size_t)t * 32 + j] = key < len ? src[t] : 0.0f;
+        }
+    }
+}
+
+static void attention_head_packed(const float *q, const float *keys, const float *values, size_t stride, int len,
+                                  int d, float *out, size_t ldo, float *scratch, pack_keys_fn pack_keys) {
+    int lp = round32(len), dp = round32(d);
+    float *keys_packed = scratch, *scores = scratch + (size_t)lp * d, *values_packed = scores + (size_t)len * lp;
+    pack_keys(keys, stride, len, d, keys_packed);
+    gemm_job products = {len, len, d, (int)stride, 0, lp, SHOAL_ACT_NONE, 0, lp / 32, q, keys_packed, NULL, NULL,
+                         scores, 0};
+    for (int panel = 0; panel < lp / 32; panel++)
+        for (int row = 0; row < len; row += 12) shoal_gemm_block(&products, row, len - row < 12 ? len - row : 12, panel);
+    float sums[len];
+    for (int i = 0; i < len; i++) sums[i] = softmax_row(scores + (size_t)i * lp, len);
+    for (int panel = 0; panel < dp / 32; panel++) {
+        float *dst = values_packed + (size_t)panel * 32 * len;
+        int cols = d - panel * 32 < 32 ? d - panel * 32 : 32;
+        for (int j = 0; j < len; j++) {
+            const float *v = values + (size_t)j * stride + panel * 32;
+            for (int c = 0; c < 32; c++) dst[(size_t)j * 32 + c] = c < cols ? v[c] : 0.0f;
+        }
+    }
+    gemm_job weighted = {len, d, len, lp, 0, (int)ldo, SHOAL_ACT_NONE, 0, dp / 32, scores, values_packed, NULL, NULL,
+                         out, 0};
+    for (int panel = 0; panel < dp / 32; panel++)
+        for (int row = 0; row < len; row += 12) shoal_gemm_block(&weighted, row, len - row < 12 ? len - row : 12, panel);
+    // The softmax's division: each output row by its sum of exponentials.
     for (int i = 0; i < len; i++) {
-        const float *q = queries + (size_t)i * stride;
-        float max = -FLT_MAX;
-        for (int j = 0; j < len; j++) {
-            const float *k = keys + (size_t)j * stride;
-            float s = 0.0f;
-            for (int t = 0; t < d; t++) s += q[t] * k[t];
-            scores[j] = s;
-            max = s > max ? s : max;
-        }
-        float sum = 0.0f;
-        for (int j = 0; j < len; j++) sum += (scores[j] = expf(scores[j] - max));
-        float *out = context + (size_t)i * ldo;
-        for (int t = 0; t < d; t++) out[t] = 0.0f;
-        for (int j = 0; j < len; j++) {
-            const float *v = values + (size_t)j * stride;
-            float p = scores[j] / sum;
-            for (int t = 0; t < d; t++) out[t] += p * v[t];
-        }
+        float scale = 1.0f / sums[i], *o = out + (size_t)i * ldo;
+        for (int t = 0; t < d; t++) o[t] *= scale;
     }
 }
 
@@ -168,51 +224,15 @@ SHOAL_AVX512 static void transpose16_avx512(const float *in, size_t ld, int rows
     for (int j = 0; j < out_rows; j++) _mm512_storeu_ps(out + (size_t)j * 32, r[j]);
 }
 
-// Both products of one head as GEMMs with the register-blocked micro-kernel: the keys are packed as the
-// "weights" of Q·Kᵀ, the values as those of P·V (a panel row of V is one token's head vector).
-SHOAL_AVX512 static void attention_head_avx512(const float *q, const float *keys, const float *values, size_t stride,
-                                               int len, int d, float *out, size_t ldo, float *scratch) {
-    int lp = round32(len), dp = round32(d);
-    float *keys_packed = scratch, *scores = scratch + (size_t)lp * d, *values_packed = scores + (size_t)len * lp;
-    // Keys in 16 x 16 blocks: panel row t holds dimension t of the panel's 32 keys.
-    for (int panel = 0; panel < lp / 32; panel++) {
-        float *dst = keys_packed + (size_t)panel * 32 * d;
+// The keys' panels in 16 x 16 blocks.
+SHOAL_AVX512 static void pack_keys_avx512(const float *keys, size_t stride, int len, int d, float *packed) {
+    for (int panel = 0; panel < round32(len) / 32; panel++) {
+        float *dst = packed + (size_t)panel * 32 * d;
         for (int half = 0; half < 2; half++) {
             int key0 = panel * 32 + half * 16, rows = len - key0 < 16 ? (len - key0 > 0 ? len - key0 : 0) : 16;
             for (int t0 = 0; t0 < d; t0 += 16)
-                transpose16_avx512(keys + (size_t)key0 * stride + t0, (size_t)stride, rows, shoal_mask(d - t0),
+                transpose16_avx512(keys + (size_t)key0 * stride + t0, stride, rows, shoal_mask(d - t0),
                                    d - t0 < 16 ? d - t0 : 16, dst + (size_t)t0 * 32 + half * 16);
-        }
-    }
-    gemm_job products = {len, len, d, (int)stride, 0, lp, SHOAL_ACT_NONE, 0, lp / 32, q, keys_packed, NULL, NULL,
-                         scores, 0};
-    for (int panel = 0; panel < lp / 32; panel++)
-        for (int row = 0; row < len; row += 12)
-            shoal_gemm_block_avx512(&products, row, len - row < 12 ? len - row : 12, panel);
-    float sums[len];
-    for (int i = 0; i < len; i++) sums[i] = shoal_softmax_row512(scores + (size_t)i * lp, len);
-    for (int panel = 0; panel < dp / 32; panel++) {
-        float *dst = values_packed + (size_t)panel * 32 * len;
-        int cols = d - panel * 32 < 32 ? d - panel * 32 : 32;
-        __mmask16 m0 = shoal_mask(cols), m1 = shoal_mask(cols - 16 > 0 ? cols - 16 : 0);
-        for (int j = 0; j < len; j++) {
-            const float *v = values + (size_t)j * stride + panel * 32;
-            _mm512_storeu_ps(dst + (size_t)j * 32, _mm512_maskz_loadu_ps(m0, v));
-            _mm512_storeu_ps(dst + (size_t)j * 32 + 16, _mm512_maskz_loadu_ps(m1, v + 16));
-        }
-    }
-    gemm_job weighted = {len, d, len, lp, 0, (int)ldo, SHOAL_ACT_NONE, 0, dp / 32, scores, values_packed, NULL, NULL,
-                         out, 0};
-    for (int panel = 0; panel < dp / 32; panel++)
-        for (int row = 0; row < len; row += 12)
-            shoal_gemm_block_avx512(&weighted, row, len - row < 12 ? len - row : 12, panel);
-    // The softmax's division: each output row by its sum of exponentials.
-    for (int i = 0; i < len; i++) {
-        __m512 scale = _mm512_set1_ps(1.0f / sums[i]);
-        float *o = out + (size_t)i * ldo;
-        for (int t = 0; t < d; t += 16) {
-            __mmask16 m = shoal_mask(d - t);
-            _mm512_mask_storeu_ps(o + t, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, o + t), scale));
         }
     }
 }
@@ -244,13 +264,11 @@ static void attention_task(void *context, int64_t index, int thread) {
         shoal_amx_attention_head(q, keys, values, stride, len, d, out, (size_t)h, scratch);
         return;
     }
+    pack_keys_fn pack_keys = pack_keys_portable;
 #if defined(SHOAL_X86)
-    if (shoal_has_avx512()) {
-        attention_head_avx512(q, keys, values, stride, len, d, out, (size_t)h, scratch);
-        return;
-    }
+    if (shoal_isa() >= SHOAL_ISA_AVX512) pack_keys = pack_keys_avx512;
 #endif
-    attention_head_portable(q, keys, values, stride, len, d, out, (size_t)h, scratch);
+    attention_head_packed(q, keys, values, stride, len, d, out, (size_t)h, scratch, pack_keys);
 }
 
 void shoal_attention(shoal_pool *pool, int sequences, const int32_t *offsets, int heads, int head_dim,

@@ -1,27 +1,55 @@
 // GEMM against weights packed once at load time. The AVX-512 micro-kernel keeps a ROWS x 32 block of
 // the output in 2 * ROWS zmm registers, streams the packed panel (32 floats per k) and broadcasts one
-// float of A per row and k; bias, residual and activation are applied before the single store.
+// float of A per row and k; bias, residual and activation are applied before the single store. The AVX2
+// micro-kernel does the same on half a panel (16 columns, 2 ymm registers per row) and 6 rows at a time:
+// 12 accumulators, 2 weight vectors and 1 broadcast fill 15 of the 16 ymm registers. The portable one is
+// plain C on 4 rows × 32 columns that compilers vectorise for the target (SSE2, NEON).
 #include "ShoalKernels.h"
 #include "internal.h"
 
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define ROWS 12          // output rows per micro-kernel call
 #define CHUNK_BYTES (256 * 1024)  // rows of A per task: about this much of A stays in L2 across panels
 
-int shoal_has_avx512(void) {
+int shoal_cpu_isa(void) {
 #if defined(SHOAL_X86)
-    static int cached = -1;
-    if (cached < 0) {
+    static _Atomic int cached = -1;
+    int level = atomic_load(&cached);
+    if (level < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+            level = SHOAL_ISA_AVX512;
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            level = SHOAL_ISA_AVX2;
+        else
+            level = SHOAL_ISA_GENERIC;
+        atomic_store(&cached, level);
     }
-    return cached;
+    return level;
 #else
-    return 0;
+    return SHOAL_ISA_GENERIC;
 #endif
+}
+
+int shoal_isa(void) {
+    static _Atomic int cached = -1;
+    int level = atomic_load(&cached);
+    if (level < 0) {
+        level = shoal_cpu_isa();
+        const char *requested = getenv("SHOAL_ISA");
+        int cap = !requested                          ? level
+                  : strcmp(requested, "generic") == 0 ? SHOAL_ISA_GENERIC
+                  : strcmp(requested, "avx2") == 0    ? SHOAL_ISA_AVX2
+                                                      : level;
+        level = cap < level ? cap : level;
+        atomic_store(&cached, level);
+    }
+    return level;
 }
 
 static inline int panels_of(int n) { return (n + SHOAL_PANEL - 1) / SHOAL_PANEL; }
@@ -74,36 +102,60 @@ SHOAL_AVX512 static void epilogue_avx512(int m, int n, float *x, int ldx, const 
         }
     }
 }
+
+SHOAL_AVX2 static void epilogue_avx2(int m, int n, float *x, int ldx, const float *bias, const float *residual,
+                                     int ldr, int activation) {
+    for (int i = 0; i < m; i++) {
+        float *row = x + (size_t)i * ldx;
+        for (int col0 = 0; col0 < n; col0 += 16) {
+            int cols = n - col0 < 16 ? n - col0 : 16;
+            __m256 v0 = _mm256_maskload_ps(row + col0, shoal_mask256(cols));
+            __m256 v1 = _mm256_maskload_ps(row + col0 + 8, shoal_mask256(cols - 8));
+            shoal_epilogue_row256(v0, v1, i, col0, cols, bias, residual, ldr, activation, row + col0);
+        }
+    }
+}
 #endif
 
 void shoal_epilogue(int m, int n, float *x, int ldx, const float *bias, const float *residual, int ldr,
                     int activation) {
+    switch (shoal_isa()) {
 #if defined(SHOAL_X86)
-    if (shoal_has_avx512()) {
-        epilogue_avx512(m, n, x, ldx, bias, residual, ldr, activation);
-        return;
-    }
+    case SHOAL_ISA_AVX512: epilogue_avx512(m, n, x, ldx, bias, residual, ldr, activation); return;
+    case SHOAL_ISA_AVX2: epilogue_avx2(m, n, x, ldx, bias, residual, ldr, activation); return;
 #endif
-    epilogue_portable(m, n, x, ldx, bias, residual, ldr, activation);
+    default: epilogue_portable(m, n, x, ldx, bias, residual, ldr, activation);
+    }
 }
 
-// Portable micro-kernel: same blocking, plain loops the compiler may vectorise.
+// Portable micro-kernel: 4 rows × 32 columns of accumulators in plain loops with constant bounds, which
+// the compiler unrolls and vectorises for the target's vector unit.
+#define PORTABLE_ROWS 4
 static void block_portable(const gemm_job *job, int row0, int rows, int panel) {
-    const float *b = job->packed + (size_t)panel * SHOAL_PANEL * job->k;
-    int col0 = panel * SHOAL_PANEL;
-    int cols = job->n - col0 < SHOAL_PANEL ? job->n - col0 : SHOAL_PANEL;
-    for (int i = 0; i < rows; i++) {
-        float acc[SHOAL_PANEL] = {0};
-        const float *a = job->a + (size_t)(row0 + i) * job->lda;
-        for (int p = 0; p < job->k; p++) {
-            float ap = a[p];
-            for (int j = 0; j < SHOAL_PANEL; j++) acc[j] += ap * b[(size_t)p * SHOAL_PANEL + j];
+    const int k = job->k, lda = job->lda;
+    const float *b = job->packed + (size_t)panel * SHOAL_PANEL * k;
+    const int col0 = panel * SHOAL_PANEL;
+    const int cols = job->n - col0 < SHOAL_PANEL ? job->n - col0 : SHOAL_PANEL;
+    for (int r0 = 0; r0 < rows; r0 += PORTABLE_ROWS) {
+        const int count = rows - r0 < PORTABLE_ROWS ? rows - r0 : PORTABLE_ROWS;
+        const float *a[PORTABLE_ROWS];
+        for (int i = 0; i < PORTABLE_ROWS; i++) a[i] = job->a + (size_t)(row0 + r0 + (i < count ? i : 0)) * lda;
+        float acc[PORTABLE_ROWS][SHOAL_PANEL] = {{0}};
+        for (int p = 0; p < k; p++) {
+            const float *bp = b + (size_t)p * SHOAL_PANEL;
+            for (int i = 0; i < PORTABLE_ROWS; i++) {
+                const float ap = a[i][p];
+                for (int j = 0; j < SHOAL_PANEL; j++) acc[i][j] += ap * bp[j];
+            }
         }
-        float *c = shoal_output_row(job->c, job->ldc, job->m, job->block, row0 + i, col0);
-        memcpy(c, acc, sizeof(float) * (size_t)cols);
-        epilogue_portable(1, cols, c, 0, job->bias ? job->bias + col0 : NULL,
-                       job->residual ? job->residual + (size_t)(row0 + i) * job->ldr + col0 : NULL, job->ldr,
-                       job->activation);
+        for (int i = 0; i < count; i++) {
+            const int row = row0 + r0 + i;
+            float *c = shoal_output_row(job->c, job->ldc, job->m, job->block, row, col0);
+            memcpy(c, acc[i], sizeof(float) * (size_t)cols);
+            epilogue_portable(1, cols, c, 0, job->bias ? job->bias + col0 : NULL,
+                              job->residual ? job->residual + (size_t)row * job->ldr + col0 : NULL, job->ldr,
+                              job->activation);
+        }
     }
 }
 
@@ -142,7 +194,57 @@ SHOAL_AVX512 void shoal_gemm_block_avx512(const gemm_job *job, int row0, int row
     default: break;
     }
 }
+
+#define AVX2_ROWS 6
+SHOAL_AVX2 static inline __attribute__((always_inline)) void
+micro_avx2(const gemm_job *job, int row0, const int rows, int panel, int half) {
+    const int k = job->k, lda = job->lda;
+    const float *b = job->packed + (size_t)panel * SHOAL_PANEL * k + half * 16;
+    const float *a = job->a + (size_t)row0 * lda;
+    __m256 acc0[AVX2_ROWS], acc1[AVX2_ROWS];
+    for (int i = 0; i < rows; i++) acc0[i] = acc1[i] = _mm256_setzero_ps();
+    for (int p = 0; p < k; p++) {
+        __m256 b0 = _mm256_loadu_ps(b + (size_t)p * SHOAL_PANEL);
+        __m256 b1 = _mm256_loadu_ps(b + (size_t)p * SHOAL_PANEL + 8);
+        for (int i = 0; i < rows; i++) {
+            __m256 ai = _mm256_broadcast_ss(a + (size_t)i * lda + p);
+            acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);
+            acc1[i] = _mm256_fmadd_ps(ai, b1, acc1[i]);
+        }
+    }
+    const int col0 = panel * SHOAL_PANEL + half * 16;
+    const int cols = job->n - col0 < 16 ? job->n - col0 : 16;
+    for (int i = 0; i < rows; i++) {
+        shoal_epilogue_row256(acc0[i], acc1[i], row0 + i, col0, cols, job->bias, job->residual, job->ldr,
+                              job->activation, shoal_output_row(job->c, job->ldc, job->m, job->block, row0 + i, col0));
+    }
+}
+
+// Each half panel (16 columns) of up to 12 rows as row blocks of 6; a half beyond n is skipped.
+#define SHOAL_AVX2_CASE(r) case r: micro_avx2(job, row, r, panel, half); break;
+SHOAL_AVX2 void shoal_gemm_block_avx2(const gemm_job *job, int row0, int rows, int panel) {
+    for (int half = 0; half < 2; half++) {
+        if (panel * SHOAL_PANEL + half * 16 >= job->n) break;
+        for (int row = row0; row < row0 + rows; row += AVX2_ROWS) {
+            switch (row0 + rows - row < AVX2_ROWS ? row0 + rows - row : AVX2_ROWS) {
+                SHOAL_AVX2_CASE(1) SHOAL_AVX2_CASE(2) SHOAL_AVX2_CASE(3)
+                SHOAL_AVX2_CASE(4) SHOAL_AVX2_CASE(5) SHOAL_AVX2_CASE(6)
+            default: break;
+            }
+        }
+    }
+}
 #endif
+
+void shoal_gemm_block(const gemm_job *job, int row0, int rows, int panel) {
+    switch (shoal_isa()) {
+#if defined(SHOAL_X86)
+    case SHOAL_ISA_AVX512: shoal_gemm_block_avx512(job, row0, rows, panel); return;
+    case SHOAL_ISA_AVX2: shoal_gemm_block_avx2(job, row0, rows, panel); return;
+#endif
+    default: block_portable(job, row0, rows, panel);
+    }
+}
 
 // Task i covers one chunk of rows against one panel; chunks are the outer index so the two threads
 // share the chunk of A in the last-level cache.
@@ -152,16 +254,7 @@ static void gemm_task(void *context, int64_t index, int thread) {
     int chunk = (int)(index / job->panels), panel = (int)(index % job->panels);
     int start = chunk * job->rows_per_chunk;
     int end = start + job->rows_per_chunk < job->m ? start + job->rows_per_chunk : job->m;
-    for (int row = start; row < end; row += ROWS) {
-        int rows = end - row < ROWS ? end - row : ROWS;
-#if defined(SHOAL_X86)
-        if (shoal_has_avx512()) {
-            shoal_gemm_block_avx512(job, row, rows, panel);
-            continue;
-        }
-#endif
-        block_portable(job, row, rows, panel);
-    }
+    for (int row = start; row < end; row += ROWS) shoal_gemm_block(job, row, end - row < ROWS ? end - row : ROWS, panel);
 }
 
 static void gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const float *packed,
@@ -213,14 +306,13 @@ __attribute__((target("avx2,fma"))) static float fma_chains_avx2(int64_t iterati
 }
 #endif
 
-// Float lanes per fused multiply-add of the widest vector unit the kernels can drive (0: none).
+// Float lanes per fused multiply-add of the widest vector unit the CPU has (0: none the kernels drive).
 static int fma_lanes(void) {
-#if defined(SHOAL_X86)
-    if (shoal_has_avx512()) return 16;
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 8;
-#endif
-    return 0;
+    switch (shoal_cpu_isa()) {
+    case SHOAL_ISA_AVX512: return 16;
+    case SHOAL_ISA_AVX2: return 8;
+    default: return 0;
+    }
 }
 
 typedef struct {
@@ -234,6 +326,8 @@ static void fma_task(void *context, int64_t index, int thread) {
     volatile float sink = 0.0f;
 #if defined(SHOAL_X86)
     sink = job->lanes == 16 ? fma_chains_avx512(job->iterations) : fma_chains_avx2(job->iterations);
+#else
+    (void)job;
 #endif
     (void)sink;
 }

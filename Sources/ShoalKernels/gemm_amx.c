@@ -91,7 +91,7 @@ int shoal_has_amx(void) {
     int value = atomic_load(&cached);
     if (value < 0) {
         __builtin_cpu_init();
-        value = shoal_has_avx512() && __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16") &&
+        value = shoal_isa() >= SHOAL_ISA_AVX512 && __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16") &&
                 __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vbmi") &&
                 syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
         atomic_store(&cached, value);

@@ -1,4 +1,3 @@
-import Foundation
 import Hummingbird
 import ShoalInference
 import ShoalModels
@@ -59,8 +58,12 @@ extension API {
             throw APIError(.badRequest, "input \"\(input.name)\" has datatype \(input.datatype); text models take BYTES")
         }
         let texts = input.data.values
-        guard input.shape.reduce(1, *) == texts.count, input.shape.allSatisfy({ $0 >= 0 }) else {
-            throw APIError(.badRequest, "input \"\(input.name)\" has shape \(input.shape) but \(texts.count) strings")
+        let elements = input.elementCount
+        guard elements == texts.count else {
+            throw APIError(.badRequest, """
+                "inputs[0].shape" \(input.shape) holds \(elements.map(String.init) ?? "more than \(Int.max)") elements \
+                but "inputs[0].data" holds \(texts.count) strings
+                """)
         }
         let result = try await infer(name, texts: texts, context: context)
         try checkVersion(result.model, context)
@@ -100,8 +103,6 @@ extension API {
     }
 
     private func indexFilter(_ request: Request) async throws -> Bool? {
-        let body = try await request.body.collect(upTo: configuration.maxBodyBytes)
-        guard body.readableBytes > 0 else { return nil }
-        return try JSONDecoder().decode(KServe.IndexRequest.self, from: Data(body.readableBytesView)).ready
+        try await JSONRequest.decodeIfPresent(KServe.IndexRequest.self, from: request, limit: configuration.maxBodyBytes)?.ready
     }
 }

@@ -20,7 +20,7 @@ extension API {
         case let other: throw APIError(.unprocessableContent, "encoding_format \"\(other)\" is not float or base64")
         }
         if let dimensions = body.dimensions, dimensions < 1 {
-            throw APIError(.unprocessableContent, "dimensions must be at least 1")
+            throw APIError(.unprocessableContent, "\"dimensions\" must be a positive integer, not \(dimensions)")
         }
         let result = try await infer(body.model, texts: body.input.texts, context: context)
         guard case .embedding(_, let normalize) = result.model.task else {
@@ -28,7 +28,7 @@ extension API {
         }
         let width = body.dimensions ?? result.model.dimensions
         guard width <= result.model.dimensions else {
-            throw APIError(.unprocessableContent, "dimensions \(width) exceeds the model's \(result.model.dimensions)")
+            throw APIError(.unprocessableContent, "\"dimensions\" \(width) exceeds the model's \(result.model.dimensions)")
         }
         let embeddings = result.outputs.map { row in
             OpenAI.Vector(Self.shorten(row, to: width, normalize: normalize), base64: base64)

@@ -8,9 +8,11 @@ struct API: Sendable {
     let state: ServerState
     let configuration: ServerConfiguration
 
-    /// Every route behind the request-id, error and (when keys are set) authentication middleware.
+    /// Every route behind the drain, request-id, error and (when keys are set) authentication middleware; HEAD is
+    /// served wherever GET is, and a method a path does not serve gets 405.
     func router() -> Router<ServerContext> {
-        let router = Router(context: ServerContext.self)
+        let router = Router(context: ServerContext.self, options: .autoGenerateHeadEndpoints)
+        router.add(middleware: DrainMiddleware(state: state))
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
         if !configuration.apiKeys.isEmpty {
@@ -20,8 +22,29 @@ struct API: Sendable {
         addOpenAIRoutes(to: router)
         addPredictionRoutes(to: router)
         addOperationRoutes(to: router)
+        addMethodNotAllowedRoutes(to: router)
         return router
     }
+
+    /// Answers each method of `methods` that a routed path does not serve with 405 and an `Allow` header, where
+    /// the router would answer 404; call after every other route is added.
+    private func addMethodNotAllowedRoutes(to router: Router<ServerContext>) {
+        for routes in Dictionary(grouping: router.routes, by: \.path.description).values {
+            let routed = Set(routes.map(\.method))
+            let served = routed.contains(.get) ? routed.union([.head]) : routed
+            let allow = Self.methods.filter(served.contains).map(\.rawValue).joined(separator: ", ")
+            for method in Self.methods where !served.contains(method) {
+                router.on(routes[0].path, method: method) { request, _ -> Response in
+                    throw APIError(
+                        .methodNotAllowed, "\(request.uri.path) does not serve \(request.method); it serves \(allow)",
+                        headers: [.allow: allow])
+                }
+            }
+        }
+    }
+
+    /// The methods of HTTP that a path may answer with 405, in the order `Allow` lists them.
+    private static let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options, .trace]
 
     /// Runs `texts` through model `name` and counts the outcome; work is dropped if the client goes away first.
     func infer(_ name: String, texts: [String], context: ServerContext) async throws -> InferenceResult {
@@ -40,7 +63,7 @@ struct API: Sendable {
 
     /// The request body decoded as `T`, within the body limit.
     func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
-        try await JSONResponse.decode(type, from: request, limit: configuration.maxBodyBytes)
+        try await JSONRequest.decode(type, from: request, limit: configuration.maxBodyBytes)
     }
 
     /// The `model` path parameter.

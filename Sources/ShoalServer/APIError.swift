@@ -24,6 +24,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     /// | malformed request (JSON, fields, parameters) | 400 |
     /// | missing or wrong API key | 401 |
     /// | unknown model or route | 404 |
+    /// | method the route does not serve | 405 with `Allow` |
     /// | body, input count or text over a limit | 413 |
     /// | well-formed input that cannot be processed | 422 |
     /// | queue full | 429 with `Retry-After` |
@@ -41,7 +42,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         case is NIOTooManyBytesError:
             self.init(.contentTooLarge, "the request body is larger than the server's limit (--max-body-size)")
         case let error as DecodingError:
-            self.init(.badRequest, "malformed JSON body: \(Self.describe(error))")
+            self.init(.badRequest, Self.describe(error))
         case is CancellationError:
             self.init(.serviceUnavailable, "the request was cancelled")
         default:
@@ -74,17 +75,32 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         let error: String
     }
 
+    /// What is wrong with the request body, naming the field and what it must be.
     private static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            return keys.isEmpty ? "" : " at \(keys.joined(separator: "."))"
-        }
         switch error {
-        case .keyNotFound(let key, let context): return "missing field \"\(key.stringValue)\"\(path(context))"
-        case .typeMismatch(let type, let context): return "expected \(type)\(path(context))"
-        case .valueNotFound(let type, let context): return "expected \(type)\(path(context))"
-        case .dataCorrupted(let context): return "\(context.debugDescription)\(path(context))"
-        @unknown default: return "\(error)"
+        case .keyNotFound(let key, let context):
+            "missing field \(FieldName.of(context.codingPath + [key]))"
+        case .typeMismatch(let type, let context):
+            "\(FieldName.of(context.codingPath)) must be \(kind(type))"
+        case .valueNotFound(let type, let context):
+            "\(FieldName.of(context.codingPath)) must be \(kind(type)), not null"
+        case .dataCorrupted(let context):
+            "\(FieldName.of(context.codingPath)) cannot be read: \(context.debugDescription)"
+        @unknown default:
+            "the request body cannot be read: \(error)"
+        }
+    }
+
+    /// The JSON type of values of `type`, as a client would name it.
+    private static func kind(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "true or false"
+        case is any BinaryInteger.Type: "an integer"
+        case is any BinaryFloatingPoint.Type: "a number"
+        case is [String: Any].Type: "an object"
+        case is [Any].Type: "an array"
+        default: "a value of type \(type)"
         }
     }
 }

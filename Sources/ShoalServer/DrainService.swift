@@ -1,8 +1,9 @@
 import Logging
 import ServiceLifecycle
 
-/// The first service shut down: turns readiness to 503 and waits the drain delay, so that load balancers stop
-/// sending before the HTTP server stops accepting.
+/// The first service shut down: turns readiness to 503, and every response to `Connection: close`
+/// (`DrainMiddleware`), and waits the drain delay, so that load balancers stop sending and keep-alive clients
+/// reconnect elsewhere before the HTTP server stops accepting.
 struct DrainService: Service, CustomStringConvertible {
     let state: ServerState
     let delay: Duration

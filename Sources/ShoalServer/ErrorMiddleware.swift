@@ -2,7 +2,8 @@ import Hummingbird
 import Logging
 
 /// Turns every error into the API's one error shape and logs it: internal errors as errors, the rest (the
-/// client's doing, or already logged where they arose, like failed loads) at debug level.
+/// client's doing, or already logged where they arose, like failed loads) at debug level. The answer to HEAD
+/// keeps the status and headers but no body, as HTTP requires.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = ServerContext
 
@@ -16,7 +17,8 @@ struct ErrorMiddleware: RouterMiddleware {
                 "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(apiError.status.code)",
                 "error": "\(apiError.message)",
             ])
-            return try apiError.response(from: request, context: context)
+            let response = try apiError.response(from: request, context: context)
+            return request.method == .head ? response.createHeadResponse() : response
         }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// Reads and writes the JSON bodies of the API.
+/// Writes the JSON bodies of the API's responses.
 enum JSONResponse {
     /// A response whose body is `value` as JSON.
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
@@ -23,12 +23,5 @@ enum JSONResponse {
         return Response(
             status: .ok, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
-    }
-
-    /// The request body decoded as `T`, read up to `limit` bytes.
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
-        let body = try await request.body.collect(upTo: limit)
-        guard body.readableBytes > 0 else { throw APIError(.badRequest, "the request needs a JSON body") }
-        return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
     }
 }

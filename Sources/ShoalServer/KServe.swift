@@ -55,6 +55,30 @@ enum KServe {
         let shape: [Int]
         let datatype: String
         let data: Strings
+
+        private enum CodingKeys: String, CodingKey {
+            case name, shape, datatype, data
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decode(String.self, forKey: .name)
+            shape = try container.integers(forKey: .shape, "a non-negative integer", in: 0 ... .max)
+            datatype = try container.decode(String.self, forKey: .datatype)
+            data = try container.decode(Strings.self, forKey: .data)
+        }
+
+        /// How many elements `shape` holds; nil when that is more than `Int.max`.
+        var elementCount: Int? {
+            guard !shape.contains(0) else { return 0 }
+            var product = 1
+            for dimension in shape {
+                let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
+                if overflow { return nil }
+                product = next
+            }
+            return product
+        }
     }
 
     /// BYTES tensor data: strings, flat or nested as the shape.
@@ -62,13 +86,26 @@ enum KServe {
         let values: [String]
 
         init(from decoder: any Decoder) throws {
-            if let flat = try? [String](from: decoder) {
-                values = flat
-            } else if let nested = try? [Strings](from: decoder) {
-                values = nested.flatMap(\.values)
-            } else {
-                throw DecodingError.typeMismatch([String].self, .init(
-                    codingPath: decoder.codingPath, debugDescription: "BYTES data must be an array of strings"))
+            var values: [String] = []
+            try Self.append(decoder, to: &values)
+            self.values = values
+        }
+
+        /// Appends the strings of the array `decoder` holds, in order, descending into nested arrays.
+        private static func append(_ decoder: any Decoder, to values: inout [String]) throws {
+            var elements: any UnkeyedDecodingContainer
+            do {
+                elements = try decoder.unkeyedContainer()
+            } catch DecodingError.typeMismatch {
+                throw APIError(.badRequest, "\(FieldName.of(decoder.codingPath)) must be BYTES data: strings, flat or nested as the shape")
+            }
+            while !elements.isAtEnd {
+                let element = try elements.superDecoder()
+                do {
+                    values.append(try element.text())
+                } catch DecodingError.typeMismatch {
+                    try append(element, to: &values)
+                }
             }
         }
     }

@@ -8,8 +8,16 @@ enum OpenAI {
         let encodingFormat: String?
         let dimensions: Int?
 
-        enum CodingKeys: String, CodingKey {
+        private enum CodingKeys: String, CodingKey {
             case input, model, encodingFormat = "encoding_format", dimensions
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            input = try container.decode(Input.self, forKey: .input)
+            model = try container.decode(String.self, forKey: .model)
+            encodingFormat = try container.decodeIfPresent(String.self, forKey: .encodingFormat)
+            dimensions = try container.integerIfPresent(forKey: .dimensions, "a positive integer")
         }
     }
 
@@ -18,12 +26,14 @@ enum OpenAI {
         let texts: [String]
 
         init(from decoder: any Decoder) throws {
-            if let text = try? String(from: decoder) {
-                texts = [text]
-            } else if let list = try? [String](from: decoder) {
-                texts = list
-            } else {
-                throw APIError(.unprocessableContent, "input must be a string or a list of strings; token arrays are not supported")
+            do {
+                texts = [try decoder.text()]
+            } catch DecodingError.typeMismatch {
+                texts = try decoder.texts { field in
+                    APIError(.unprocessableContent, """
+                        \(field) is not text: "input" must be a string or a list of strings; token arrays are not supported
+                        """)
+                }
             }
         }
     }

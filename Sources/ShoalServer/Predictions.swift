@@ -2,6 +2,16 @@
 enum Predictions {
     struct Request: Decodable {
         let inputs: [String]
+
+        private enum CodingKeys: String, CodingKey {
+            case inputs
+        }
+
+        init(from decoder: any Decoder) throws {
+            inputs = try decoder.container(keyedBy: CodingKeys.self).texts(forKey: .inputs) { field in
+                APIError(.badRequest, "\(field) is not text: \"inputs\" must be a list of strings")
+            }
+        }
     }
 
     struct Response: JSONWritable {

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 import ShoalInference
 
@@ -33,7 +34,9 @@ public final class Server: Sendable {
     ) -> some ApplicationProtocol {
         Application(
             router: api.router(),
-            server: .http1(configuration: .init(additionalChannelHandlers: [ClientGoneHandler()])),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [ClientGoneHandler(), ConnectionCloseHandler()],
+                idleTimeout: configuration.idleTimeout.map { TimeAmount($0) })),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "shoal"),
             services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

@@ -13,6 +13,11 @@ public struct ServerConfiguration: Sendable {
     public var apiKeys: [String] = []
     /// How long readiness answers 503 before the server stops accepting connections on shutdown.
     public var drainDelay: Duration = .zero
+    /// How long a connection may stay silent before the server closes it: idle between requests, or stalled while
+    /// sending one (a request's head must arrive whole within it, however slowly its bytes trickle); nil for no
+    /// limit. The default outlasts the usual 60 s idle timeout of load balancers and HTTP clients' connection
+    /// pools, so that they, not the server, close idle connections.
+    public var idleTimeout: Duration? = .seconds(75)
     /// The engine's settings.
     public var inference = InferenceConfiguration()
     /// The server's logger; every request's messages carry its `request_id`.

@@ -47,7 +47,4 @@ public final class ComputePool: Sendable {
 
     /// Bytes of scratch memory the pool's workspace holds.
     public var workspaceBytes: Int { lock.withLock { _ in workspace.bytes } }
-
-    /// Whether this CPU runs the engine's AVX-512 kernels.
-    public static var hasNativeKernels: Bool { shoal_has_avx512() != 0 }
 }

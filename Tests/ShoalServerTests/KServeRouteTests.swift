@@ -108,6 +108,60 @@ import Testing
         }
     }
 
+    @Test func shapesThatOverflowAreRefusedBeforeTheModelIsLookedUp() async throws {
+        try await models.withLiveServer { client in
+            let overflowing = #"{"inputs":[{"name":"text","datatype":"BYTES","shape":[4294967296,4294967296],"data":[]}]}"#
+            for model in ["x", "embed"] {
+                let response = try await client.post("/v2/models/\(model)/infer", json: overflowing)
+                #expect(response.status == .badRequest, "\(model)")
+                #expect(try response.errorMessage().contains(#""inputs[0].shape" [4294967296, 4294967296] holds more than"#))
+            }
+            let cases: [(shape: String, message: String)] = [
+                ("[3037000500,3037000500,2]", "holds more than"),
+                ("[-1]", #""inputs[0].shape[0]" must be a non-negative integer, not -1"#),
+                ("[1,2.5]", #""inputs[0].shape[1]" must be a non-negative integer, not 2.5"#),
+                ("[1e30]", #""inputs[0].shape[0]" must be a non-negative integer, not 1e+30"#),
+                ("[99999999999999999999]", #""inputs[0].shape[0]" must be a non-negative integer"#),
+                (#"["2"]"#, #""inputs[0].shape[0]" must be a non-negative integer"#),
+            ]
+            for (shape, message) in cases {
+                let body = #"{"inputs":[{"name":"text","datatype":"BYTES","shape":\#(shape),"data":["a"]}]}"#
+                let response = try await client.post("/v2/models/x/infer", json: body)
+                #expect(response.status == .badRequest, "\(shape)")
+                let error = try response.errorMessage()
+                #expect(error.contains(message), "\(shape): \(error)")
+            }
+            // A zero dimension holds no elements, whatever the others: this shape is well-formed, and the engine
+            // refuses the empty request.
+            let empty = #"{"inputs":[{"name":"text","datatype":"BYTES","shape":[4294967296,4294967296,0],"data":[]}]}"#
+            #expect(try await client.post("/v2/models/embed/infer", json: empty).status == .unprocessableContent)
+            #expect(try await client.get("/v2/health/live").status == .ok)
+        }
+    }
+
+    @Test func malformedInferRequestsNameTheField() async throws {
+        try await models.withLiveServer { client in
+            let cases: [(body: String, message: String)] = [
+                (#"{"inputs":[{"name":"text","shape":[1],"data":["a"]}]}"#, #"missing field "inputs[0].datatype""#),
+                (#"{"inputs":[{"name":"text","shape":[1],"datatype":"BYTES","data":[7]}]}"#, #""inputs[0].data[0]" must be BYTES data"#),
+                (#"{"inputs":[{"name":"text","shape":1,"datatype":"BYTES","data":["a"]}]}"#, #""inputs[0].shape" must be an array"#),
+                (#"{"inputs":[{"name":7,"shape":[1],"datatype":"BYTES","data":["a"]}]}"#, #""inputs[0].name" must be a string"#),
+                (#"{"inputs":{}}"#, #""inputs" must be an array"#),
+                (#"{"inputs":[{"name":"text","shape":[1],"datatype":"BYTES","data":["a"]}"#, "not valid JSON"),
+            ]
+            for (body, message) in cases {
+                let response = try await client.post("/v2/models/embed/infer", json: body)
+                #expect(response.status == .badRequest, "\(body)")
+                let error = try response.errorMessage()
+                #expect(error.contains(message), "\(body): \(error)")
+            }
+            let prefix = Array(#"{"inputs":[{"name":"text","shape":[1],"datatype":"BYTES","data":["a"#.utf8)
+            let invalid = try await client.post("/v2/models/embed/infer", bytes: prefix + [0xC3, 0x28] + Array(#""]}]}"#.utf8))
+            #expect(invalid.status == .badRequest)
+            #expect(try invalid.errorMessage().contains(#""inputs[0].data[0]" is not valid UTF-8 text: byte 67 of the body is 0xC3"#))
+        }
+    }
+
     @Test func repositoryIndexLoadAndUnload() async throws {
         try models.corrupt("broken")
         try await models.withLiveServer { client in

@@ -78,6 +78,51 @@ import Testing
         }
     }
 
+    @Test func decodingErrorsNameTheFieldAndTheProblem() async throws {
+        try await models.withLiveServer { client in
+            let cases: [(body: String, status: Int, message: String)] = [
+                (#"{"model":"embed","input":"a","dimensions":2.5}"#, 400, #""dimensions" must be a positive integer, not 2.5"#),
+                (#"{"model":"embed","input":"a","dimensions":1e20}"#, 400, #""dimensions" must be a positive integer, not 1e+20"#),
+                (#"{"model":"embed","input":"a","dimensions":"8"}"#, 400, #""dimensions" must be a positive integer"#),
+                (#"{"model":"embed","input":"a","dimensions":-3}"#, 422, #""dimensions" must be a positive integer, not -3"#),
+                (#"{"model":7,"input":"a"}"#, 400, #""model" must be a string"#),
+                (#"{"model":null,"input":"a"}"#, 400, #""model" must be a string, not null"#),
+                (#"{"input":"a"}"#, 400, #"missing field "model""#),
+                (#"{"model":"embed","input":["a",[1,2]]}"#, 422, #""input[1]" is not text"#),
+                (#"["embed"]"#, 400, "the request body must be an object"),
+                (#"{"model":"embed","input":"a",,}"#, 400, "the request body is not valid JSON"),
+            ]
+            for (body, status, message) in cases {
+                let response = try await client.post("/v1/embeddings", json: body)
+                #expect(response.status.code == status, "\(body)")
+                let error = try response.errorMessage()
+                #expect(error.contains(message), "\(body): \(error)")
+            }
+        }
+    }
+
+    @Test func textThatIsNotUTF8OrHoldsNULIsNamedSo() async throws {
+        try await models.withLiveServer { client in
+            let prefix = Array(#"{"model":"embed","input":"#.utf8)
+            let cases: [(input: [UInt8], message: String)] = [
+                (Array(#""caf"#.utf8) + [0xFF] + Array(#"""#.utf8), #""input" is not valid UTF-8 text: byte 29 of the body is 0xFF"#),
+                (Array(#"["ok","caf"#.utf8) + [0xE9] + Array(#""]"#.utf8), #""input[1]" is not valid UTF-8 text"#),
+                (Array(#""a"#.utf8) + [0] + Array(#"b""#.utf8), #""input" contains a NUL byte (byte 27 of the body)"#),
+            ]
+            for (input, message) in cases {
+                let response = try await client.post("/v1/embeddings", bytes: prefix + input + Array("}".utf8))
+                #expect(response.status == .badRequest)
+                let error = try response.errorMessage()
+                #expect(error.contains(message), "\(error)")
+                #expect(!error.contains("token arrays"))
+            }
+            let predictions = try await client.post("/predictions/embed", bytes: Array(#"{"inputs":["a"#.utf8) + [0xFF] + Array(#""]}"#.utf8))
+            #expect(try predictions.errorMessage().contains(#""inputs[0]" is not valid UTF-8 text"#))
+            // An escaped NUL is valid JSON and valid text.
+            #expect(try await client.post("/v1/embeddings", json: #"{"model":"embed","input":"a\u0000b"}"#).status == .ok)
+        }
+    }
+
     @Test func referencePredictions() async throws {
         try await models.withLiveServer { client in
             let single = try await client.get("/predictions/embed?seq_0=hello%20world")

@@ -57,6 +57,42 @@ import Testing
         }
     }
 
+    @Test func wrongMethodAnswers405WithAllow() async throws {
+        try await models.withLiveServer { client in
+            let cases: [(method: HTTPRequest.Method, uri: String, allow: String)] = [
+                (.get, "/v1/embeddings", "POST"),
+                (.delete, "/v2/models/embed", "GET, HEAD"),
+                (.post, "/v2/health/live", "GET, HEAD"),
+                (.put, "/v2/models/embed/versions/1/infer", "POST"),
+                (.get, "/v2/repository/models/embed/load", "POST"),
+                (.patch, "/predictions/embed", "GET, HEAD, POST"),
+                (.options, "/metrics", "GET, HEAD"),
+            ]
+            for (method, uri, allow) in cases {
+                let response = try await client.execute(uri: uri, method: method)
+                #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
+                #expect(response.headers[.allow] == allow, "\(method) \(uri)")
+                #expect(try response.errorMessage().contains("serves \(allow)"), "\(method) \(uri)")
+            }
+            let head = try await client.execute(uri: "/v2/health/ready", method: .head)
+            #expect(head.status == .ok)
+            #expect(head.body.readableBytes == 0)
+            let headNotAllowed = try await client.execute(uri: "/v1/embeddings", method: .head)
+            #expect(headNotAllowed.status == .methodNotAllowed)
+            #expect(headNotAllowed.body.readableBytes == 0)
+            #expect(try await client.get("/v2/nope").status == .notFound)
+            #expect(try await client.execute(uri: "/nope", method: .delete).status == .notFound)
+            let components = try #require(try await client.get("/openapi.json").object()["components"] as? [String: Any])
+            #expect((components["responses"] as? [String: Any])?["MethodNotAllowed"] != nil)
+        }
+        let guarded = try models.server { $0.apiKeys = ["secret"] }
+        try await guarded.application(services: [guarded.inference]).test(.live) { client in
+            #expect(try await client.get("/v1/embeddings").status == .unauthorized)
+            let authorized = try await client.get("/v1/embeddings", headers: [.authorization: "Bearer secret"])
+            #expect(authorized.status == .methodNotAllowed)
+        }
+    }
+
     @Test func apiKeysGuardAllButHealth() async throws {
         let server = try models.server { $0.apiKeys = ["secret", "other"] }
         try await server.application(services: [server.inference]).test(.live) { client in

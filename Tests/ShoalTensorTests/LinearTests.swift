@@ -82,7 +82,12 @@ struct LinearTests {
 }
 
 extension LinearTests {
-    @Test("output in column blocks holds exactly the row-major output, block by block",
+    /// `amx` and `native` compute each output column block with the same micro-kernel in both layouts, so
+    /// the two agree bit for bit. `blas` makes one OpenBLAS call per block in one layout and per 64 columns
+    /// in the other; OpenBLAS picks its kernel and summation order by shape, so the sums may round
+    /// differently: by at most a few float32 ulps of the sum of |x·w| terms, which 1e-5 bounds here
+    /// (k ≤ 96 terms of magnitude ≤ 1, relative rounding 2^-24 each, then GELU, whose slope is below 1.2).
+    @Test("output in column blocks holds the row-major output, block by block (bit for bit on packed weights)",
           arguments: providers, [1, 2])
     func columnBlocks(provider: GemmProvider, threads: Int) {
         let pool = ComputePool(threads: threads)
@@ -102,7 +107,12 @@ extension LinearTests {
                 let i = index / n, j = index % n
                 return blocked[((j / block) * m + i) * block + j % block]
             }
-            #expect(rearranged == rows, "m \(m) n \(n) k \(k) block \(block)")
+            if provider == .blas {
+                let worst = zip(rearranged, rows).map { abs($0 - $1) }.max() ?? .infinity
+                #expect(worst <= 1e-5, "m \(m) n \(n) k \(k) block \(block): \(worst)")
+            } else {
+                #expect(rearranged == rows, "m \(m) n \(n) k \(k) block \(block)")
+            }
         }
     }
 }

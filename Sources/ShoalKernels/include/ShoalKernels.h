@@ -1,6 +1,6 @@
 // Numeric kernels of the engine: a spinning thread pool, a GEMM on pre-packed weights with fused
-// epilogues, and the per-token operations of a transformer encoder. AVX-512 paths are chosen at run
-// time; every function also has a portable path so the package builds and runs everywhere.
+// epilogues, and the per-token operations of a transformer encoder. AVX-512 and AVX2 + FMA paths are
+// chosen at run time; every function also has a portable path so the package builds and runs everywhere.
 #ifndef SHOAL_KERNELS_H
 #define SHOAL_KERNELS_H
 
@@ -26,10 +26,17 @@ void shoal_pool_run(shoal_pool *pool, int64_t count, shoal_task_fn task, void *c
 
 // MARK: - Capabilities
 
-/// 1 when the CPU runs the AVX-512 kernels, 0 when the portable paths are used.
-int shoal_has_avx512(void);
+enum shoal_isa_level { SHOAL_ISA_GENERIC = 0, SHOAL_ISA_AVX2 = 1, SHOAL_ISA_AVX512 = 2 };
+
+/// The instruction-set level the kernels run at: the highest this CPU has (AVX-512 F/DQ/BW/VL, then
+/// AVX2 + FMA, else generic, which uses no intrinsics), lowered by the environment variable SHOAL_ISA
+/// (`generic`, `avx2` or `avx512`) when it names a lower one. Read once.
+int shoal_isa(void);
+/// The level this CPU has, whatever SHOAL_ISA says.
+int shoal_cpu_isa(void);
 /// GFLOP/s of fused multiply-adds on registers only, on all of `pool`'s threads, best of three runs of
-/// about `seconds` each: the vector units' ceiling, which no float32 GEMM passes (0 without AVX2/FMA).
+/// about `seconds` each: the ceiling of the vector units the CPU has (AVX-512 or AVX2 + FMA, whatever
+/// shoal_isa() says), which no float32 GEMM passes (0 without AVX2 and FMA).
 double shoal_fma_peak(shoal_pool *pool, double seconds);
 
 // MARK: - GEMM on packed weights

@@ -28,14 +28,16 @@ struct EngineBenchCommand: ParsableCommand {
     @Option(name: .long, help: "Run only this workload (b1_short, b32_short, b8_128tok); repeat for several.")
     var workload: [String] = []
     @Flag(name: .long, help: """
-        Print one JSON object {threads, gemm, openblas_coretype (null when unset), peak_gflops (the \
-        highest of the next two), peak_gflops_by_provider, vector_peak_gflops, workloads: [...]}.
+        Print one JSON object {threads, gemm, cpu: {model, flags, isa, cpu_isa}, openblas_coretype (null \
+        when unset), peak_gflops (the highest of the next two), peak_gflops_by_provider, vector_peak_gflops, \
+        workloads: [...]}.
         """)
     var json = false
 
     struct Report: Codable {
         var threads: Int
         var gemm: String
+        var cpu: CPUInfo
         var openblasCoretype: String?
         var peakGflops: Double
         var peakGflopsByProvider: [String: Double]
@@ -47,6 +49,7 @@ struct EngineBenchCommand: ParsableCommand {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(threads, forKey: .threads)
             try container.encode(gemm, forKey: .gemm)
+            try container.encode(cpu, forKey: .cpu)
             try container.encode(openblasCoretype, forKey: .openblasCoretype)
             try container.encode(peakGflops, forKey: .peakGflops)
             try container.encode(peakGflopsByProvider, forKey: .peakGflopsByProvider)
@@ -79,13 +82,14 @@ struct EngineBenchCommand: ParsableCommand {
         let benchmark = EngineBenchmark(model: model, pool: pool, seconds: seconds)
         let results = try selectedWorkloads(of: model).map { try benchmark.measure($0, peakGFLOPs: peak) }
         let report = Report(
-            threads: pool.threads, gemm: engine.gemm.rawValue,
+            threads: pool.threads, gemm: engine.gemm.rawValue, cpu: .current,
             openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], peakGflops: peak,
             peakGflopsByProvider: peaks, vectorPeakGflops: vector, workloads: results)
         if json {
             print(String(decoding: try ShoalJSON.encoder(pretty: false).encode(report), as: UTF8.self))
             return
         }
+        print("cpu \(report.cpu.model ?? "(unknown)"), kernels \(report.cpu.isa) (cpu \(report.cpu.cpuIsa))")
         print("threads \(report.threads), gemm \(report.gemm), OPENBLAS_CORETYPE=\(report.openblasCoretype ?? "(unset)")")
         let gemms = peaks.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value))" }
         print(String(format: "peak %.1f GFLOP/s: GEMM ", peak) + gemms.joined(separator: ", ")

@@ -44,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
     var port = 8080
     @Option(name: .long, help: "Threads of the compute pool every batch runs on; the default is the number of cores.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
-    @Option(name: .long, help: "GEMM provider; the default is the fastest this CPU runs.")
+    @Option(name: .long, help: "GEMM provider: amx, native or blas; the default is SHOAL_GEMM, else the fastest this CPU runs.")
     var gemm: GemmProvider = .preferred
     @Option(name: .long, help: "Cap every model's maximum input length at this many tokens (default: each model's own).")
     var maxLength: Int?
@@ -76,6 +76,8 @@ struct ServeCommand: AsyncParsableCommand {
     var apiKeyFile: String?
     @Option(name: .long, help: "How long readiness answers 503 on shutdown before the server stops accepting.")
     var drainDelay = "0s"
+    @Option(name: .long, help: "How long a connection may stay silent (idle between requests, or sending one) before the server closes it; 0 for no limit.")
+    var idleTimeout = "75s"
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -87,10 +89,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         _ = try modelSource()
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be within 0...65535") }
-        guard GemmProvider.available.contains(gemm) else {
-            let names = GemmProvider.available.map(\.rawValue).joined(separator: ", ")
-            throw ValidationError("--gemm \(gemm) does not run on this CPU; available: \(names)")
-        }
+        try GemmProvider.validate(gemm)
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
         if let name = pin.first(where: { !ModelDescriptor.isValidName($0) }) {
             throw ValidationError("--pin \(name) is not a model folder name")
@@ -135,6 +134,8 @@ struct ServeCommand: AsyncParsableCommand {
         server.maxBodyBytes = try Self.size(maxBodySize, option: "--max-body-size")
         server.apiKeys = try apiKeys()
         server.drainDelay = try Self.duration(drainDelay, option: "--drain-delay")
+        let idle = try Self.duration(idleTimeout, option: "--idle-timeout")
+        server.idleTimeout = idle == .zero ? nil : idle
         var engine = InferenceConfiguration()
         engine.threads = threads
         engine.modelOptions = ModelOptions(provider: gemm, maxSequenceLength: maxLength)

@@ -171,12 +171,13 @@ static float softmax_row(float *row, int len) {
 typedef void (*pack_keys_fn)(const float *keys, size_t stride, int len, int d, float *packed);
 
 static void pack_keys_portable(const float *keys, size_t stride, int len, int d, float *packed) {
+    const int split = shoal_split_panels();
     for (int panel = 0; panel < round32(len) / 32; panel++) {
         float *dst = packed + (size_t)panel * 32 * d;
         for (int j = 0; j < 32; j++) {
             int key = panel * 32 + j;
             const float *src = keys + (size_t)key * stride;
-            for (int t = 0; t < d; t++) dst[(size_t)t * 32 + j] = key < len ? src[t] : 0.0f;
+            for (int t = 0; t < d; t++) dst[shoal_panel_offset(d, t, j, split)] = key < len ? src[t] : 0.0f;
         }
     }
 }
@@ -188,22 +189,21 @@ static void attention_head_packed(const float *q, const float *keys, const float
     pack_keys(keys, stride, len, d, keys_packed);
     gemm_job products = {len, len, d, (int)stride, 0, lp, SHOAL_ACT_NONE, 0, lp / 32, q, keys_packed, NULL, NULL,
                          scores, 0};
-    for (int panel = 0; panel < lp / 32; panel++)
-        for (int row = 0; row < len; row += 12) shoal_gemm_block(&products, row, len - row < 12 ? len - row : 12, panel);
+    for (int panel = 0; panel < lp / 32; panel++) shoal_gemm_block(&products, 0, len, panel);
     float sums[len];
     for (int i = 0; i < len; i++) sums[i] = softmax_row(scores + (size_t)i * lp, len);
+    const int split = shoal_split_panels();
     for (int panel = 0; panel < dp / 32; panel++) {
         float *dst = values_packed + (size_t)panel * 32 * len;
         int cols = d - panel * 32 < 32 ? d - panel * 32 : 32;
         for (int j = 0; j < len; j++) {
             const float *v = values + (size_t)j * stride + panel * 32;
-            for (int c = 0; c < 32; c++) dst[(size_t)j * 32 + c] = c < cols ? v[c] : 0.0f;
+            for (int c = 0; c < 32; c++) dst[shoal_panel_offset(len, j, c, split)] = c < cols ? v[c] : 0.0f;
         }
     }
     gemm_job weighted = {len, d, len, lp, 0, (int)ldo, SHOAL_ACT_NONE, 0, dp / 32, scores, values_packed, NULL, NULL,
                          out, 0};
-    for (int panel = 0; panel < dp / 32; panel++)
-        for (int row = 0; row < len; row += 12) shoal_gemm_block(&weighted, row, len - row < 12 ? len - row : 12, panel);
+    for (int panel = 0; panel < dp / 32; panel++) shoal_gemm_block(&weighted, 0, len, panel);
     // The softmax's division: each output row by its sum of exponentials.
     for (int i = 0; i < len; i++) {
         float scale = 1.0f / sums[i], *o = out + (size_t)i * ldo;

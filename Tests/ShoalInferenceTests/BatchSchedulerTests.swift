@@ -96,8 +96,33 @@ import Testing
         let result = try await pending.outputs()
         #expect(result.tokens == 20)
         #expect(result.outputs.allSatisfy { $0.count == TinyModel.hiddenSize })
-        // Inputs put back after a cut are checked again when cut next: 5 + 3 + 1.
-        #expect(cuts.withLock { $0 } == 9)
+        // Batches are cut in one pass, nothing is put back: each input is checked once, in batches of 2, 2 and 1.
+        #expect(cuts.withLock { $0 } == 5)
+    }
+
+    @Test func requestsThatWouldOutlastTheTimeoutAreRefusedAtAdmission() throws {
+        // Before any batch has run there is no measured speed, and nothing is refused for its size.
+        try BatchScheduler.admit(tokens: 1_000_000, rate: nil, timeout: .seconds(30), name: "hot")
+        try BatchScheduler.admit(tokens: 60_000, rate: 2_000, timeout: .seconds(30), name: "hot")
+        #expect {
+            try BatchScheduler.admit(tokens: 60_001, rate: 2_000, timeout: .seconds(30), name: "hot")
+        } throws: { error in
+            guard case .inputTooLarge(let reason) = error as? InferenceError else { return false }
+            return reason.contains("60001 tokens") && reason.contains("request timeout of 30 s")
+        }
+    }
+
+    @Test func overLongInputsAreRefusedBeforeQueueing() throws {
+        let scheduler = scheduler { $0.truncate = false }
+        let text = Array(repeating: "word", count: 4_000).joined(separator: " ")
+        let pending = request("hot", inputs: 2)
+        #expect {
+            try scheduler.enqueue(pending, texts: ["short", text], on: hot, name: "hot")
+        } throws: { error in
+            guard case .invalidInput(let reason) = error as? InferenceError else { return false }
+            return reason.hasPrefix("input 1 has")
+        }
+        #expect(!pending.isFinished)
     }
 
     @Test func stoppedSchedulerRefusesNewWork() throws {

@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -32,20 +35,25 @@ let package = Package(
         ),
         .target(name: "ShoalTensor", dependencies: ["CBLAS", "ShoalKernels"]),
         .target(name: "ShoalTokenizers"),
-        .target(name: "ShoalModels", dependencies: ["ShoalTensor", "ShoalTokenizers"]),
+        .target(name: "ShoalCorpus"),
+        .target(name: "ShoalModels", dependencies: ["ShoalCorpus", "ShoalTensor", "ShoalTokenizers"]),
         .target(
             name: "ShoalStore",
             dependencies: [
-                "ShoalModels",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .target(name: "ShoalImporter", dependencies: ["ShoalCorpus", "ShoalModels", "ShoalStore", "ShoalTensor"]),
         .target(
             name: "ShoalInference",
             dependencies: [
                 "ShoalModels",
                 "ShoalStore",
+                "ShoalTensor",
+                "ShoalTokenizers",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -56,7 +64,11 @@ let package = Package(
             name: "ShoalServer",
             dependencies: [
                 "ShoalInference",
+                "ShoalModels",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -67,45 +79,66 @@ let package = Package(
         .target(
             name: "ShoalControl",
             dependencies: [
-                "ShoalModels",
+                "ShoalCorpus",
                 "ShoalStore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(name: "ShoalTesting", dependencies: ["ShoalModels"]),
         .executableTarget(
             name: "shoal",
             dependencies: [
+                "ShoalControl",
+                "ShoalImporter",
+                "ShoalInference",
                 "ShoalModels",
                 "ShoalServer",
                 "ShoalStore",
-                "ShoalControl",
+                "ShoalTensor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "ShoalTensorTests", dependencies: ["ShoalTensor"]),
         .testTarget(name: "ShoalTokenizersTests", dependencies: ["ShoalTokenizers"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ShoalModelsTests", dependencies: ["ShoalModels", "ShoalTesting"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ShoalModelsTests", dependencies: ["ShoalModels", "ShoalTensor", "ShoalTesting"], resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalControl", "ShoalModels", "ShoalTensor", "ShoalTesting"]),
-        .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore", "ShoalInference", "ShoalTesting", "shoal"]),
+        .testTarget(
+            name: "ShoalStoreTests",
+            dependencies: ["ShoalImporter", "ShoalInference", "ShoalModels", "ShoalStore", "ShoalTensor", "ShoalTesting", "shoal"]
+        ),
         .testTarget(
             name: "ShoalControlTests",
             dependencies: [
                 "ShoalControl", "ShoalStore", "ShoalTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "ShoalInferenceTests", dependencies: ["ShoalInference", "ShoalTesting"]),
+        .testTarget(
+            name: "ShoalInferenceTests",
+            dependencies: ["ShoalInference", "ShoalModels", "ShoalTesting", .product(name: "Metrics", package: "swift-metrics")]
+        ),
         .testTarget(
             name: "ShoalServerTests",
             dependencies: [
-                "ShoalServer", "ShoalTesting",
+                "ShoalInference", "ShoalModels", "ShoalServer", "ShoalTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 swift=${SWIFT:-swift}
 suites='ShoalTensorTests|ShoalModelsTests|ShoalInferenceTests|ServingTests|CommandLineTests|ShoalServerTests'
 
+scripts/check-dependencies.py  # each module imports only what Package.swift declares for it, as ARCHITECTURE says
 $swift test
 scripts/fuzz-api.sh  # the HTTP API fuzzed against its OpenAPI document, with the executable just built
 

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalCorpus
 import ShoalTensor
 
 /// The engine benchmark: fixed workloads of real text through tokenization, encoder and pooling.
@@ -23,18 +24,6 @@ public struct EngineBenchmark: Sendable {
         public var iterations: Int
     }
 
-    /// Short sentences of about 12 tokens each, [CLS] and [SEP] included.
-    public static let shortSentences = [
-        "The quick brown fox jumps over the lazy dog.",
-        "A man is eating a piece of bread at the table.",
-        "She reads the morning news on her new tablet.",
-        "Our team shipped the release two days early.",
-        "The weather today is sunny with a light breeze.",
-        "Please reset my password before the meeting.",
-        "Kids played football in the park after school.",
-        "The museum opens at nine on most weekdays.",
-    ]
-
     static let paragraph = """
         Search engines, recommendation systems and chat assistants all rely on text embeddings, \
         dense vectors that place sentences with similar meaning close together in a shared space. \
@@ -52,8 +41,8 @@ public struct EngineBenchmark: Sendable {
     /// The standard workloads: `b1_short`, `b32_short`, `b8_128tok` (texts of about 128 tokens for `model`).
     public static func standardWorkloads(for model: Model) -> [Workload] {
         [
-            Workload(name: workloadNames[0], texts: [shortSentences[0]]),
-            Workload(name: workloadNames[1], texts: (0..<32).map { shortSentences[$0 % shortSentences.count] }),
+            Workload(name: workloadNames[0], texts: [SampleTexts.shortSentences[0]]),
+            Workload(name: workloadNames[1], texts: (0..<32).map { SampleTexts.shortSentences[$0 % SampleTexts.shortSentences.count] }),
             Workload(name: workloadNames[2], texts: (0..<8).map { texts(ofTokens: 128, rotation: $0 * 7, model: model) }),
         ]
     }

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalImporter
 import ShoalStore
 import ShoalTesting
 

@@ -1,4 +1,4 @@
-import ShoalModels
+import ShoalCorpus
 
 /// The texts a load test sends: real sentences of about 12 tokens, paragraphs of about 128, or both.
 public struct RequestMix: Sendable {
@@ -18,11 +18,11 @@ public struct RequestMix: Sendable {
     public init(_ kind: Kind) {
         self.kind = kind
         switch kind {
-        case .short: texts = EngineBenchmark.shortSentences
+        case .short: texts = SampleTexts.shortSentences
         case .paragraph: texts = Self.paragraphs
         case .mixed:
             // 8 short sentences and one paragraph: a draw is a paragraph one time in nine.
-            texts = EngineBenchmark.shortSentences + [Self.paragraphs[0]]
+            texts = SampleTexts.shortSentences + [Self.paragraphs[0]]
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalImporter
 import ShoalModels
 import ShoalStore
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import ShoalControl
+import ShoalImporter
 import ShoalModels
 import ShoalStore
 

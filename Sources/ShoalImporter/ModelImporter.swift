@@ -1,5 +1,7 @@
 import Foundation
+import ShoalCorpus
 import ShoalModels
+import ShoalStore
 import ShoalTensor
 
 /// Checks that the engine loads a model and computes finite outputs, profiles it, and publishes it.
@@ -36,9 +38,9 @@ public struct ModelImporter: Sendable {
     }
 
     /// Texts every imported model must turn into finite outputs of the right width.
-    static let checkTexts = EngineBenchmark.shortSentences + ["", String(repeating: "long input ", count: 400)]
+    static let checkTexts = SampleTexts.shortSentences + ["", String(repeating: "long input ", count: 400)]
     /// Texts a head is checked with: its base passed the full check when it was imported.
-    static let headCheckTexts = [EngineBenchmark.shortSentences[0], ""]
+    static let headCheckTexts = [SampleTexts.shortSentences[0], ""]
 
     public let store: ModelStore
     public let options: Options

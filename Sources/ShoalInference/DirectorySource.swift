@@ -14,6 +14,10 @@ public struct DirectorySource: ModelSource {
         return names.sorted().filter { isModelFolder($0) }.map { ModelDescriptor(name: $0) }
     }
 
+    public func describe(_ name: String) async throws -> ModelDescriptor? {
+        isModelFolder(name) ? ModelDescriptor(name: name) : nil
+    }
+
     public func locate(_ name: String) async throws -> ModelLocation? {
         guard isModelFolder(name) else { return nil }
         return ModelLocation(folder: root.appendingPathComponent(name).resolvingSymlinksInPath())

@@ -143,7 +143,12 @@ final class ModelRegistry: Sendable {
 
     /// The state of `name`, or `nil` when neither the source nor the registry knows it; loads nothing.
     func status(of name: String) async throws -> ModelStatus? {
-        try await statuses().first { $0.name == name }
+        let descriptor = try await source.describe(name)
+        return state.withLock { state in
+            let entry = state.entries[name]
+            guard descriptor != nil || entry != nil else { return nil }
+            return status(name, version: descriptor?.version ?? "1", entry: entry)
+        }
     }
 
     /// Whether a model of this name is in memory.

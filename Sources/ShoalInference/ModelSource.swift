@@ -50,6 +50,8 @@ public struct SharedBase: Sendable, Hashable {
 public protocol ModelSource: Sendable {
     /// Every model the source can serve now.
     func models() async throws -> [ModelDescriptor]
+    /// The model `name` names, `nil` when the source has none: one lookup, whatever the number of models.
+    func describe(_ name: String) async throws -> ModelDescriptor?
     /// Makes the files of `name` available locally; `nil` when the source has no such model.
     func locate(_ name: String) async throws -> ModelLocation?
 }

@@ -23,6 +23,16 @@ public struct StoreSource: ModelSource {
         try await store.latestManifests().map { ModelDescriptor(name: $0.name, version: $0.version) }
     }
 
+    public func describe(_ name: String) async throws -> ModelDescriptor? {
+        guard ModelReference.isValidName(name) else { return nil }
+        do {
+            let manifest = try await store.manifest(ModelReference(name: name))
+            return ModelDescriptor(name: manifest.name, version: manifest.version)
+        } catch StoreError.notFound {
+            return nil
+        }
+    }
+
     public func locate(_ name: String) async throws -> ModelLocation? {
         guard ModelReference.isValidName(name) else { return nil }
         let manifest: Manifest

@@ -2,10 +2,11 @@ import Foundation
 import ShoalInference
 import Synchronization
 
-/// Counts the loads a source is asked for.
+/// Counts the loads and the listings a source is asked for.
 final class CountingSource: ModelSource {
     let base: DirectorySource
     private let counts = Mutex<[String: Int]>([:])
+    private let listed = Mutex(0)
 
     init(root: URL) {
         base = DirectorySource(root: root)
@@ -13,7 +14,15 @@ final class CountingSource: ModelSource {
 
     func locations(of name: String) -> Int { counts.withLock { $0[name] ?? 0 } }
 
-    func models() async throws -> [ModelDescriptor] { try await base.models() }
+    /// How many times the whole source was listed.
+    var listings: Int { listed.withLock { $0 } }
+
+    func models() async throws -> [ModelDescriptor] {
+        listed.withLock { $0 += 1 }
+        return try await base.models()
+    }
+
+    func describe(_ name: String) async throws -> ModelDescriptor? { try await base.describe(name) }
 
     func locate(_ name: String) async throws -> ModelLocation? {
         counts.withLock { $0[name, default: 0] += 1 }

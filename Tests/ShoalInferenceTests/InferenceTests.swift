@@ -187,16 +187,21 @@ import Testing
         }
     }
 
+    /// Readiness, load and unload look up the one model they name: none lists the source, whose size they
+    /// would otherwise cost on every probe (1 + 2N requests on an S3 store).
     @Test func explicitLoadAndUnload() async throws {
-        let (engine, _) = try engine()
+        let (engine, source) = try engine()
         try await withRunningEngine(engine) {
             #expect(try await engine.isReady(model: "classify") == false)
             let info = try await engine.load(model: "classify")
             #expect(info.dimensions == 2)
             #expect(try await engine.isReady(model: "classify"))
             try await engine.unload(model: "classify")
-            #expect(try await engine.index().first { $0.name == "classify" }?.reason == "unloaded")
             await #expect(throws: InferenceError.unknownModel("nope")) { try await engine.unload(model: "nope") }
+            await #expect(throws: InferenceError.unknownModel("nope")) { try await engine.isReady(model: "nope") }
+            #expect(source.listings == 0)
+            #expect(try await engine.index().first { $0.name == "classify" }?.reason == "unloaded")
+            #expect(source.listings == 1)
         }
     }
 

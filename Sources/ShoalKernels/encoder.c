@@ -13,65 +13,6 @@ float shoal_gelu(float x) { return shoal_gelu_scalar(x); }
 
 // MARK: - Layer norm
 
-static void layer_norm_row_portable(int n, float *x, const float *gamma, const float *beta, float eps) {
-    float sum = 0.0f;
-    for (int j = 0; j < n; j++) sum += x[j];
-    float mean = sum / (float)n, squares = 0.0f;
-    for (int j = 0; j < n; j++) squares += (x[j] - mean) * (x[j] - mean);
-    float scale = 1.0f / sqrtf(squares / (float)n + eps);
-    for (int j = 0; j < n; j++) x[j] = (x[j] - mean) * scale * gamma[j] + beta[j];
-}
-
-#if defined(SHOAL_X86)
-SHOAL_AVX512 static void layer_norm_row_avx512(int n, float *x, const float *gamma, const float *beta, float eps) {
-    __m512 sum = _mm512_setzero_ps();
-    for (int j = 0; j < n; j += 16) sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(shoal_mask(n - j), x + j));
-    float mean = _mm512_reduce_add_ps(sum) / (float)n;
-    __m512 vmean = _mm512_set1_ps(mean), squares = _mm512_setzero_ps();
-    for (int j = 0; j < n; j += 16) {
-        __mmask16 m = shoal_mask(n - j);
-        __m512 d = _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, x + j), vmean);
-        squares = _mm512_fmadd_ps(d, d, squares);
-    }
-    __m512 scale = _mm512_set1_ps(1.0f / sqrtf(_mm512_reduce_add_ps(squares) / (float)n + eps));
-    for (int j = 0; j < n; j += 16) {
-        __mmask16 m = shoal_mask(n - j);
-        __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + j), vmean), scale);
-        __m512 y = _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(m, gamma + j), _mm512_maskz_loadu_ps(m, beta + j));
-        _mm512_mask_storeu_ps(x + j, m, y);
-    }
-}
-
-SHOAL_AVX2 static void layer_norm_row_avx2(int n, float *x, const float *gamma, const float *beta, float eps) {
-    __m256 sum = _mm256_setzero_ps();
-    for (int j = 0; j < n; j += 8) sum = _mm256_add_ps(sum, _mm256_maskload_ps(x + j, shoal_mask256(n - j)));
-    float mean = shoal_hsum256(sum) / (float)n;
-    __m256 vmean = _mm256_set1_ps(mean), squares = _mm256_setzero_ps();
-    for (int j = 0; j < n; j += 8) {
-        __m256i m = shoal_mask256(n - j);
-        __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + j, m), vmean), _mm256_castsi256_ps(m));
-        squares = _mm256_fmadd_ps(d, d, squares);
-    }
-    __m256 scale = _mm256_set1_ps(1.0f / sqrtf(shoal_hsum256(squares) / (float)n + eps));
-    for (int j = 0; j < n; j += 8) {
-        __m256i m = shoal_mask256(n - j);
-        __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + j, m), vmean), scale);
-        __m256 y = _mm256_fmadd_ps(d, _mm256_maskload_ps(gamma + j, m), _mm256_maskload_ps(beta + j, m));
-        _mm256_maskstore_ps(x + j, m, y);
-    }
-}
-#endif
-
-static void layer_norm_row(int n, float *x, const float *gamma, const float *beta, float eps) {
-    switch (shoal_isa()) {
-#if defined(SHOAL_X86)
-    case SHOAL_ISA_AVX512: layer_norm_row_avx512(n, x, gamma, beta, eps); return;
-    case SHOAL_ISA_AVX2: layer_norm_row_avx2(n, x, gamma, beta, eps); return;
-#endif
-    default: layer_norm_row_portable(n, x, gamma, beta, eps);
-    }
-}
-
 typedef struct {
     int rows, n;
     float *x;
@@ -84,7 +25,7 @@ static void norm_task(void *context, int64_t index, int thread) {
     const norm_job *job = context;
     int end = (int)(index + 1) * ROWS_PER_TASK < job->rows ? (int)(index + 1) * ROWS_PER_TASK : job->rows;
     for (int r = (int)index * ROWS_PER_TASK; r < end; r++)
-        layer_norm_row(job->n, job->x + (size_t)r * job->n, job->gamma, job->beta, job->eps);
+        shoal_kernels()->layer_norm_row(job->n, job->x + (size_t)r * job->n, job->gamma, job->beta, job->eps);
 }
 
 static int64_t row_tasks(int rows) { return (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK; }
@@ -116,7 +57,7 @@ static void embed_task(void *context, int64_t index, int thread) {
         const float *p = job->position + (size_t)job->positions[t] * h;
         const float *ty = job->type ? job->type + (size_t)(job->type_ids ? job->type_ids[t] : 0) * h : NULL;
         for (int j = 0; j < h; j++) row[j] = w[j] + p[j] + (ty ? ty[j] : 0.0f);
-        layer_norm_row(h, row, job->gamma, job->beta, job->eps);
+        shoal_kernels()->layer_norm_row(h, row, job->gamma, job->beta, job->eps);
     }
 }
 
@@ -137,42 +78,18 @@ typedef struct {
     size_t scratch_per_thread;
 } attention_job;
 
-static inline int round32(int len) { return (len + 31) / 32 * 32; }
-
 size_t shoal_attention_scratch_count(int max_len, int head_dim) {
-    size_t lp = (size_t)round32(max_len);
-    size_t count = lp * (size_t)(head_dim + max_len) + (size_t)round32(head_dim) * (size_t)max_len;
+    size_t lp = (size_t)shoal_round32(max_len);
+    size_t count = lp * (size_t)(head_dim + max_len) + (size_t)shoal_round32(head_dim) * (size_t)max_len;
     size_t amx = (shoal_amx_attention_scratch_bytes(max_len, head_dim) + 3) / 4;
     count = amx > count ? amx : count;
     return (count + 15) / 16 * 16;  // keeps every thread's share 64-byte aligned
 }
 
-// exp(row - max) in place over `len` scores; returns their sum.
-static float softmax_row(float *row, int len) {
-    switch (shoal_isa()) {
-#if defined(SHOAL_X86)
-    case SHOAL_ISA_AVX512: return shoal_softmax_row512(row, len);
-    case SHOAL_ISA_AVX2: return shoal_softmax_row256(row, len);
-#endif
-    default: {
-        float max = -FLT_MAX, sum = 0.0f;
-        for (int j = 0; j < len; j++) max = row[j] > max ? row[j] : max;
-        for (int j = 0; j < len; j++) sum += (row[j] = expf(row[j] - max));
-        return sum;
-    }
-    }
-}
-
-// One head of one sequence: out[i] = softmax(q_i · keysᵀ) · values for the `len` rows of q, keys and
-// values (`stride` floats apart, `d` each); out rows are `ldo` apart (the contract of
-// shoal_amx_attention_head). Both products are GEMMs with the micro-kernel of shoal_isa(): the keys are
-// packed as the "weights" of Q·Kᵀ, the values as those of P·V (a panel row of V is one token's head
-// vector). `pack_keys` writes the keys' panels: panel row t holds dimension t of the panel's 32 keys.
-typedef void (*pack_keys_fn)(const float *keys, size_t stride, int len, int d, float *packed);
-
-static void pack_keys_portable(const float *keys, size_t stride, int len, int d, float *packed) {
-    const int split = shoal_split_panels();
-    for (int panel = 0; panel < round32(len) / 32; panel++) {
+// Attention's keys as panels in the layout of `split` (shoal_panel_offset): panel row t holds dimension t of
+// the panel's 32 keys.
+static void pack_keys_portable(const float *keys, size_t stride, int len, int d, float *packed, int split) {
+    for (int panel = 0; panel < shoal_round32(len) / 32; panel++) {
         float *dst = packed + (size_t)panel * 32 * d;
         for (int j = 0; j < 32; j++) {
             int key = panel * 32 + j;
@@ -182,17 +99,22 @@ static void pack_keys_portable(const float *keys, size_t stride, int len, int d,
     }
 }
 
-static void attention_head_packed(const float *q, const float *keys, const float *values, size_t stride, int len,
-                                  int d, float *out, size_t ldo, float *scratch, pack_keys_fn pack_keys) {
-    int lp = round32(len), dp = round32(d);
+// One head of one sequence: out[i] = softmax(q_i · keysᵀ) · values for the `len` rows of q, keys and
+// values (`stride` floats apart, `d` each); out rows are `ldo` apart (the contract of
+// shoal_amx_attention_head). Both products are GEMMs with the kernels of `set`: the keys are packed as the
+// "weights" of Q·Kᵀ, the values as those of P·V (a panel row of V is one token's head vector).
+static void attention_head_packed(const shoal_kernel_set *set, const float *q, const float *keys, const float *values,
+                                  size_t stride, int len, int d, float *out, size_t ldo, float *scratch) {
+    int lp = shoal_round32(len), dp = shoal_round32(d);
     float *keys_packed = scratch, *scores = scratch + (size_t)lp * d, *values_packed = scores + (size_t)len * lp;
-    pack_keys(keys, stride, len, d, keys_packed);
+    if (set->pack_keys) set->pack_keys(keys, stride, len, d, keys_packed);
+    else pack_keys_portable(keys, stride, len, d, keys_packed, set->split_panels);
     gemm_job products = {len, len, d, (int)stride, 0, lp, SHOAL_ACT_NONE, 0, lp / 32, q, keys_packed, NULL, NULL,
                          scores, 0};
-    for (int panel = 0; panel < lp / 32; panel++) shoal_gemm_block(&products, 0, len, panel);
+    for (int panel = 0; panel < lp / 32; panel++) set->gemm_block(&products, 0, len, panel);
     float sums[len];
-    for (int i = 0; i < len; i++) sums[i] = softmax_row(scores + (size_t)i * lp, len);
-    const int split = shoal_split_panels();
+    for (int i = 0; i < len; i++) sums[i] = set->softmax_row(scores + (size_t)i * lp, len);
+    const int split = set->split_panels;
     for (int panel = 0; panel < dp / 32; panel++) {
         float *dst = values_packed + (size_t)panel * 32 * len;
         int cols = d - panel * 32 < 32 ? d - panel * 32 : 32;
@@ -203,40 +125,13 @@ static void attention_head_packed(const float *q, const float *keys, const float
     }
     gemm_job weighted = {len, d, len, lp, 0, (int)ldo, SHOAL_ACT_NONE, 0, dp / 32, scores, values_packed, NULL, NULL,
                          out, 0};
-    for (int panel = 0; panel < dp / 32; panel++) shoal_gemm_block(&weighted, 0, len, panel);
+    for (int panel = 0; panel < dp / 32; panel++) set->gemm_block(&weighted, 0, len, panel);
     // The softmax's division: each output row by its sum of exponentials.
     for (int i = 0; i < len; i++) {
         float scale = 1.0f / sums[i], *o = out + (size_t)i * ldo;
         for (int t = 0; t < d; t++) o[t] *= scale;
     }
 }
-
-#if defined(SHOAL_X86)
-// Transposes a 16 x 16 block: out row t, column j = in row j, column t. Rows of `in` are `ld` floats
-// apart and only the first `rows` exist (the others read as zero); only the first `out_rows` rows of
-// `out` are stored, 32 floats apart.
-SHOAL_AVX512 static void transpose16_avx512(const float *in, size_t ld, int rows, __mmask16 cols, int out_rows,
-                                            float *out) {
-    __m512 r[16];
-    for (int j = 0; j < 16; j++)
-        r[j] = j < rows ? _mm512_maskz_loadu_ps(cols, in + (size_t)j * ld) : _mm512_setzero_ps();
-    shoal_transpose16(r);
-    for (int j = 0; j < out_rows; j++) _mm512_storeu_ps(out + (size_t)j * 32, r[j]);
-}
-
-// The keys' panels in 16 x 16 blocks.
-SHOAL_AVX512 static void pack_keys_avx512(const float *keys, size_t stride, int len, int d, float *packed) {
-    for (int panel = 0; panel < round32(len) / 32; panel++) {
-        float *dst = packed + (size_t)panel * 32 * d;
-        for (int half = 0; half < 2; half++) {
-            int key0 = panel * 32 + half * 16, rows = len - key0 < 16 ? (len - key0 > 0 ? len - key0 : 0) : 16;
-            for (int t0 = 0; t0 < d; t0 += 16)
-                transpose16_avx512(keys + (size_t)key0 * stride + t0, stride, rows, shoal_mask(d - t0),
-                                   d - t0 < 16 ? d - t0 : 16, dst + (size_t)t0 * 32 + half * 16);
-        }
-    }
-}
-#endif
 
 static void attention_task(void *context, int64_t index, int thread) {
     const attention_job *job = context;
@@ -264,11 +159,7 @@ static void attention_task(void *context, int64_t index, int thread) {
         shoal_amx_attention_head(q, keys, values, stride, len, d, out, (size_t)h, scratch);
         return;
     }
-    pack_keys_fn pack_keys = pack_keys_portable;
-#if defined(SHOAL_X86)
-    if (shoal_isa() >= SHOAL_ISA_AVX512) pack_keys = pack_keys_avx512;
-#endif
-    attention_head_packed(q, keys, values, stride, len, d, out, (size_t)h, scratch, pack_keys);
+    attention_head_packed(shoal_kernels(), q, keys, values, stride, len, d, out, (size_t)h, scratch);
 }
 
 void shoal_attention(shoal_pool *pool, int sequences, const int32_t *offsets, int heads, int head_dim,

@@ -1,4 +1,5 @@
-// Shared inline helpers of the kernels: vector exp and erf, and the AVX-512 and AVX2 target attributes.
+// What the kernel files share: the GEMM job, the packed layout, the kernel sets of the instruction-set
+// levels, scalar erf/GELU, the AVX-512 helpers the AMX kernels use too, and the target attributes.
 #ifndef SHOAL_KERNELS_INTERNAL_H
 #define SHOAL_KERNELS_INTERNAL_H
 
@@ -30,22 +31,40 @@ static inline float *shoal_output_row(float *c, int ldc, int m, int block, int r
     return c + ((size_t)(col0 / block) * m + row) * block + col0 % block;
 }
 
-// Where row p (of k), column j (of 32) of a packed panel is stored: in rows of 32 columns, or at the AVX2
-// level in two halves of 16 columns one after the other (k rows of 16 each), so that the AVX2 kernel, which
-// covers half a panel per pass, reads one contiguous stream. Rows 128 bytes apart, of which each pass used
-// 64, left half the L1 cache's sets unused and half of each line fetched from memory idle until the next pass.
-static inline int shoal_split_panels(void) { return shoal_isa() == SHOAL_ISA_AVX2; }
+static inline int shoal_round32(int n) { return (n + 31) / 32 * 32; }
+
+// Where row p (of k), column j (of 32) of a packed panel is stored: in rows of 32 columns, or split in two
+// halves of 16 columns one after the other (k rows of 16 each), so that the AVX2 kernel, which covers half a
+// panel per pass, reads one contiguous stream. Rows 128 bytes apart, of which each pass used 64, left half
+// the L1 cache's sets unused and half of each line fetched from memory idle until the next pass.
 static inline size_t shoal_panel_offset(int k, int p, int j, int split) {
     return split ? ((size_t)(j / 16) * (size_t)k + (size_t)p) * 16 + (size_t)(j % 16) : (size_t)p * SHOAL_PANEL + (size_t)j;
 }
 
-/// Rows [row0, row0 + rows) of one 32-column panel with the micro-kernel of shoal_isa().
-void shoal_gemm_block(const gemm_job *job, int row0, int rows, int panel);
+#define SHOAL_FMA_CHAINS 12  // independent accumulators of fma_chains: more than FMA latency × FMA units
+
+// The kernels of one instruction-set level (kernels_generic.c, kernels_avx2.c, kernels_avx512.c), each
+// tested against the portable set on the same inputs. shoal_kernels() is the set of shoal_isa(), chosen once.
+typedef struct {
+    int split_panels;  // its panels are packed as two 16-column halves (shoal_panel_offset)
+    int fma_lanes;     // floats per fused multiply-add of its vector unit (0: none)
+    /// Rows [row0, row0 + rows) of one 32-column panel of job's output.
+    void (*gemm_block)(const gemm_job *job, int row0, int rows, int panel);
+    void (*epilogue)(int m, int n, float *x, int ldx, const float *bias, const float *residual, int ldr, int activation);
+    void (*layer_norm_row)(int n, float *x, const float *gamma, const float *beta, float eps);
+    /// exp(row - max) in place over `len` scores; returns their sum.
+    float (*softmax_row)(float *row, int len);
+    /// Attention's keys as panels: panel row t holds dimension t of the panel's 32 keys (NULL: the portable packing).
+    void (*pack_keys)(const float *keys, size_t stride, int len, int d, float *packed);
+    /// `iterations` rounds of one FMA on each of SHOAL_FMA_CHAINS registers, no memory traffic (NULL: none).
+    float (*fma_chains)(int64_t iterations);
+} shoal_kernel_set;
+
+extern const shoal_kernel_set shoal_kernels_generic;
 #if defined(__x86_64__)
-/// At most 12 rows.
-void shoal_gemm_block_avx512(const gemm_job *job, int row0, int rows, int panel);
-void shoal_gemm_block_avx2(const gemm_job *job, int row0, int rows, int panel);
+extern const shoal_kernel_set shoal_kernels_avx2, shoal_kernels_avx512;
 #endif
+const shoal_kernel_set *shoal_kernels(void);
 
 // erf as a rational function on [-4, 4] (the approximation XLA and Eigen use, a few ulp from erff).
 #define SHOAL_ERF_COEFFICIENTS                                                                             \
@@ -195,125 +214,6 @@ SHOAL_AVX512 static inline void shoal_epilogue_row512(__m512 v0, __m512 v1, int 
     _mm512_mask_storeu_ps(c + 16, m1, v1);
     if (activation == 3 /* TANH */) {
         for (int j = 0; j < cols; j++) c[j] = tanhf(c[j]);
-    }
-}
-
-// MARK: AVX2 + FMA (8 lanes)
-
-// Lanes of the first `remaining` elements of a vector of 8, as maskload/maskstore take them.
-SHOAL_AVX2 static inline __m256i shoal_mask256(int remaining) {
-    static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    int r = remaining < 0 ? 0 : remaining > 8 ? 8 : remaining;
-    return _mm256_loadu_si256((const __m256i *)(table + 8 - r));
-}
-
-SHOAL_AVX2 static inline float shoal_hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-SHOAL_AVX2 static inline float shoal_hmax256(__m256 v) {
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_max_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-SHOAL_AVX2 static inline __m256 shoal_erf256(__m256 x) {
-    SHOAL_ERF_COEFFICIENTS
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-4.0f)), _mm256_set1_ps(4.0f));
-    __m256 x2 = _mm256_mul_ps(x, x);
-    __m256 p = _mm256_fmadd_ps(x2, _mm256_set1_ps(a1), _mm256_set1_ps(a3));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(a5));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(a7));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(a9));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(a11));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(a13));
-    p = _mm256_mul_ps(p, x);
-    __m256 q = _mm256_fmadd_ps(x2, _mm256_set1_ps(b0), _mm256_set1_ps(b2));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(b4));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(b6));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(b8));
-    // p / q as p · (1/q): a 12-bit reciprocal and one Newton step (about 2 ulp), as in shoal_erf512.
-    __m256 r = _mm256_rcp_ps(q);
-    r = _mm256_fmadd_ps(_mm256_fnmadd_ps(q, r, _mm256_set1_ps(1.0f)), r, r);
-    return _mm256_mul_ps(p, r);
-}
-
-SHOAL_AVX2 static inline __m256 shoal_gelu256(__m256 x) {
-    __m256 e = shoal_erf256(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f)));
-    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-}
-
-// exp(x) for x <= 0, as shoal_exp512; 2^n is built in the exponent bits (n >= -126 after the clamp).
-SHOAL_AVX2 static inline __m256 shoal_exp256(__m256 x) {
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
-}
-
-// exp(row - max) in place over `len` scores; returns their sum (see shoal_softmax_row512).
-SHOAL_AVX2 static inline float shoal_softmax_row256(float *row, int len) {
-    const __m256 lowest = _mm256_set1_ps(-FLT_MAX);
-    __m256 vmax = lowest;
-    for (int j = 0; j < len; j += 8) {
-        __m256i m = shoal_mask256(len - j);
-        vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(lowest, _mm256_maskload_ps(row + j, m), _mm256_castsi256_ps(m)));
-    }
-    __m256 max = _mm256_set1_ps(shoal_hmax256(vmax)), sum = _mm256_setzero_ps();
-    for (int j = 0; j < len; j += 8) {
-        __m256i m = shoal_mask256(len - j);
-        __m256 e = _mm256_and_ps(shoal_exp256(_mm256_sub_ps(_mm256_maskload_ps(row + j, m), max)), _mm256_castsi256_ps(m));
-        _mm256_maskstore_ps(row + j, m, e);
-        sum = _mm256_add_ps(sum, e);
-    }
-    return shoal_hsum256(sum);
-}
-
-// Applies bias, residual and activation to 16 accumulated columns of one output row and stores the
-// first `cols` of them (see shoal_epilogue_row512).
-SHOAL_AVX2 static inline void shoal_epilogue_row256(__m256 v0, __m256 v1, int row, int col0, int cols,
-                                                    const float *bias, const float *residual, int ldr,
-                                                    int activation, float *c) {
-    const __m256i m0 = shoal_mask256(cols), m1 = shoal_mask256(cols - 8);
-    if (bias) {
-        v0 = _mm256_add_ps(v0, _mm256_maskload_ps(bias + col0, m0));
-        v1 = _mm256_add_ps(v1, _mm256_maskload_ps(bias + col0 + 8, m1));
-    }
-    if (residual) {
-        const float *r = residual + (size_t)row * ldr + col0;
-        v0 = _mm256_add_ps(v0, _mm256_maskload_ps(r, m0));
-        v1 = _mm256_add_ps(v1, _mm256_maskload_ps(r + 8, m1));
-    }
-    if (activation == 1 /* GELU */) {
-        v0 = shoal_gelu256(v0);
-        v1 = shoal_gelu256(v1);
-    } else if (activation == 2 /* RELU */) {
-        v0 = _mm256_max_ps(v0, _mm256_setzero_ps());
-        v1 = _mm256_max_ps(v1, _mm256_setzero_ps());
-    }
-    if (cols >= 16) {
-        _mm256_storeu_ps(c, v0);
-        _mm256_storeu_ps(c + 8, v1);
-    } else {
-        _mm256_maskstore_ps(c, m0, v0);
-        _mm256_maskstore_ps(c + 8, m1, v1);
-    }
-    if (activation == 3 /* TANH */) {
-        for (int j = 0; j < cols && j < 16; j++) c[j] = tanhf(c[j]);
     }
 }
 #endif

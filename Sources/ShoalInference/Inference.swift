@@ -39,23 +39,24 @@ public final class Inference: Service, Sendable {
         try await computed
     }
 
-    /// The outputs of model `name` for `texts`: embeddings or class probabilities, one row per text.
-    ///
-    /// Cancelling the calling task, or `isAbandoned` turning true (the client went away), drops the request's
-    /// inputs before they are computed.
+    /// Model `name`, loaded if it is not: check a request against its `info`, then run it with `infer`.
+    public func model(_ name: String) async throws -> ServedModel {
+        ServedModel(lease: try await registry.acquire(name), registry: registry, scheduler: scheduler,
+                    configuration: configuration)
+    }
+
+    /// The outputs of model `name` for `texts`: `model(name)` and its `infer`, with the texts checked first so
+    /// that an invalid request loads nothing.
     public func infer(
         model name: String, texts: [String], isAbandoned: @escaping @Sendable () -> Bool = { false }
     ) async throws -> InferenceResult {
         try validate(texts)
-        let lease = try await registry.acquire(name)
-        defer { registry.release(name) }
-        try Task.checkCancellation()
-        let request = PendingRequest(
-            modelName: name, inputs: texts.count, deadline: .now + configuration.requestTimeout,
-            isAbandoned: isAbandoned)
-        try scheduler.enqueue(request, texts: texts, on: lease.instance, name: name)
-        let (outputs, tokens) = try await request.outputs()
-        return InferenceResult(model: lease.info, outputs: outputs, tokenCount: tokens)
+        return try await model(name).infer(texts, isAbandoned: isAbandoned)
+    }
+
+    /// Refuses texts that break the request limits (none, too many, one too large); loads nothing.
+    public func validate(_ texts: [String]) throws(InferenceError) {
+        try configuration.validate(texts)
     }
 
     /// What model `name` computes; loads it if needed.
@@ -95,17 +96,6 @@ public final class Inference: Service, Sendable {
 
     /// Bytes of the memory budget reserved for loads under way.
     public var memoryReserved: Int { registry.memoryReserved }
-
-    private func validate(_ texts: [String]) throws(InferenceError) {
-        guard !texts.isEmpty else { throw .invalidInput("no input text; send at least one") }
-        guard texts.count <= configuration.maxInputsPerRequest else {
-            throw .inputTooLarge("\(texts.count) texts; at most \(configuration.maxInputsPerRequest) per request")
-        }
-        if let index = texts.firstIndex(where: { $0.utf8.count > configuration.maxTextBytes }) {
-            throw .inputTooLarge(
-                "text \(index) has \(texts[index].utf8.count) bytes; at most \(configuration.maxTextBytes) per text")
-        }
-    }
 }
 
 extension Inference {

@@ -53,4 +53,15 @@ public struct InferenceConfiguration: Sendable {
         ]
         if let failed = checks.first(where: { !$0.0 }) { throw .invalidInput(failed.1) }
     }
+
+    /// Refuses a request's texts that break the limits: none, too many, or one too large.
+    func validate(_ texts: [String]) throws(InferenceError) {
+        guard !texts.isEmpty else { throw .invalidInput("no input text; send at least one") }
+        guard texts.count <= maxInputsPerRequest else {
+            throw .inputTooLarge("\(texts.count) texts; at most \(maxInputsPerRequest) per request")
+        }
+        if let index = texts.firstIndex(where: { $0.utf8.count > maxTextBytes }) {
+            throw .inputTooLarge("text \(index) has \(texts[index].utf8.count) bytes; at most \(maxTextBytes) per text")
+        }
+    }
 }

@@ -22,14 +22,17 @@ extension API {
         if let dimensions = body.dimensions, dimensions < 1 {
             throw APIError(.unprocessableContent, "\"dimensions\" must be a positive integer, not \(dimensions)")
         }
-        let result = try await infer(body.model, texts: body.input.texts, context: context)
-        guard case .embedding(_, let normalize) = result.model.task else {
-            throw APIError(.unprocessableContent, "model \"\(body.model)\" is a classifier; use /v2/models/\(body.model)/infer")
+        let result = try await infer(body.model, texts: body.input.texts, context: context) { model in
+            guard case .embedding = model.task else {
+                throw APIError(.unprocessableContent, "model \"\(body.model)\" is a classifier; use /v2/models/\(body.model)/infer")
+            }
+            if let dimensions = body.dimensions, dimensions > model.dimensions {
+                throw APIError(.unprocessableContent, "\"dimensions\" \(dimensions) exceeds the model's \(model.dimensions)")
+            }
         }
+        var normalize = false
+        if case .embedding(_, let unitLength) = result.model.task { normalize = unitLength }
         let width = body.dimensions ?? result.model.dimensions
-        guard width <= result.model.dimensions else {
-            throw APIError(.unprocessableContent, "\"dimensions\" \(width) exceeds the model's \(result.model.dimensions)")
-        }
         let embeddings = result.outputs.map { row in
             OpenAI.Vector(Self.shorten(row, to: width, normalize: normalize), base64: base64)
         }

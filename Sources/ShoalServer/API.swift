@@ -47,10 +47,16 @@ struct API: Sendable {
     private static let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options, .trace]
 
     /// Runs `texts` through model `name` and counts the outcome; work is dropped if the client goes away first.
-    func infer(_ name: String, texts: [String], context: ServerContext) async throws -> InferenceResult {
+    /// Runs `texts` through model `name` (loading it if needed), after `check` has accepted what the model is:
+    /// a request the model cannot answer is refused before anything is queued.
+    func infer(_ name: String, texts: [String], context: ServerContext,
+               check: (ModelInfo) throws -> Void = { _ in }) async throws -> InferenceResult {
         let channel = context.channel
         do {
-            let result = try await inference.infer(model: name, texts: texts) { !channel.isActive }
+            try inference.validate(texts)
+            let model = try await inference.model(name)
+            try check(model.info)
+            let result = try await model.infer(texts) { !channel.isActive }
             metrics.countRequest(model: name, status: 200)
             return result
         } catch {

@@ -75,6 +75,13 @@ import Testing
                 #expect(response.status.code == status, "\(body)")
                 #expect(try !response.errorMessage().isEmpty)
             }
+            // What the model cannot answer (a classifier, more dimensions than it has) is refused from what the
+            // model is, before anything is queued: nothing waited in a queue, nothing was tokenized.
+            let samples = prometheusSamples(try await client.get("/metrics").text)
+            for model in ["classify", "embed"] {
+                #expect((samples[#"shoal_queue_duration_seconds_count{model="\#(model)"}"#] ?? 0) == 0, "\(model)")
+                #expect((samples[#"shoal_tokenize_duration_seconds_count{model="\#(model)"}"#] ?? 0) == 0, "\(model)")
+            }
         }
     }
 

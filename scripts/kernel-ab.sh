@@ -58,7 +58,7 @@ done
 "$cc" "${flags[@]}" -I"$work/old/include" -I"$work/old" "${renames[@]}" -c "$work/old/gemm_amx.c" -o "$work/old.o"
 "$cc" "${flags[@]}" -I"$work/new/include" -I"$work/new" -c "$work/new/gemm_amx.c" -o "$work/new.o"
 "$cc" "${flags[@]}" -ISources/ShoalKernels/include -ISources/ShoalKernels Sources/ShoalKernels/pool.c \
-    Sources/ShoalKernels/gemm.c scripts/kernel_ab.c "$work/old.o" "$work/new.o" "$work/tiles.c" \
+    Sources/ShoalKernels/gemm.c Sources/ShoalKernels/kernels_*.c scripts/kernel_ab.c "$work/old.o" "$work/new.o" "$work/tiles.c" \
     -o "$work/kernel_ab" -lm -lpthread
 echo "old: ${old}, new: ${new:-working tree}; ${THREADS:-$(nproc)} threads"
 for m in "${rows[@]}"; do

@@ -35,7 +35,7 @@ public final class Server: Sendable {
         Application(
             router: api.router(),
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [ClientGoneHandler(), ConnectionCloseHandler()],
+                additionalChannelHandlers: [ClientGoneHandler(), ConnectionCloseHandler(), ContinueHandler()],
                 idleTimeout: configuration.idleTimeout.map { TimeAmount($0) })),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "shoal"),
             services: services,

@@ -24,4 +24,16 @@ import Testing
             #expect(idle.closedByServer)
         }
     }
+
+    @Test func expectContinueIsAnsweredBeforeTheBody() async throws {
+        let server = try models.server()
+        try await server.application(services: [server.inference]).test(.live) { client in
+            let port = try #require(client.port)
+            // The head alone, as curl sends it before a large body: the server must say to go on.
+            let head = "POST /v2/models/embed/infer HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 64\r\nExpect: 100-continue\r\n\r\n"
+            let exchange = try await RawExchange.run(port: port, sending: head, wait: .seconds(2))
+            #expect(exchange.received.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(exchange.received)")
+        }
+    }
 }

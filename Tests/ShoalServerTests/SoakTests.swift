@@ -70,8 +70,9 @@ import Testing
             #expect(prometheusSamples(try await client.get("/metrics").text)["shoal_memory_used_bytes"] == 0)
             let after = residentBytes()
             // Unloaded weights go back to the system: a model that stayed would exceed a quarter of the loaded bytes
-            // plus allocator slack.
-            let slack = Int(loadedBytes / 4) + 24 << 20
+            // plus allocator slack. The resident size is the whole test process's, and the other suites' servers
+            // run beside this one: 32 MiB of slack (24 MiB was exceeded by 1.3 MiB once, with them all running).
+            let slack = Int(loadedBytes / 4) + 32 << 20
             #expect(after <= baseline + slack, "resident \(after) bytes after unload, baseline \(baseline), slack \(slack)")
         }
     }

@@ -63,7 +63,20 @@ final class BatchScheduler: @unchecked Sendable {
         guard !stopping else { throw .shuttingDown }
         try Self.admit(tokens: tokens, rate: tokensPerSecond[instance.id], timeout: configuration.requestTimeout, name: name)
         var queue = queues[instance.id] ?? Queue(instance: instance, label: name)
+        if queue.inputs.count + texts.count > configuration.maxQueuedInputs {
+            // After a flood, most of a full queue may be requests nobody waits for any more: they leave now,
+            // not batch by batch, so that they do not keep refusing live clients.
+            queue.inputs.removeAll { input in
+                guard input.request.isFinished || input.request.isAbandoned() else { return false }
+                input.request.fail(.cancelled)
+                metrics.countDropped(input.request.modelName, reason: "cancelled")
+                queue.tokens -= input.encoding.ids.count
+                return true
+            }
+            if queue.inputs.isEmpty, let position = order.firstIndex(of: instance.id) { order.remove(at: position) }
+        }
         guard queue.inputs.count + texts.count <= configuration.maxQueuedInputs else {
+            queues[instance.id] = queue.inputs.isEmpty ? nil : queue
             let batches = Double(queue.inputs.count) / Double(configuration.maxBatchInputs)
             throw .overloaded(name: name, retryAfterSeconds: max(1, Int((batches * batchSeconds).rounded(.up))))
         }

@@ -65,6 +65,18 @@ import Testing
         scheduler.stop()
     }
 
+    /// After a flood whose clients left, their inputs no longer fill the queue: a live request is admitted at once.
+    @Test func fullQueueOfAbandonedRequestsAdmitsALiveOne() async throws {
+        let scheduler = scheduler { $0.maxQueuedInputs = 3; $0.maxInputsPerRequest = 2 }
+        let gone = request("hot", inputs: 2, onCut: { true })
+        try scheduler.enqueue(gone, texts: ["a", "b"], on: hot, name: "hot")
+        let live = request("hot", inputs: 2)
+        try scheduler.enqueue(live, texts: ["a", "b"], on: hot, name: "hot")
+        await #expect(throws: InferenceError.cancelled) { try await gone.outputs() }
+        try await drain(scheduler)
+        #expect(try await live.outputs().outputs.count == 2)
+    }
+
     @Test func abandonedAndExpiredRequestsAreDroppedBeforeCompute() async throws {
         let scheduler = scheduler()
         let gone = request("hot", onCut: { true })

@@ -91,9 +91,16 @@ public enum InstructionSet: String, Sendable, CaseIterable, Comparable, CustomSt
         }
     }
 
-    public static func < (lhs: InstructionSet, rhs: InstructionSet) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    /// The level's number in the kernels (`shoal_isa_level`).
+    private var level: Int {
+        switch self {
+        case .generic: 0
+        case .avx2: 1
+        case .avx512: 2
+        }
     }
+
+    public static func < (lhs: InstructionSet, rhs: InstructionSet) -> Bool { lhs.level < rhs.level }
 
     public var description: String { rawValue }
 }

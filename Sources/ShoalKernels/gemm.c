@@ -58,15 +58,7 @@ static const shoal_kernel_set *kernel_set_of(int level) {
     }
 }
 
-const shoal_kernel_set *shoal_kernels(void) {
-    static _Atomic(const shoal_kernel_set *) cached = NULL;
-    const shoal_kernel_set *set = atomic_load(&cached);
-    if (!set) {
-        set = kernel_set_of(shoal_isa());
-        atomic_store(&cached, set);
-    }
-    return set;
-}
+const shoal_kernel_set *shoal_kernels(void) { return kernel_set_of(shoal_isa()); }
 
 static inline int panels_of(int n) { return (n + SHOAL_PANEL - 1) / SHOAL_PANEL; }
 

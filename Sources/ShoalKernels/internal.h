@@ -44,7 +44,7 @@ static inline size_t shoal_panel_offset(int k, int p, int j, int split) {
 #define SHOAL_FMA_CHAINS 12  // independent accumulators of fma_chains: more than FMA latency × FMA units
 
 // The kernels of one instruction-set level (kernels_generic.c, kernels_avx2.c, kernels_avx512.c), each
-// tested against the portable set on the same inputs. shoal_kernels() is the set of shoal_isa(), chosen once.
+// tested against the portable set on the same inputs. shoal_kernels() is the set of shoal_isa(), which is read once.
 typedef struct {
     int split_panels;  // its panels are packed as two 16-column halves (shoal_panel_offset)
     int fma_lanes;     // floats per fused multiply-add of its vector unit (0: none)

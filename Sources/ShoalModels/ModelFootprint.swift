@@ -11,7 +11,9 @@ extension Model {
     public static func minimumParameterBytes(folder: URL) throws -> Int {
         let configURL = folder.appendingPathComponent("config.json")
         guard let data = try readIfPresent(configURL) else {
-            return try SafeTensors.dataBytes(of: folder.appendingPathComponent("head.safetensors"))
+            let head = try SafeTensors(contentsOf: folder.appendingPathComponent("head.safetensors"))
+            let count = head.tensorNames.reduce(0) { $0 + (head.shape(of: $1)?.reduce(1, *) ?? 0) }
+            return count * MemoryLayout<Float>.stride
         }
         let modelType = try decodeConfiguration(CommonConfiguration.self, from: data, path: configURL.path).modelType
         let encoder = try ArchitectureRegistry.architecture(for: modelType).configuration(from: data, path: configURL.path).encoder
@@ -20,18 +22,5 @@ extension Model {
         let norms = (1 + 2 * encoder.layers) * 2 * h
         let layer = (3 * h * h + 3 * h) + (h * h + h) + (i * h + i) + (h * i + h)
         return (tables + norms + encoder.layers * layer) * MemoryLayout<Float>.stride
-    }
-}
-
-extension SafeTensors {
-    /// Bytes of tensor data in a safetensors file: its size less the 8-byte header length and the header.
-    static func dataBytes(of url: URL) throws -> Int {
-        let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
-        let size = try handle.seekToEnd()
-        try handle.seek(toOffset: 0)
-        guard let prefix = try handle.read(upToCount: 8), prefix.count == 8 else { return 0 }
-        let header = prefix.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return header > size - 8 ? 0 : Int(size - 8 - header)
     }
 }

@@ -84,15 +84,11 @@ public enum InstructionSet: String, Sendable, CaseIterable, Comparable, CustomSt
     }
 
     init(level: Int32) {
-        switch level {
-        case 2: self = .avx512
-        case 1: self = .avx2
-        default: self = .generic
-        }
+        self = Self.allCases.first { $0.level == level } ?? .generic
     }
 
     /// The level's number in the kernels (`shoal_isa_level`).
-    private var level: Int {
+    private var level: Int32 {
         switch self {
         case .generic: 0
         case .avx2: 1

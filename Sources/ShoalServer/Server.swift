@@ -15,6 +15,7 @@ public final class Server: Sendable {
     /// The settings the server runs with.
     public let configuration: ServerConfiguration
     private let api: API
+    private let connections: ConnectionGuard
 
     /// A server over the models of `source`; nothing listens until `run()` or `application(services:)`.
     public init(source: any ModelSource, configuration: ServerConfiguration) throws {
@@ -24,6 +25,8 @@ public final class Server: Sendable {
         engine.metricsFactory = metrics.factory
         engine.logger = configuration.logger
         inference = try Inference(source: source, configuration: engine)
+        connections = ConnectionGuard(
+            limit: configuration.maxConnections, headTimeout: configuration.idleTimeout, logger: configuration.logger)
         api = API(inference: inference, metrics: metrics, state: ServerState(), configuration: configuration)
     }
 
@@ -32,10 +35,13 @@ public final class Server: Sendable {
     public func application(
         services: [any Service] = [], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        let connections = connections
+        return Application(
             router: api.router(),
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [ClientGoneHandler(), ConnectionCloseHandler(), ContinueHandler()],
+                additionalChannelHandlers: [
+                    ClientGoneHandler(), ConnectionCloseHandler(), ContinueHandler(), connections.handler(),
+                ],
                 idleTimeout: configuration.idleTimeout.map { TimeAmount($0) })),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "shoal"),
             services: services,

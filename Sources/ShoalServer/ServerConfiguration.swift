@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ShoalInference
 
@@ -18,6 +19,10 @@ public struct ServerConfiguration: Sendable {
     /// limit. The default outlasts the usual 60 s idle timeout of load balancers and HTTP clients' connection
     /// pools, so that they, not the server, close idle connections.
     public var idleTimeout: Duration? = .seconds(75)
+    /// Most connections open at once. Beyond it a new connection closes the one that has waited longest for a
+    /// request head, or is answered 503 when every connection has a request in flight. The default leaves room
+    /// under the process's open-file limit for model files, logs and outgoing connections.
+    public var maxConnections = ServerConfiguration.defaultMaxConnections
     /// The engine's settings.
     public var inference = InferenceConfiguration()
     /// The server's logger; every request's messages carry its `request_id`.
@@ -25,4 +30,16 @@ public struct ServerConfiguration: Sendable {
 
     /// The defaults.
     public init() {}
+
+    /// The open-file limit of this process less 64 descriptors for everything that is not a client connection.
+    public static var defaultMaxConnections: Int {
+        var limit = rlimit()
+        #if canImport(Glibc)
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
+        guard getrlimit(resource, &limit) == 0 else { return 1_024 }
+        return max(16, Int(clamping: min(limit.rlim_cur, 1 << 20)) - 64)
+    }
 }

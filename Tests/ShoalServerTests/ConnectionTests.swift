@@ -1,5 +1,6 @@
 import HummingbirdTesting
 import ShoalServer
+import ShoalTesting
 import Testing
 
 @Suite(.timeLimit(.minutes(2))) struct ConnectionTests {
@@ -22,6 +23,50 @@ import Testing
             let idle = try await RawExchange.run(port: port, sending: "GET /v2 HTTP/1.1\r\nHost: localhost\r\n\r\n", wait: .seconds(10))
             #expect(idle.received.hasPrefix("HTTP/1.1 200"))
             #expect(idle.closedByServer)
+        }
+    }
+
+    @Test func aTricklingHeadIsCutOffAtTheTimeoutHoweverOftenBytesArrive() async throws {
+        let server = try models.server { $0.idleTimeout = .milliseconds(600) }
+        try await server.application(services: [server.inference]).test(.live) { client in
+            let connection = try LoopbackConnection(port: try #require(client.port), timeout: .seconds(5))
+            // A byte every 100 ms keeps the connection from ever being silent for the timeout.
+            let clock = ContinuousClock()
+            let start = clock.now
+            var cutOff = false
+            for byte in "GET /v2 HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+                do { try connection.send(String(byte)) } catch { cutOff = true; break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(cutOff || connection.receiveAll().closedByServer)
+            #expect(clock.now - start < .seconds(4))
+        }
+    }
+
+    @Test func beyondTheConnectionLimitTheLongestWaitingConnectionMakesRoom() async throws {
+        let server = try models.server { $0.maxConnections = 2 }
+        try await server.application(services: [server.inference]).test(.live) { client in
+            let port = try #require(client.port)
+            let silent = try LoopbackConnection(port: port, timeout: .seconds(5))
+            let busy = try LoopbackConnection(port: port, timeout: .seconds(5))
+            // A whole head and part of the body: a request in flight, which is never closed to make room.
+            try busy.send("POST /v2/models/embed/infer HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{")
+            try await Task.sleep(for: .milliseconds(200))
+            let answer = try await RawExchange.run(
+                port: port, sending: "GET /v2 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", wait: .seconds(5))
+            #expect(answer.received.hasPrefix("HTTP/1.1 200"), "\(answer.received)")
+            #expect(silent.receiveAll().closedByServer)
+
+            // Now both connections are busy: a third is told why it is refused.
+            let busyToo = try LoopbackConnection(port: port, timeout: .seconds(5))
+            try busyToo.send("POST /v2/models/embed/infer HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{")
+            try await Task.sleep(for: .milliseconds(200))
+            let refused = try await RawExchange.run(
+                port: port, sending: "GET /v2 HTTP/1.1\r\nHost: localhost\r\n\r\n", wait: .seconds(5))
+            #expect(refused.received.hasPrefix("HTTP/1.1 503"), "\(refused.received)")
+            #expect(refused.received.contains("limit of 2 connections"))
+            #expect(refused.closedByServer)
+            withExtendedLifetime((busy, busyToo)) {}
         }
     }
 

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import ServiceLifecycle
 import ShoalServer
+import ShoalTesting
 import Testing
 
 @Suite(.timeLimit(.minutes(2))) struct DrainTests {

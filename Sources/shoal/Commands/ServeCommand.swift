@@ -78,6 +78,8 @@ struct ServeCommand: AsyncParsableCommand {
     var drainDelay = "0s"
     @Option(name: .long, help: "How long a connection may stay silent (idle between requests, or sending one) before the server closes it; 0 for no limit.")
     var idleTimeout = "75s"
+    @Option(name: .long, help: "Most connections open at once; beyond it the one longest without a request head is closed, or 503 when all are busy (default: the open-file limit less 64).")
+    var maxConnections: Int?
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -136,6 +138,10 @@ struct ServeCommand: AsyncParsableCommand {
         server.drainDelay = try Self.duration(drainDelay, option: "--drain-delay")
         let idle = try Self.duration(idleTimeout, option: "--idle-timeout")
         server.idleTimeout = idle == .zero ? nil : idle
+        if let maxConnections {
+            guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+            server.maxConnections = maxConnections
+        }
         var engine = InferenceConfiguration()
         engine.threads = threads
         engine.modelOptions = ModelOptions(provider: gemm, maxSequenceLength: maxLength)

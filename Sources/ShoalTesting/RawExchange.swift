@@ -7,34 +7,46 @@ import Darwin
 
 /// One exchange over a plain TCP connection to the server, for what an HTTP client hides: which bytes came back and
 /// whether the server closed the connection.
-struct RawExchange: Sendable {
+public struct RawExchange: Sendable {
     /// Everything the server sent.
-    let received: String
+    public let received: String
     /// Whether the server closed the connection before the wait ran out.
-    let closedByServer: Bool
+    public let closedByServer: Bool
 
     /// Connects to 127.0.0.1:`port`, sends `request`, and reads until the server closes the connection or nothing
     /// has come for `wait`. Runs on a thread of its own, so that its blocking calls keep off the concurrency pool.
-    static func run(port: Int, sending request: String, wait: Duration) async throws -> RawExchange {
+    public static func run(port: Int, sending request: String, wait: Duration) async throws -> RawExchange {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try exchange(port: port, request: request, wait: wait) })
+                continuation.resume(with: Result {
+                    let connection = try LoopbackConnection(port: port, timeout: wait)
+                    try connection.send(request)
+                    return connection.receiveAll()
+                })
             }
         }
     }
+}
 
-    private static func exchange(port: Int, request: String, wait: Duration) throws -> RawExchange {
+/// A TCP connection to 127.0.0.1 made with blocking socket calls, each waiting at most `timeout`; closed when
+/// released.
+public final class LoopbackConnection: Sendable {
+    private let descriptor: Int32
+
+    /// Connects to 127.0.0.1:`port`.
+    public init(port: Int, timeout: Duration) throws {
         #if canImport(Glibc)
         let socketType = Int32(SOCK_STREAM.rawValue)
         #else
         let socketType = SOCK_STREAM
         #endif
-        let descriptor = socket(AF_INET, socketType, 0)
+        descriptor = socket(AF_INET, socketType, 0)
         guard descriptor >= 0 else { throw RawExchangeError.socket(errno) }
-        defer { close(descriptor) }
-        var timeout = timeval(
-            tv_sec: time_t(wait.components.seconds), tv_usec: suseconds_t(wait.components.attoseconds / 1_000_000_000_000))
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var limit = timeval(
+            tv_sec: time_t(timeout.components.seconds),
+            tv_usec: suseconds_t(timeout.components.attoseconds / 1_000_000_000_000))
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -44,9 +56,25 @@ struct RawExchange: Sendable {
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard connected == 0 else { throw RawExchangeError.connect(errno) }
-        let bytes = Array(request.utf8)
-        guard send(descriptor, bytes, bytes.count, 0) == bytes.count else { throw RawExchangeError.send(errno) }
+        guard connected == 0 else {
+            let error = errno
+            close(descriptor)
+            throw RawExchangeError.connect(error)
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    /// Sends `text` whole.
+    public func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        guard Foundation.send(descriptor, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
+            throw RawExchangeError.send(errno)
+        }
+    }
+
+    /// Reads until the server closes the connection or nothing has come for the timeout.
+    public func receiveAll() -> RawExchange {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4_096)
         while true {
@@ -62,7 +90,8 @@ struct RawExchange: Sendable {
     }
 }
 
-enum RawExchangeError: Error {
+/// A socket call that failed, with its `errno`.
+public enum RawExchangeError: Error {
     case socket(Int32)
     case connect(Int32)
     case send(Int32)

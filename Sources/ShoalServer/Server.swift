@@ -40,7 +40,8 @@ public final class Server: Sendable {
             router: api.router(),
             server: .http1(configuration: .init(
                 additionalChannelHandlers: [
-                    ClientGoneHandler(), ConnectionCloseHandler(), ContinueHandler(), connections.handler(),
+                    MalformedRequestHandler(), ClientGoneHandler(), ConnectionCloseHandler(), ContinueHandler(),
+                    connections.handler(),
                 ],
                 idleTimeout: configuration.idleTimeout.map { TimeAmount($0) })),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "shoal"),

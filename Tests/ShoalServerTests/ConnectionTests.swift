@@ -70,6 +70,24 @@ import Testing
         }
     }
 
+    @Test func aHeadOverTheParserLimitIsAnswered431WithAReason() async throws {
+        let server = try models.server()
+        try await server.application(services: [server.inference]).test(.live) { client in
+            let port = try #require(client.port)
+            let long = String(repeating: "x", count: 100_000)
+            for request in ["GET /v2?q=\(long) HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                            "GET /v2 HTTP/1.1\r\nHost: localhost\r\nX-Big: \(long)\r\n\r\n"] {
+                let answer = try await RawExchange.run(port: port, sending: request, wait: .seconds(5))
+                #expect(answer.received.hasPrefix("HTTP/1.1 431"), "\(answer.received.prefix(100))")
+                #expect(answer.received.contains("exceed 80 KiB"))
+                #expect(answer.closedByServer)
+            }
+            let garbled = try await RawExchange.run(port: port, sending: "GET /v2 HTTP/9\r\n\r\n", wait: .seconds(5))
+            #expect(garbled.received.hasPrefix("HTTP/1.1 400"), "\(garbled.received.prefix(100))")
+            #expect(garbled.received.contains("malformed HTTP request"))
+        }
+    }
+
     @Test func expectContinueIsAnsweredBeforeTheBody() async throws {
         let server = try models.server()
         try await server.application(services: [server.inference]).test(.live) { client in

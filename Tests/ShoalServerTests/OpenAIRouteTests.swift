@@ -145,6 +145,21 @@ import Testing
             #expect(try await client.get("/predictions/embed?seq_0=a&seq_1=b").status == .unprocessableContent)
             #expect(try await client.get("/predictions/nope?seq_0=a").status == .notFound)
             #expect(try await client.post("/predictions/embed", json: #"{"inputs":"a"}"#).status == .badRequest)
+
+            // The same text however it is encoded; bytes that are not UTF-8 are refused, not replaced.
+            let plus = try await client.get("/predictions/embed?seq_0=hello+world")
+            #expect(try plus.object()["predictions"] as? [[Double]] == rows)
+            let invalid = try await client.get("/predictions/embed?seq_0=a%FFb")
+            #expect(invalid.status == .badRequest)
+            #expect(try invalid.errorMessage().contains("seq_0 is not valid percent-encoded UTF-8"))
+            // A percent-encoded model name is the name it encodes.
+            let encoded = try await client.get("/predictions/%65mbed?seq_0=hello%20world")
+            #expect(try encoded.object()["predictions"] as? [[Double]] == rows)
+            #expect(try await client.get("/v2/models/%65mbed").status == .ok)
+            #expect(try await client.get("/v2/models/%FFmbed").status == .badRequest)
+            let empty = try await client.post("/v2/models//infer", json: "{}")
+            #expect(empty.status == .badRequest)
+            #expect(try empty.errorMessage().contains("empty segment"))
         }
     }
 }

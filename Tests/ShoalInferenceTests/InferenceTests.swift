@@ -187,6 +187,48 @@ import Testing
         }
     }
 
+    /// The memory books balance after every way a load can end: failed (a truncated weights file), cancelled
+    /// by its only client, displacing another model, and racing others under a budget that fits one: nothing
+    /// stays reserved, the budget is never exceeded, and unloading what loaded returns the used total to zero.
+    @Test func memoryBooksBalanceAfterEveryLoadPath() async throws {
+        try folders.corrupt("broken")
+        for seed in 11...14 { try folders.embedding("model\(seed)", seed: UInt64(seed)) }
+        let bytes = try Model(folder: folders.root.appendingPathComponent("embed")).parameterBytes
+        let budget = bytes * 3 / 2
+        let (engine, _) = try engine { $0.memoryBudget = budget }
+        try await withRunningEngine(engine) {
+            func balanced(_ step: String) async throws {
+                #expect(engine.memoryReserved == 0, "\(step): bytes still reserved")
+                #expect(engine.memoryUsed <= budget, "\(step): over the budget")
+                let loaded = try await engine.index().filter { $0.state == .ready }
+                #expect(engine.memoryUsed == loaded.count * bytes, "\(step): used \(engine.memoryUsed) for \(loaded.count) models")
+            }
+            await #expect(throws: InferenceError.self) { try await engine.infer(model: "broken", texts: ["a"]) }
+            try await balanced("failed load")
+
+            let cancelled = Task { try await engine.infer(model: "model11", texts: ["a"]) }
+            cancelled.cancel()
+            _ = await cancelled.result
+            try await balanced("cancelled load")
+
+            _ = try await engine.infer(model: "embed", texts: ["a"])
+            _ = try await engine.infer(model: "model12", texts: ["a"])
+            #expect(try await engine.index().first { $0.name == "embed" }?.reason == "evicted")
+            try await balanced("eviction")
+
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for name in ["model11", "model12", "model13", "model14", "broken"] {
+                    group.addTask { _ = try? await engine.infer(model: name, texts: ["a"]) }
+                }
+                try await group.waitForAll()
+            }
+            try await balanced("concurrent loads")
+
+            for model in try await engine.index() where model.state == .ready { try await engine.unload(model: model.name) }
+            #expect(engine.memoryUsed == 0 && engine.memoryReserved == 0)
+        }
+    }
+
     /// Readiness, load and unload look up the one model they name: none lists the source, whose size they
     /// would otherwise cost on every probe (1 + 2N requests on an S3 store).
     @Test func explicitLoadAndUnload() async throws {

@@ -21,11 +21,13 @@ public final class Inference: Service, Sendable {
         scheduler = BatchScheduler(configuration: configuration, metrics: metrics)
     }
 
-    /// Starts the compute thread and loads the pinned models; returns after a graceful shutdown, once every
-    /// queued request is computed.
+    /// Starts the compute thread and the loads (each a child task of this one) and loads the pinned models;
+    /// returns after a graceful shutdown, once the loads under way have ended and every queued request is computed.
     public func run() async throws {
         let scheduler = scheduler
+        let registry = registry
         async let computed: Void = Thread.run(named: "shoal-compute") { scheduler.runComputeLoop() }
+        async let loads: Void = registry.runLoads()
         for name in configuration.pinned.sorted() {
             do {
                 _ = try await registry.acquire(name)
@@ -35,6 +37,8 @@ public final class Inference: Service, Sendable {
             }
         }
         try? await gracefulShutdown()
+        registry.stopLoading()
+        await loads
         scheduler.stop()
         try await computed
     }

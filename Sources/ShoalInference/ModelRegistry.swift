@@ -45,20 +45,38 @@ final class ModelRegistry: Sendable {
         /// Bytes set aside for loads in progress.
         var reserved = 0
         var nextID = 0
-        /// Loads of heads' bases in progress, by fingerprint: heads asking for the same base wait for one load.
-        var baseLoads: [String: Task<LoadedModel, any Error>] = [:]
+        /// Heads waiting for a base that another head is loading, by the base's fingerprint.
+        var baseWaiters: [String: [CheckedContinuation<LoadedModel?, any Error>]] = [:]
     }
 
     private let source: any ModelSource
     private let configuration: InferenceConfiguration
     private let metrics: InferenceMetrics
     private let state = Mutex(State())
+    /// Names to load, consumed by `runLoads()`.
+    private let loadRequests: AsyncStream<String>
+    private let loadQueue: AsyncStream<String>.Continuation
 
     init(source: any ModelSource, configuration: InferenceConfiguration, metrics: InferenceMetrics) {
         self.source = source
         self.configuration = configuration
         self.metrics = metrics
+        (loadRequests, loadQueue) = AsyncStream.makeStream()
         metrics.memoryBudget.record(configuration.memoryBudget ?? 0)
+    }
+
+    /// Runs every requested load as a child task until `stopLoading()`, then waits for the loads under way.
+    func runLoads() async {
+        await withDiscardingTaskGroup { group in
+            for await name in loadRequests {
+                group.addTask { await self.load(name) }
+            }
+        }
+    }
+
+    /// Takes no more loads: models asked for from now on fail with `shuttingDown`.
+    func stopLoading() {
+        loadQueue.finish()
     }
 
     /// The model called `name`, loading it first if needed; throws `unknownModel`, `modelUnavailable`, `cannotFit`.
@@ -89,8 +107,8 @@ final class ModelRegistry: Sendable {
                 }
                 return false
             }
-            if startLoad {
-                Task { await self.load(name) }
+            if startLoad, case .terminated = loadQueue.yield(name) {
+                finish(name, with: .failure(.shuttingDown), outcome: nil)
             }
         }
     }
@@ -248,39 +266,48 @@ final class ModelRegistry: Sendable {
     /// heads that ask while it loads wait for that one load.
     private func sharedBase(_ base: SharedBase, for name: String) async throws -> LoadedModel {
         let bytes = Self.estimatedBytes(folder: base.folder)
-        let options = configuration.modelOptions
-        let load = try state.withLock { state throws(InferenceError) -> Task<LoadedModel, any Error> in
-            if let loaded = state.instances[base.fingerprint] { return Task { loaded } }
-            if let loading = state.baseLoads[base.fingerprint] { return loading }
-            try makeRoom(for: bytes, name: name, in: &state)
-            state.reserved += bytes
-            // The task ends under the lock this closure holds, so it is in `baseLoads` before it can leave it.
-            let loading = Task { [self] in
-                let model: Model
-                do {
-                    model = try await Thread.run(named: "shoal-load") { try Model(folder: base.folder, options: options) }
-                } catch {
-                    self.state.withLock { state in
-                        state.reserved -= bytes
-                        state.baseLoads[base.fingerprint] = nil
+        // nil: this head loads the base; the others get the instance it loads (or its error).
+        let ready: LoadedModel? = try await withCheckedThrowingContinuation { continuation in
+            state.withLock { state in
+                if let loaded = state.instances[base.fingerprint] {
+                    continuation.resume(returning: loaded)
+                } else if state.baseWaiters[base.fingerprint] != nil {
+                    state.baseWaiters[base.fingerprint]?.append(continuation)
+                } else {
+                    do {
+                        try makeRoom(for: bytes, name: name, in: &state)
+                        state.reserved += bytes
+                        state.baseWaiters[base.fingerprint] = []
+                        continuation.resume(returning: nil)
+                    } catch {
+                        continuation.resume(throwing: error)
                     }
-                    throw error
-                }
-                return self.state.withLock { state in
-                    state.reserved -= bytes
-                    state.baseLoads[base.fingerprint] = nil
-                    if let shared = state.instances[base.fingerprint] { return shared }
-                    state.nextID += 1
-                    let instance = LoadedModel(id: state.nextID, model: model, fingerprint: base.fingerprint)
-                    state.instances[base.fingerprint] = instance
-                    state.used += instance.bytes
-                    return instance
                 }
             }
-            state.baseLoads[base.fingerprint] = loading
-            return loading
         }
-        return try await load.value
+        if let ready { return ready }
+        let options = configuration.modelOptions
+        let loaded: Result<Model, any Error>
+        do {
+            loaded = .success(try await Thread.run(named: "shoal-load") { try Model(folder: base.folder, options: options) })
+        } catch {
+            loaded = .failure(error)
+        }
+        let (result, waiters) = state.withLock { state in
+            state.reserved -= bytes
+            let waiters = state.baseWaiters.removeValue(forKey: base.fingerprint) ?? []
+            let result = loaded.map { model in
+                if let shared = state.instances[base.fingerprint] { return shared }
+                state.nextID += 1
+                let instance = LoadedModel(id: state.nextID, model: model, fingerprint: base.fingerprint)
+                state.instances[base.fingerprint] = instance
+                state.used += instance.bytes
+                return instance
+            }
+            return (result, waiters)
+        }
+        for waiter in waiters { waiter.resume(with: result.map { $0 as LoadedModel? }) }
+        return try result.get()
     }
 
     /// Ends a load: hands the outcome to every waiter and records the entry's new phase.

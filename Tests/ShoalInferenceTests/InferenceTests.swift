@@ -92,8 +92,10 @@ import Testing
 
     @Test func unknownAndUnsafeNamesAreUnknown() async throws {
         let (engine, _) = try engine()
-        for name in ["missing", "..", "../embed", ".hidden"] {
-            await #expect(throws: InferenceError.unknownModel(name)) { try await engine.infer(model: name, texts: ["a"]) }
+        try await withRunningEngine(engine) {
+            for name in ["missing", "..", "../embed", ".hidden"] {
+                await #expect(throws: InferenceError.unknownModel(name)) { try await engine.infer(model: name, texts: ["a"]) }
+            }
         }
     }
 

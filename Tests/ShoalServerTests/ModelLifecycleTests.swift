@@ -63,9 +63,10 @@ import Testing
         let server = try models.server {
             $0.inference.maxQueuedInputs = 2
             $0.inference.maxInputsPerRequest = 2
+            // The first request waits for a fuller batch, long enough for the queue to be seen full.
+            $0.inference.maxQueueDelay = .seconds(2)
         }
-        // The engine is not running yet, so the first request stays queued.
-        try await server.application().test(.live) { client in
+        try await server.application(services: [server.inference]).test(.live) { client in
             let port = try #require(client.port)
             #expect(try await client.post("/v2/repository/models/embed/load", json: "").status == .ok)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -82,18 +83,15 @@ import Testing
                 #expect(refused.status == .tooManyRequests)
                 #expect(Int(refused.headers[.retryAfter] ?? "") ?? 0 >= 1)
                 #expect(try refused.errorMessage().contains("overloaded"))
-                let engine = Task { try await server.inference.run() }
                 try await group.next()
-                engine.cancel()
-                try await engine.value
             }
         }
     }
 
     @Test func requestOfClientThatLeftIsDroppedBeforeCompute() async throws {
-        let server = try models.server()
-        // The engine is not running yet, so the request waits in its queue while the client leaves.
-        try await server.application().test(.live) { client in
+        // The request waits in its queue for a fuller batch while the client leaves.
+        let server = try models.server { $0.inference.maxQueueDelay = .seconds(1) }
+        try await server.application(services: [server.inference]).test(.live) { client in
             let port = try #require(client.port)
             #expect(try await client.post("/v2/repository/models/embed/load", json: "").status == .ok)
             let leaving = TestClient(host: "127.0.0.1", port: port)
@@ -105,9 +103,6 @@ import Testing
                 try await Task.sleep(for: .milliseconds(5))
             }
             try await leaving.shutdown()
-            // The server learns of the close on its event loop; the engine must not take the input before that.
-            try await Task.sleep(for: .milliseconds(300))
-            let engine = Task { try await server.inference.run() }
             var dropped: Double?
             var computed: Double?
             let deadline = ContinuousClock.now + .seconds(30)
@@ -120,15 +115,16 @@ import Testing
             #expect(dropped == 1, "the input of the client that left was computed (\(computed ?? 0)) or never dropped")
             let samples = prometheusSamples(try await client.get("/metrics").text)
             #expect(samples[#"shoal_infer_duration_seconds_count{model="embed"}"#] ?? 0 == 0)
-            engine.cancel()
-            try await engine.value
         }
     }
 
     @Test func requestPastItsTimeoutAnswers503() async throws {
-        let server = try models.server { $0.inference.requestTimeout = .milliseconds(20) }
-        // The engine starts only once the queued request is past its deadline.
-        try await server.application().test(.live) { client in
+        // The request waits for a fuller batch past its deadline.
+        let server = try models.server {
+            $0.inference.requestTimeout = .milliseconds(20)
+            $0.inference.maxQueueDelay = .milliseconds(200)
+        }
+        try await server.application(services: [server.inference]).test(.live) { client in
             let port = try #require(client.port)
             #expect(try await client.post("/v2/repository/models/embed/load", json: "").status == .ok)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -139,14 +135,7 @@ import Testing
                     #expect(response.status == .serviceUnavailable)
                     #expect(String(buffer: response.body ?? ByteBuffer()).contains("request timeout"))
                 }
-                while prometheusSamples(try await client.get("/metrics").text)[#"shoal_queue_depth{model="embed"}"#] != 1 {
-                    try await Task.sleep(for: .milliseconds(5))
-                }
-                try await Task.sleep(for: .milliseconds(40))
-                let engine = Task { try await server.inference.run() }
                 try await group.next()
-                engine.cancel()
-                try await engine.value
             }
             let samples = prometheusSamples(try await client.get("/metrics").text)
             #expect(samples[#"shoal_dropped_inputs_total{model="embed",reason="timed_out"}"#] == 1)

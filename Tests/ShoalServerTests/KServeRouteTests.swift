@@ -16,7 +16,7 @@ import Testing
             let metadata = try await client.get("/v2")
             #expect(metadata.status == .ok)
             #expect(try metadata.object()["name"] as? String == "shoal")
-            #expect(try metadata.object()["extensions"] as? [String] == ["model_repository"])
+            #expect(try metadata.object()["extensions"] as? [String] == ["binary_tensor_data", "model_repository"])
             #expect(try await client.get("/v2/health/live").status == .ok)
             #expect(try await client.get("/v2/health/ready").status == .ok)
         }

@@ -42,3 +42,9 @@ if ! python3 -c "import schemathesis" 2>/dev/null; then
     echo "installing schemathesis for the API fuzzer"
     python3 -m pip install -q --disable-pip-version-check schemathesis==4.32.5 2>&1 | grep -v "as the 'root' user" || true
 fi
+
+# The real KServe v2 client the server's tests drive with its defaults (binary tensor data both ways).
+if ! python3 -c "import tritonclient.http, numpy" 2>/dev/null; then
+    echo "installing tritonclient[http] and numpy for the KServe client tests"
+    python3 -m pip install -q --disable-pip-version-check "tritonclient[http]" numpy 2>&1 | grep -v "as the 'root' user" || true
+fi

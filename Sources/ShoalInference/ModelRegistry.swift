@@ -192,9 +192,9 @@ final class ModelRegistry: Sendable {
         case .failed(let reason):
             ModelStatus(name: name, version: version, state: .unavailable, reason: reason)
         case .idle(let reason):
-            ModelStatus(name: name, version: version, state: .unavailable, reason: reason.isEmpty ? "not loaded" : reason)
+            ModelStatus(name: name, version: version, state: .unavailable, reason: reason.isEmpty ? ModelStatus.notLoaded : reason)
         case nil:
-            ModelStatus(name: name, version: version, state: .unavailable, reason: "not loaded")
+            ModelStatus(name: name, version: version, state: .unavailable, reason: ModelStatus.notLoaded)
         }
     }
 

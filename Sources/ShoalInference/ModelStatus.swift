@@ -10,6 +10,10 @@ public struct ModelStatus: Sendable, Equatable {
     public var name: String
     public var version: String
     public var state: State
-    /// Why the model is not ready: "not loaded", "unloaded", "evicted" or the load error.
+    /// Why the model is not ready: `notLoaded`, "unloaded", "evicted" (each loads on its next request) or the
+    /// load error (which only an explicit load retries).
     public var reason: String
+
+    /// The reason of a model the server has not loaded yet: models load lazily, so it is not ready until then.
+    public static let notLoaded = "not loaded; loads on first request"
 }

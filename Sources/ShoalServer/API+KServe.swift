@@ -6,7 +6,7 @@ extension API {
     /// The KServe Open Inference Protocol v2 routes and the model repository extension.
     func addKServeRoutes(to router: Router<ServerContext>) {
         router.get("/v2") { _, _ in
-            JSONResponse.make(KServe.ServerMetadata(name: "shoal", version: Server.version, extensions: ["model_repository"]))
+            JSONResponse.make(KServe.ServerMetadata(name: "shoal", version: Server.version, extensions: KServe.extensions))
         }
         router.get("/v2/health/live") { _, _ in
             JSONResponse.make(["live": true])
@@ -50,33 +50,46 @@ extension API {
 
     private func infer(_ request: Request, context: ServerContext) async throws -> Response {
         let name = try modelName(context)
-        let body = try await decode(KServe.InferRequest.self, from: request)
-        guard body.inputs.count == 1, let input = body.inputs.first else {
+        let body = try KServe.InferBody(
+            try await request.body.collect(upTo: configuration.maxBodyBytes),
+            headerLength: request.headers[KServe.headerLengthField])
+        guard !body.json.isEmpty else { throw APIError(.badRequest, "the request needs a JSON body") }
+        let message = try JSONRequest.decode(KServe.InferRequest.self, from: body.json)
+        let inputTexts = try KServe.texts(of: message.inputs, binary: body.binary)
+        guard message.inputs.count == 1, let input = message.inputs.first, let texts = inputTexts.first else {
             throw APIError(.badRequest, "send exactly one input tensor, \"\(KServe.textInput)\" of datatype BYTES")
         }
-        guard input.datatype == "BYTES" else {
+        guard input.datatype == "BYTES", let texts else {
             throw APIError(.badRequest, "input \"\(input.name)\" has datatype \(input.datatype); text models take BYTES")
         }
-        let texts = input.data.values
         let elements = input.elementCount
         guard elements == texts.count else {
+            let source = input.binaryDataSize == nil ? #""inputs[0].data" holds"# : "the binary data of \"inputs[0]\" holds"
             throw APIError(.badRequest, """
                 "inputs[0].shape" \(input.shape) holds \(elements.map(String.init) ?? "more than \(Int.max)") elements \
-                but "inputs[0].data" holds \(texts.count) strings
+                but \(source) \(texts.count) strings
                 """)
         }
         let result = try await infer(name, texts: texts, context: context)
         try checkVersion(result.model, context)
-        var outputs = Self.outputs(of: result)
-        if let requested = body.outputs {
-            let names = Set(outputs.map(\.name))
-            if let unknown = requested.first(where: { !names.contains($0.name) }) {
-                throw APIError(.badRequest, "model \"\(name)\" has no output \"\(unknown.name)\"; it has \(names.sorted())")
-            }
-            outputs = outputs.filter { output in requested.contains { $0.name == output.name } }
+        let all = Self.outputs(of: result)
+        if let unknown = message.outputs?.first(where: { asked in !all.contains { $0.name == asked.name } }) {
+            throw APIError(.badRequest, "model \"\(name)\" has no output \"\(unknown.name)\"; it has \(all.map(\.name).sorted())")
         }
-        return JSONResponse.make(KServe.InferResponse(
-            modelName: name, modelVersion: result.model.version, id: body.id, outputs: outputs))
+        // Every output unless some are named; each as binary data if it asks, else as the request asks.
+        let binaryByDefault = message.parameters?.binaryDataOutput ?? false
+        let outputs = all.compactMap { output -> KServe.OutputTensor? in
+            var output = output
+            guard let requested = message.outputs else {
+                output.binary = binaryByDefault
+                return output
+            }
+            guard let asked = requested.first(where: { $0.name == output.name }) else { return nil }
+            output.binary = asked.binaryData ?? binaryByDefault
+            return output
+        }
+        return KServe.InferResponse(modelName: name, modelVersion: result.model.version, id: message.id, outputs: outputs)
+            .response()
     }
 
     private static func outputs(of result: InferenceResult) -> [KServe.OutputTensor] {

@@ -48,16 +48,30 @@ enum KServe {
         let id: String?
         let inputs: [InputTensor]
         let outputs: [RequestedOutput]?
+        let parameters: RequestParameters?
+    }
+
+    /// The request-level parameters Shoal reads; others (a sequence id, a priority) are accepted and ignored.
+    struct RequestParameters: Decodable {
+        /// Whether outputs that do not say otherwise come back as binary data.
+        let binaryDataOutput: Bool?
+
+        private enum CodingKeys: String, CodingKey {
+            case binaryDataOutput = "binary_data_output"
+        }
     }
 
     struct InputTensor: Decodable {
         let name: String
         let shape: [Int]
         let datatype: String
-        let data: Strings
+        /// The elements given in JSON, when the tensor's data is not binary.
+        let data: Strings?
+        /// The bytes of the tensor's binary data after the JSON header, when it has some.
+        let binaryDataSize: Int?
 
         private enum CodingKeys: String, CodingKey {
-            case name, shape, datatype, data
+            case name, shape, datatype, data, parameters
         }
 
         init(from decoder: any Decoder) throws {
@@ -65,7 +79,21 @@ enum KServe {
             name = try container.decode(String.self, forKey: .name)
             shape = try container.integers(forKey: .shape, "a non-negative integer", in: 0 ... .max)
             datatype = try container.decode(String.self, forKey: .datatype)
-            data = try container.decode(Strings.self, forKey: .data)
+            let parameters = try TensorParameters.decodeIfPresent(from: container, forKey: .parameters)
+            binaryDataSize = try parameters?.integerIfPresent(forKey: .binaryDataSize, "a non-negative integer", in: 0 ... .max)
+            let hasData = container.contains(.data)
+            switch (hasData, binaryDataSize) {
+            case (true, .some):
+                throw APIError(.badRequest, """
+                    \(FieldName.of(decoder.codingPath)) has both "data" and "parameters.binary_data_size"; send its \
+                    elements one way
+                    """)
+            case (false, nil):
+                throw DecodingError.keyNotFound(CodingKeys.data, .init(
+                    codingPath: decoder.codingPath, debugDescription: "no data"))
+            default:
+                data = hasData ? try container.decode(Strings.self, forKey: .data) : nil
+            }
         }
 
         /// How many elements `shape` holds; nil when that is more than `Int.max`.
@@ -112,6 +140,43 @@ enum KServe {
 
     struct RequestedOutput: Decodable {
         let name: String
+        /// Whether this output comes back as binary data; nil leaves it to the request's `binary_data_output`.
+        let binaryData: Bool?
+
+        private enum CodingKeys: String, CodingKey {
+            case name, parameters
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decode(String.self, forKey: .name)
+            let parameters = try TensorParameters.decodeIfPresent(from: container, forKey: .parameters)
+            binaryData = try parameters?.decodeIfPresent(Bool.self, forKey: .binaryData)
+        }
+    }
+
+    /// The parameters of an input or requested output tensor that Shoal reads; it refuses those of extensions it
+    /// lacks, whose data would otherwise be silently wrong, and ignores the rest.
+    enum TensorParameters: String, CodingKey {
+        case binaryDataSize = "binary_data_size"
+        case binaryData = "binary_data"
+        case sharedMemoryRegion = "shared_memory_region"
+        case classification
+
+        /// The parameters at `key` of `container`, or nil when there are none.
+        static func decodeIfPresent<Key>(
+            from container: KeyedDecodingContainer<Key>, forKey key: Key
+        ) throws -> KeyedDecodingContainer<Self>? {
+            guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+            let parameters = try container.nestedContainer(keyedBy: Self.self, forKey: key)
+            for unsupported in [sharedMemoryRegion, classification] where parameters.contains(unsupported) {
+                throw APIError(.badRequest, """
+                    \(FieldName.of(parameters.codingPath + [unsupported])) belongs to an extension this server does \
+                    not serve; it serves \(KServe.extensions.joined(separator: " and "))
+                    """)
+            }
+            return parameters
+        }
     }
 
     struct InferResponse: JSONWritable {
@@ -139,6 +204,12 @@ enum KServe {
                 writer.array(output.shape) { $0.int($1) }
                 writer.raw(#","datatype":"#)
                 writer.string(output.datatype)
+                if output.binary {
+                    writer.raw(#","parameters":{"binary_data_size":"#)
+                    writer.int(output.data.binarySize)
+                    writer.raw("}}")
+                    return
+                }
                 writer.raw(#","data":"#)
                 switch output.data {
                 case .floats(let values): writer.floats(values)
@@ -155,9 +226,12 @@ enum KServe {
         let shape: [Int]
         let datatype: String
         let data: OutputData
+        /// Whether the data follows the JSON header as binary data rather than inside it.
+        var binary = false
 
         var estimatedSize: Int {
-            switch data {
+            guard !binary else { return 128 }
+            return switch data {
             case .floats(let values): 96 + values.count * 13
             case .strings(let values): 96 + values.reduce(0) { $0 + 3 + $1.utf8.count }
             }
@@ -180,6 +254,8 @@ enum KServe {
         let reason: String
     }
 
+    /// The protocol's extensions this server serves, as its metadata lists them.
+    static let extensions = ["binary_tensor_data", "model_repository"]
     static let textInput = "text"
     static let embeddingOutput = "embedding"
     static let probabilitiesOutput = "probabilities"

@@ -16,7 +16,7 @@ import Testing
             let metadata = try await client.get("/v2")
             #expect(metadata.status == .ok)
             #expect(try metadata.object()["name"] as? String == "shoal")
-            #expect(try metadata.object()["extensions"] as? [String] == ["model_repository"])
+            #expect(try metadata.object()["extensions"] as? [String] == ["binary_tensor_data", "model_repository"])
             #expect(try await client.get("/v2/health/live").status == .ok)
             #expect(try await client.get("/v2/health/ready").status == .ok)
         }
@@ -162,12 +162,47 @@ import Testing
         }
     }
 
+    @Test func indexAndReadinessAgreeBeforeAndAfterTheFirstRequest() async throws {
+        try await models.withLiveServer { client in
+            /// Each model's index entry, after checking that READY there is exactly a 200 from its ready route.
+            func agreeingIndex() async throws -> [String: [String: Any]] {
+                let index = try await client.post("/v2/repository/index", json: "").array()
+                var entries: [String: [String: Any]] = [:]
+                for entry in index {
+                    let name = try #require(entry["name"] as? String)
+                    let ready = try await client.get("/v2/models/\(name)/ready")
+                    #expect((entry["state"] as? String == "READY") == (ready.status == .ok), "\(name): \(entry)")
+                    #expect(try ready.object()["ready"] as? Bool == (ready.status == .ok), "\(name)")
+                    entries[name] = entry
+                }
+                return entries
+            }
+            // Models load lazily: before its first request a model is not ready, and the index says why.
+            var index = try await agreeingIndex()
+            #expect(index["embed"]?["state"] as? String == "UNAVAILABLE")
+            #expect(index["embed"]?["reason"] as? String == "not loaded; loads on first request")
+            #expect(try await client.get("/v2/models/embed/ready").status == .serviceUnavailable)
+            #expect(try await client.post("/v2/repository/index", json: #"{"ready":true}"#).array().isEmpty)
+            // The server is ready to take requests with no model loaded: the first one loads its model.
+            #expect(try await client.get("/v2/health/ready").status == .ok)
+
+            #expect(try await client.post("/v2/models/embed/infer", json: inferBody(["a"])).status == .ok)
+            index = try await agreeingIndex()
+            #expect(index["embed"]?["state"] as? String == "READY")
+            #expect(index["embed"]?["reason"] as? String == "")
+            #expect(index["classify"]?["state"] as? String == "UNAVAILABLE")
+            #expect(try await client.get("/v2/models/embed/ready").status == .ok)
+            let ready = try await client.post("/v2/repository/index", json: #"{"ready":true}"#).array()
+            #expect(ready.compactMap { $0["name"] as? String } == ["embed"])
+        }
+    }
+
     @Test func repositoryIndexLoadAndUnload() async throws {
         try models.corrupt("broken")
         try await models.withLiveServer { client in
             var index = try await client.post("/v2/repository/index", json: "").array()
             #expect(index.compactMap { $0["name"] as? String } == ["broken", "classify", "embed"])
-            #expect(index.allSatisfy { $0["state"] as? String == "UNAVAILABLE" && $0["reason"] as? String == "not loaded" })
+            #expect(index.allSatisfy { $0["state"] as? String == "UNAVAILABLE" && $0["reason"] as? String == "not loaded; loads on first request" })
 
             #expect(try await client.post("/v2/repository/models/embed/load", json: "").status == .ok)
             let broken = try await client.post("/v2/repository/models/broken/load", json: "")

@@ -110,7 +110,14 @@ let package = Package(
         .testTarget(
             name: "ShoalModelsTests", dependencies: ["ShoalModels", "ShoalTensor", "ShoalTesting"], resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalControl", "ShoalModels", "ShoalTensor", "ShoalTesting"]),
+        .testTarget(
+            name: "ShoalCLITests",
+            dependencies: [
+                "shoal", "ShoalControl", "ShoalModels", "ShoalTensor", "ShoalTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "ShoalStoreTests",
             dependencies: ["ShoalImporter", "ShoalInference", "ShoalModels", "ShoalStore", "ShoalTensor", "ShoalTesting", "shoal"]

@@ -13,7 +13,7 @@ public struct StoreConfiguration: Sendable {
     public var endpoint: URL?
     /// The region requests are signed for.
     public var region = "us-east-1"
-    /// Keys for S3; `nil` for a folder store.
+    /// Keys for S3; `nil` for a folder store, or when none are found (opening an S3 store then fails).
     public var credentials: AWSCredentials?
     /// Files at least this large are uploaded in parts.
     public var multipartThreshold: Int64 = 16 << 20

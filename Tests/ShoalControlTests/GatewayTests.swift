@@ -89,12 +89,13 @@ import Testing
         return port
     }
 
-    /// Runs `body` with a client like the gateway's that gives up on an answer after 300 ms.
+    /// Runs `body` with a client like the gateway's that gives up on an answer after 3 s: long enough for the live
+    /// test server's answer while the whole suite loads the machine, short enough to keep the test quick.
     static func withClient(_ body: (HTTPClient) async throws -> Void) async throws {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout.connect = .seconds(2)
-        configuration.timeout.read = .milliseconds(300)
+        configuration.timeout.read = .seconds(3)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             try await body(client)

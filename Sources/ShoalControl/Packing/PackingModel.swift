@@ -48,9 +48,12 @@ public struct PackingModel: Sendable, Equatable, Codable {
             case assumed
         }
 
+        /// Where the memory came from.
         public var memory: Memory
+        /// Where the throughput per core came from.
         public var throughput: Throughput
 
+        /// A source of `memory` and `throughput`.
         public init(memory: Memory, throughput: Throughput) {
             self.memory = memory
             self.throughput = throughput

@@ -88,6 +88,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(name: "ShoalTesting", dependencies: ["ShoalModels"]),
@@ -111,7 +112,14 @@ let package = Package(
         .testTarget(
             name: "ShoalModelsTests", dependencies: ["ShoalModels", "ShoalTensor", "ShoalTesting"], resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalControl", "ShoalModels", "ShoalTensor", "ShoalTesting"]),
+        .testTarget(
+            name: "ShoalCLITests",
+            dependencies: [
+                "shoal", "ShoalControl", "ShoalModels", "ShoalTensor", "ShoalTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "ShoalStoreTests",
             dependencies: ["ShoalImporter", "ShoalInference", "ShoalModels", "ShoalStore", "ShoalTensor", "ShoalTesting", "shoal"]

@@ -15,6 +15,8 @@ public enum ControlError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownName(key: String, name: String, valid: [String])
     /// A model fits no target at all.
     case modelTooLarge(model: String, needs: String, largest: String)
+    /// The store a deployment would serve lacks models of its plan.
+    case modelsNotInStore(store: String, models: [String])
     /// A file the command reads or writes failed.
     case file(path: String, reason: String)
     /// A load test or result file is unusable.
@@ -38,6 +40,11 @@ public enum ControlError: Error, Sendable, Equatable, CustomStringConvertible {
         case .modelTooLarge(let model, let needs, let largest):
             return "model '\(model)' needs \(needs), more than any target offers (largest: \(largest)); "
                 + "add a larger target under `targets`, or lower the model's `traffic` or `memory`"
+        case .modelsNotInStore(let store, let models):
+            let example = models.first ?? "NAME"
+            return "the store \(store) holds no model \(models.joined(separator: ", ")) of the plan; import them "
+                + "(`shoal models import FOLDER --name \(example)`), or name the store that holds them "
+                + "(--store, else $SHOAL_STORE, else store.url of shoal.yaml), then pack again"
         case .file(let path, let reason):
             return "\(path): \(reason)"
         case .loadTest(let message):

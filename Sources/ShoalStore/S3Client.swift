@@ -14,7 +14,9 @@ struct S3Client: Sendable {
 
     init(bucket: String, configuration: StoreConfiguration, storeName: String) throws(StoreError) {
         guard let credentials = configuration.credentials else {
-            throw .invalidConfiguration(setting: "credentials", reason: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+            throw .invalidConfiguration(
+                setting: "credentials",
+                reason: "no AWS keys found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or add them to ~/.aws/credentials")
         }
         let fallback = URL(string: "https://s3.\(configuration.region).amazonaws.com")
         guard let endpoint = configuration.endpoint ?? fallback else {

@@ -13,7 +13,7 @@ public struct StoreConfiguration: Sendable {
     public var endpoint: URL?
     /// The region requests are signed for.
     public var region = "us-east-1"
-    /// Keys for S3; `nil` for a folder store.
+    /// Keys for S3; `nil` for a folder store, or when none are found (opening an S3 store then fails).
     public var credentials: AWSCredentials?
     /// Files at least this large are uploaded in parts.
     public var multipartThreshold: Int64 = 16 << 20
@@ -22,26 +22,22 @@ public struct StoreConfiguration: Sendable {
     /// How long one HTTP request to S3 may take.
     public var requestTimeout: Duration = .seconds(300)
 
-    /// The default store folder when neither a URL nor `SHOAL_STORE` is given.
+    /// The store folder when nothing names another (`store.url`'s default).
     public static let defaultFolder = "./.shoal/store"
-
-    /// `url`, else `$SHOAL_STORE`, else `./.shoal/store`: the store a command means.
-    public static func url(_ url: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        url ?? environment["SHOAL_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultFolder
-    }
 
     /// A folder store at `folder`.
     public init(folder: URL) {
         location = .folder(folder)
     }
 
-    /// The store `url` names (else `$SHOAL_STORE`, else `./.shoal/store`): a path, `file://PATH` or
-    /// `s3://BUCKET/PREFIX`, optionally with `?endpoint=URL&region=R`. For S3, `endpoint` falls back to
-    /// `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, `region` to `AWS_REGION`, `AWS_DEFAULT_REGION` or
-    /// `~/.aws/config`, and the keys come from the environment or `~/.aws/credentials`.
-    public init(url: String?, endpoint: String? = nil, region: String? = nil,
+    /// The store `url` names: a path, `file://PATH` or `s3://BUCKET/PREFIX`, optionally with
+    /// `?endpoint=URL&region=R`. For S3, `endpoint` falls back to `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`,
+    /// `region` to `AWS_REGION`, `AWS_DEFAULT_REGION` or `~/.aws/config`, and the keys come from the environment
+    /// or `~/.aws/credentials`. Missing keys are no error here: only opening the store needs them, so that what
+    /// merely names the store (Kubernetes manifests) works where the keys are not.
+    public init(url: String, endpoint: String? = nil, region: String? = nil,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws(StoreError) {
-        let text = Self.url(url, environment: environment)
+        let text = url
         guard text.hasPrefix("s3://") else {
             let path = text.hasPrefix("file://") ? String(text.dropFirst("file://".count)) : text
             guard !path.isEmpty else { throw .invalidConfiguration(setting: "--store", reason: "the path is empty") }
@@ -65,12 +61,7 @@ public struct StoreConfiguration: Sendable {
             self.endpoint = parsed
         }
         self.region = region ?? query["region"] ?? AWSCredentials.region(environment: environment) ?? "us-east-1"
-        guard let credentials = AWSCredentials.find(environment: environment) else {
-            throw .invalidConfiguration(
-                setting: "credentials",
-                reason: "no AWS keys found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or add them to ~/.aws/credentials")
-        }
-        self.credentials = credentials
+        credentials = AWSCredentials.find(environment: environment)
     }
 
     /// Throws an error naming the first setting out of range.

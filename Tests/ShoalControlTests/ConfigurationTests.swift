@@ -116,7 +116,7 @@ import Testing
     @Test func environmentVariablesOverrideKeys() throws {
         let file = try ConfigurationFile.load(
             path: nil, directory: folder("server: {port: 9000}\n"),
-            environment: ["SHOAL_SERVER_PORT": "9100", "SHOAL_TEST_MODE": "open", "SHOAL_STORE_URL": "s3://bucket/models"])
+            environment: ["SHOAL_SERVER_PORT": "9100", "SHOAL_TEST_MODE": "open", "SHOAL_STORE": "s3://bucket/models"])
         #expect(file.configuration.server.port == 9100)
         #expect(file.configuration.test.mode == .open)
         #expect(file.configuration.store.url == "s3://bucket/models")
@@ -124,6 +124,23 @@ import Testing
         #expect(throws: ControlError.self) {
             _ = try load(nil, environment: ["SHOAL_TEST_CONCURRENCY": "zero"])
         }
+    }
+
+    /// One rule for the store of every command: `--store`, else `$SHOAL_STORE`, else `store.url`, else the default.
+    @Test func theStoreIsTheOptionElseTheEnvironmentElseTheFileElseTheDefault() throws {
+        let directory = try folder("store: {url: /srv/file}\n")
+        func store(_ option: String?, _ environment: [String: String]) throws -> String {
+            try ConfigurationFile.load(path: nil, directory: directory, environment: environment, store: option).configuration.store.url
+        }
+        #expect(try store("/srv/option", ["SHOAL_STORE": "/srv/env"]) == "/srv/option")
+        #expect(try store(nil, ["SHOAL_STORE": "/srv/env"]) == "/srv/env")
+        #expect(try store(nil, ["SHOAL_STORE": ""]) == "/srv/file")
+        #expect(try store(nil, [:]) == "/srv/file")
+        #expect(try ConfigurationFile.load(path: nil, directory: folder(""), environment: [:]).configuration.store.url
+            == ShoalConfiguration.StoreSettings().url)
+        #expect(try ConfigurationFile.defaults(environment: ["SHOAL_STORE": "/srv/env"]).store.url == "/srv/env")
+        #expect(try ConfigurationFile.defaults(environment: ["SHOAL_STORE": "/srv/env"], store: "/srv/option").store.url == "/srv/option")
+        #expect(ConfigurationFile.environmentVariable(for: "store.url") == "SHOAL_STORE")
     }
 
     @Test func setEditsOneKeyAndKeepsTheRest() throws {

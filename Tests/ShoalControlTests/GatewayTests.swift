@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import NIOCore
 import Testing
 @testable import ShoalControl
@@ -73,5 +75,154 @@ import Testing
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         _ = try await response.body.collect(upTo: 1 << 20)
         return response.status.code
+    }
+}
+
+/// The gateway's retry decision, from the error's type: a refused connection goes to the next replica, a
+/// timeout after the request was sent does not (the server may be working on it).
+@Suite(.serialized, .timeLimit(.minutes(1))) struct GatewayRetryTests {
+    /// A loopback port where nothing listens: connecting is refused.
+    static func refusedPort() throws -> Int {
+        let socket = try ListeningSocket()
+        let port = socket.port
+        socket.close()
+        return port
+    }
+
+    /// Runs `body` with a client like the gateway's that gives up on an answer after 3 s: long enough for the live
+    /// test server's answer while the whole suite loads the machine, short enough to keep the test quick.
+    static func withClient(_ body: (HTTPClient) async throws -> Void) async throws {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(2)
+        configuration.timeout.read = .seconds(3)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        do {
+            try await body(client)
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
+    static func failure(_ url: String, client: HTTPClient) async -> TransportFailure? {
+        do {
+            _ = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+            return nil
+        } catch {
+            return TransportFailure(error)
+        }
+    }
+
+    @Test func realFailuresAreClassifiedByType() async throws {
+        let silent = try ListeningSocket()  // accepts connections (the kernel's backlog) and never answers
+        defer { silent.close() }
+        let closing = try ListeningSocket()
+        defer { closing.close() }
+        closing.acceptAndCloseInBackground()
+        let refused = try Self.refusedPort()
+        try await Self.withClient { client in
+            #expect(await Self.failure("http://127.0.0.1:\(refused)/", client: client) == .connect)
+            #expect(await Self.failure("http://127.0.0.1:\(silent.port)/", client: client) == .timeout)
+            #expect(await Self.failure("http://127.0.0.1:\(closing.port)/", client: client) == .closed)
+        }
+        #expect(TransportFailure(CancellationError()) == .cancelled)
+        #expect(TransportFailure(HTTPClientError.invalidURL) == .other)
+        #expect(TransportFailure.allCases.filter(\.isUnreachable) == [.connect, .closed])
+    }
+
+    @Test func aRefusedReplicaPassesTheRequestOnButATimedOutOneDoesNot() async throws {
+        let served = Counter()
+        let router = Router()
+        router.post("/v1/embeddings") { _, _ -> Response in
+            served.add()
+            return Response(status: .ok)
+        }
+        let live = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        let silent = try ListeningSocket()
+        defer { silent.close() }
+        let refused = "http://127.0.0.1:\(try Self.refusedPort())"
+        let fixture = try DeployFixture()
+        defer { fixture.remove() }
+        try await live.test(.live) { liveClient in
+            let liveURL = "http://127.0.0.1:\(liveClient.port ?? 0)"
+            var routes = GatewayRoutes(plan: fixture.plan, host: "127.0.0.1")
+            routes.replicas = ["refused": [refused, liveURL], "slow": ["http://127.0.0.1:\(silent.port)", liveURL]]
+            try await Self.withClient { client in
+                try await Self.checkRetries(Gateway(routes: routes, client: client), served: served)
+            }
+        }
+    }
+
+    /// Round-robin starts each request on the other replica, so one of every two meets the bad one first.
+    static func checkRetries(_ gateway: Gateway, served: Counter) async throws {
+        try await Application(responder: gateway).test(.router) { client in
+            func embed(_ model: String) async throws -> Int {
+                let body = ByteBuffer(string: #"{"model":"\#(model)","input":"x"}"#)
+                return try await client.execute(uri: "/v1/embeddings", method: .post, body: body) { $0.status.code }
+            }
+            #expect(try await embed("refused") == 200)
+            #expect(try await embed("refused") == 200)
+            #expect(served.value == 2)
+            let answers = [try await embed("slow"), try await embed("slow")]
+            #expect(answers.filter { $0 == 200 }.count == 1, "\(answers)")
+            #expect(served.value == 3, "a request that timed out on one replica was not sent to the other")
+        }
+    }
+}
+
+/// Requests a test server answered; handlers on several event loops add to it.
+final class Counter: @unchecked Sendable {
+    /// Guards `count`.
+    private let lock = NSLock()
+    private var count = 0
+
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
+}
+
+/// A TCP socket listening on a free loopback port, for servers that misbehave below HTTP.
+final class ListeningSocket: @unchecked Sendable {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                bind(descriptor, address, length) == 0 && listen(descriptor, 16) == 0
+                    && getsockname(descriptor, address, &length) == 0
+            }
+        }
+        guard descriptor >= 0, bound else {
+            if descriptor >= 0 { Glibc.close(descriptor) }
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Accepts every connection on a Dispatch thread, reads what comes, and closes it without an answer.
+    func acceptAndCloseInBackground() {
+        let descriptor = descriptor
+        DispatchQueue.global().async {
+            while true {
+                let connection = accept(descriptor, nil, nil)
+                guard connection >= 0 else { return }
+                var buffer = [UInt8](repeating: 0, count: 4_096)
+                _ = read(connection, &buffer, buffer.count)
+                Glibc.close(connection)
+            }
+        }
+    }
+
+    func close() {
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        Glibc.close(descriptor)
     }
 }

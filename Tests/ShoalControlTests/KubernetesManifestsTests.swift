@@ -82,6 +82,17 @@ import Yams
         #expect(secret?["name"] as? String == "shoal-s3")
     }
 
+    /// The YAML reads back into the same typed objects, for both kinds of store.
+    @Test func theYAMLDecodesBackToTheObjects() throws {
+        for store in ["./.shoal/store", "s3://models/prod"] {
+            let (manifests, _) = try Self.manifests(store: store)
+            let documents = try manifests.yaml().components(separatedBy: "---\n")
+            let decoded = try documents.map { try YAMLDecoder().decode(Kubernetes.Object.self, from: $0) }
+            #expect(decoded == (try manifests.objects()))
+            #expect(decoded.map(\.kind).first == "ConfigMap")
+        }
+    }
+
     /// `kubernetes-validate --strict` (offline schemas) accepts every object, with no warning either: an
     /// unknown apiVersion only warns, so a WARN line fails the test too.
     @Test func manifestsPassStrictSchemaValidation() throws {

@@ -146,9 +146,22 @@ import Testing
         #expect(model.memory == 91_000_000)
         #expect(model.throughputPerCore == 120)
         #expect(model.activationBytesPerToken == 20_000)
+        #expect(model.source == .init(memory: .manifest, throughput: .profile))
         #expect(throws: ControlError.self) {
             _ = try PackingModel(spec: spec, manifest: nil, settings: ShoalConfiguration.PackSettings())
         }
+
+        // The plan explains every fact shoal.yaml did not give, and only those.
+        spec.memory = ByteCount(90 * Self.mib)
+        let configured = ShoalConfiguration.ModelSpec(name: "fixed", traffic: 10, memory: ByteCount(Self.mib), throughput: 50)
+        let models = [
+            try PackingModel(spec: spec, manifest: manifest, settings: ShoalConfiguration.PackSettings()),
+            try PackingModel(spec: configured, manifest: nil, settings: ShoalConfiguration.PackSettings()),
+        ]
+        #expect(models.map(\.source) == [.init(memory: .configuration, throughput: .profile), .init(memory: .configuration, throughput: .configuration)])
+        let reasons = try Packer(configuration: Self.configuration(targets: [Self.small])).plan(models).reasons
+        #expect(reasons.contains("minilm: memory from shoal.yaml, throughput from the store's profile"), "\(reasons)")
+        #expect(!reasons.contains { $0.hasPrefix("fixed:") }, "\(reasons)")
     }
 
     @Test func thePlanRoundTripsThroughJSON() throws {

@@ -3,11 +3,17 @@ import Yams
 
 /// `shoal.yaml` as loaded: the effective configuration, the file it came from and the environment variables
 /// that overrode it.
+///
+/// Every setting has one precedence, applied here and nowhere else: a command-line option where the command
+/// takes one (`--store`), else the environment (`SHOAL_STORE`, `SHOAL_SERVER_PORT`, …), else the file, else
+/// the default. The store is thus the same for `shoal models …`, `config init`, `pack`, `deploy` and `run`.
 public struct ConfigurationFile: Sendable {
     /// The name looked for in the current folder.
     public static let defaultName = "shoal.yaml"
     /// Environment variables `SHOAL_<KEY>` override keys: `SHOAL_SERVER_PORT=9000` sets `server.port`.
     public static let environmentPrefix = "SHOAL_"
+    /// The variable naming the store, `store.url`: the short name the `shoal models` commands always read.
+    public static let storeVariable = "SHOAL_STORE"
 
     /// The file read, or the one that would be.
     public let path: String
@@ -18,26 +24,48 @@ public struct ConfigurationFile: Sendable {
     public let overrides: [String]
 
     /// Loads `path`, else `shoal.yaml` in `directory` if there is one, else the defaults; applies environment
-    /// overrides and validates. Throws before anything starts if any key or value is wrong.
+    /// overrides, then `store` (a command's `--store`), and validates. Throws before anything starts if any key
+    /// or value is wrong.
     public static func load(
         path: String?, directory: String = FileManager.default.currentDirectoryPath,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, store: String? = nil
     ) throws -> ConfigurationFile {
         let resolved = path ?? (directory as NSString).appendingPathComponent(defaultName)
         let exists = FileManager.default.fileExists(atPath: resolved)
         if path != nil, !exists { throw ControlError.configurationNotFound(path: resolved) }
         let text = exists ? try read(resolved) : ""
-        var tree = try ConfigurationTree.parse(text, path: resolved)
+        return try layered(text, path: resolved, exists: exists, environment: environment, store: store)
+    }
+
+    /// The configuration without a file: the defaults under the environment's overrides and `store`; what
+    /// `shoal config init` writes the store of.
+    public static func defaults(
+        environment: [String: String] = ProcessInfo.processInfo.environment, store: String? = nil
+    ) throws -> ShoalConfiguration {
+        try layered("", path: defaultName, exists: false, environment: environment, store: store).configuration
+    }
+
+    /// `text` under the environment's overrides, under `store`: the precedence of every setting.
+    private static func layered(
+        _ text: String, path: String, exists: Bool, environment: [String: String], store: String?
+    ) throws -> ConfigurationFile {
+        var tree = try ConfigurationTree.parse(text, path: path)
         var overrides: [String] = []
         for key in overridableKeys() {
             let variable = environmentVariable(for: key)
-            guard let value = environment[variable] else { continue }
+            guard let value = environment[variable], !(key == storeKey && value.isEmpty) else { continue }
             tree = try ConfigurationTree.setting(key, to: value, in: tree)
             overrides.append("\(variable)=\(value)")
         }
+        if let store {
+            tree = try ConfigurationTree.setting(storeKey, to: store, in: tree)
+        }
         let configuration = try resolve(tree)
-        return ConfigurationFile(path: resolved, exists: exists, configuration: configuration, overrides: overrides)
+        return ConfigurationFile(path: path, exists: exists, configuration: configuration, overrides: overrides)
     }
+
+    /// The key of the store's URL.
+    static let storeKey = "store.url"
 
     /// Checks the keys of `tree`, lays it over the defaults, decodes and validates it.
     static func resolve(_ tree: Node) throws -> ShoalConfiguration {
@@ -98,9 +126,9 @@ public struct ConfigurationFile: Sendable {
         return scalarKeys(schema, prefix: "")
     }
 
-    /// `SHOAL_SERVER_PORT` for `server.port`.
+    /// `SHOAL_SERVER_PORT` for `server.port`; `SHOAL_STORE` for `store.url`.
     public static func environmentVariable(for key: String) -> String {
-        environmentPrefix + key.uppercased().replacingOccurrences(of: ".", with: "_")
+        key == storeKey ? storeVariable : environmentPrefix + key.uppercased().replacingOccurrences(of: ".", with: "_")
     }
 
     private static func scalarKeys(_ node: Node, prefix: String) -> [String] {

@@ -33,11 +33,11 @@ public enum ConfigurationTemplate {
 
     static let header = """
         # Shoal configuration. Every key is optional; these are the defaults.
-        # Environment variables override keys: SHOAL_SERVER_PORT=9000 sets server.port.
+        # Environment variables override keys: SHOAL_SERVER_PORT=9000 sets server.port, SHOAL_STORE sets store.url.
         # `shoal config show` prints the effective configuration, `shoal config validate` checks it.
 
         store:
-          url: ./.shoal/store          # a folder, or s3://bucket/prefix
+          url: ./.shoal/store          # a folder, or s3://bucket/prefix; a command's --store, else $SHOAL_STORE, wins
 
         runtime: local                 # local | kubernetes
 

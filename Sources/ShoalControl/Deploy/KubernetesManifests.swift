@@ -31,26 +31,32 @@ public struct KubernetesManifests {
     }
 
     /// Every object, in the order to apply them.
-    public func objects() throws -> [[String: Any]] {
+    func objects() throws -> [Kubernetes.Object] {
         guard let target = configuration.targets.first(where: { $0.name == plan.target }) else {
             throw ControlError.unknownName(key: "plan.target", name: plan.target, valid: configuration.targets.map(\.name))
         }
-        var objects: [[String: Any]] = [try planConfigMap()]
+        var objects: [Kubernetes.Object] = [.configMap(try planConfigMap())]
         for group in plan.groups {
-            objects += [serverDeployment(group, target: target), service(name: Self.name(group), port: group.port, component: "server", group: group.name),
-                        autoscaler(group)]
+            objects += [
+                .deployment(serverDeployment(group, target: target)),
+                .service(service(name: Self.name(group), port: group.port, component: "server", group: group.name)),
+                .autoscaler(autoscaler(group)),
+            ]
         }
         objects += [
-            disruptionBudget(),
-            gatewayDeployment(),
-            service(name: "shoal-gateway", port: configuration.server.gatewayPort, component: "gateway", group: nil),
+            .disruptionBudget(disruptionBudget()),
+            .deployment(gatewayDeployment()),
+            .service(service(name: "shoal-gateway", port: configuration.server.gatewayPort, component: "gateway", group: nil)),
         ]
         return objects
     }
 
     /// The objects as one YAML stream, documents separated by `---`.
     public func yaml() throws -> String {
-        try objects().map { try Yams.dump(object: $0, width: -1, sortKeys: true) }.joined(separator: "---\n")
+        let encoder = YAMLEncoder()
+        encoder.options.width = -1
+        encoder.options.sortKeys = true
+        return try objects().map { try encoder.encode($0) }.joined(separator: "---\n")
     }
 
     /// The Deployment and Service name of `group`: `shoal-group-0`.
@@ -58,8 +64,8 @@ public struct KubernetesManifests {
 
     private var namespace: String { configuration.kubernetes.namespace }
 
-    private func metadata(_ name: String, component: String, group: String?) -> [String: Any] {
-        ["name": name, "namespace": namespace, "labels": labels(component: component, group: group)]
+    private func metadata(_ name: String, component: String, group: String?) -> Kubernetes.ObjectMeta {
+        Kubernetes.ObjectMeta(name: name, namespace: namespace, labels: labels(component: component, group: group))
     }
 
     private func labels(component: String, group: String?) -> [String: String] {
@@ -68,123 +74,97 @@ public struct KubernetesManifests {
         return labels
     }
 
-    private func planConfigMap() throws -> [String: Any] {
+    private func planConfigMap() throws -> Kubernetes.ConfigMap {
         let json = String(decoding: try plan.encoded(), as: UTF8.self)
-        return ["apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata("shoal-plan", component: "gateway", group: nil),
-                "data": ["plan.json": json]]
+        return Kubernetes.ConfigMap(metadata: metadata("shoal-plan", component: "gateway", group: nil), data: ["plan.json": json])
     }
 
-    private func serverDeployment(_ group: PlacementPlan.Group, target: ShoalConfiguration.TargetSpec) -> [String: Any] {
+    private func serverDeployment(_ group: PlacementPlan.Group, target: ShoalConfiguration.TargetSpec) -> Kubernetes.Deployment {
         let store = configuration.store.url
         let isS3 = store.hasPrefix("s3://")
         var server = configuration.server
         if server.threads == 0 { server.threads = target.cpus }
         let source = isS3 ? ["--store", store, "--cache-dir", Self.cacheFolder] : ["--store", Self.storeFolder]
-        let arguments = DeploymentSpec.serverArguments(group, server: server, source: source, host: "0.0.0.0")
-        var container: [String: Any] = [
-            "name": "server", "image": configuration.kubernetes.image, "command": ["shoal"], "args": arguments,
-            "ports": [["name": "http", "containerPort": group.port]],
-            "resources": [
-                "requests": ["cpu": Self.millicores(group.cores), "memory": Self.mebibytes(group.memory)],
-                "limits": ["memory": Self.mebibytes(max(group.memory, group.memoryCapacity))],
-            ],
-            "startupProbe": probe("/v2/health/live", port: group.port, period: 2, failures: 150),
-            "readinessProbe": probe("/v2/health/ready", port: group.port, period: 5, failures: 2),
-            "livenessProbe": probe("/v2/health/live", port: group.port, period: 10, failures: 3),
-            "securityContext": Self.securityContext,
-        ]
-        let volume: [String: Any]
+        var container = Kubernetes.Container(
+            name: "server", image: configuration.kubernetes.image, command: ["shoal"],
+            args: DeploymentSpec.serverArguments(group, server: server, source: source, host: "0.0.0.0"),
+            ports: [.init(name: "http", containerPort: group.port)],
+            resources: .init(
+                requests: ["cpu": Self.millicores(group.cores), "memory": Self.mebibytes(group.memory)],
+                limits: ["memory": Self.mebibytes(max(group.memory, group.memoryCapacity))]),
+            startupProbe: probe("/v2/health/live", port: group.port, period: 2, failures: 150),
+            readinessProbe: probe("/v2/health/ready", port: group.port, period: 5, failures: 2),
+            livenessProbe: probe("/v2/health/live", port: group.port, period: 10, failures: 3),
+            securityContext: Self.securityContext, volumeMounts: [])
+        let volume: Kubernetes.Volume
         if isS3 {
-            container["envFrom"] = [["secretRef": ["name": "shoal-s3", "optional": true]]]
-            container["volumeMounts"] = [["name": "cache", "mountPath": Self.cacheFolder]]
-            volume = ["name": "cache", "emptyDir": ["sizeLimit": Self.mebibytes(group.memoryCapacity)]]
+            container.envFrom = [.init(secretRef: .init(name: "shoal-s3", optional: true))]
+            container.volumeMounts = [.init(name: "cache", mountPath: Self.cacheFolder)]
+            volume = .init(name: "cache", emptyDir: .init(sizeLimit: Self.mebibytes(group.memoryCapacity)))
         } else {
-            container["volumeMounts"] = [["name": "store", "mountPath": Self.storeFolder, "readOnly": true]]
-            volume = ["name": "store", "persistentVolumeClaim": ["claimName": "shoal-store", "readOnly": true]]
+            container.volumeMounts = [.init(name: "store", mountPath: Self.storeFolder, readOnly: true)]
+            volume = .init(name: "store", persistentVolumeClaim: .init(claimName: "shoal-store", readOnly: true))
         }
         let selector = labels(component: "server", group: group.name)
-        return [
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": metadata(Self.name(group), component: "server", group: group.name),
-            "spec": [
-                "replicas": 1,
-                "selector": ["matchLabels": selector],
-                "template": [
-                    "metadata": ["labels": selector],
-                    "spec": [
-                        "containers": [container],
-                        "volumes": [volume],
-                        "nodeSelector": ["kubernetes.io/arch": target.architecture.rawValue,
-                                         "node.kubernetes.io/instance-type": target.name],
-                        "terminationGracePeriodSeconds": 30,
-                    ] as [String: Any],
-                ] as [String: Any],
-            ] as [String: Any],
-        ]
+        let pod = Kubernetes.PodSpec(
+            containers: [container], volumes: [volume],
+            nodeSelector: ["kubernetes.io/arch": target.architecture.rawValue, "node.kubernetes.io/instance-type": target.name],
+            terminationGracePeriodSeconds: 30)
+        return Kubernetes.Deployment(
+            metadata: metadata(Self.name(group), component: "server", group: group.name),
+            spec: .init(replicas: 1, selector: .init(matchLabels: selector), template: .init(metadata: .init(labels: selector), spec: pod)))
     }
 
-    private func gatewayDeployment() -> [String: Any] {
+    private func gatewayDeployment() -> Kubernetes.Deployment {
         let port = configuration.server.gatewayPort
         let selector = labels(component: "gateway", group: nil)
-        let container: [String: Any] = [
-            "name": "gateway", "image": configuration.kubernetes.image, "command": ["shoal"],
-            "args": ["gateway", "--plan", "\(Self.planFolder)/plan.json", "--host", "0.0.0.0", "--port", String(port),
-                     "--group-url", "http://shoal-{group}.\(namespace).svc:{port}"],
-            "ports": [["name": "http", "containerPort": port]],
-            "resources": ["requests": ["cpu": "250m", "memory": "128Mi"], "limits": ["memory": "512Mi"]],
-            "readinessProbe": probe("/v2/health/ready", port: port, period: 5, failures: 2),
-            "livenessProbe": probe("/v2/health/live", port: port, period: 10, failures: 3),
-            "volumeMounts": [["name": "plan", "mountPath": Self.planFolder, "readOnly": true]],
-            "securityContext": Self.securityContext,
-        ]
-        return [
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": metadata("shoal-gateway", component: "gateway", group: nil),
-            "spec": [
-                "replicas": configuration.kubernetes.gatewayReplicas,
-                "selector": ["matchLabels": selector],
-                "template": [
-                    "metadata": ["labels": selector],
-                    "spec": ["containers": [container], "volumes": [["name": "plan", "configMap": ["name": "shoal-plan"]]]],
-                ] as [String: Any],
-            ] as [String: Any],
-        ]
+        let container = Kubernetes.Container(
+            name: "gateway", image: configuration.kubernetes.image, command: ["shoal"],
+            args: ["gateway", "--plan", "\(Self.planFolder)/plan.json", "--host", "0.0.0.0", "--port", String(port),
+                   "--group-url", "http://shoal-{group}.\(namespace).svc:{port}"],
+            ports: [.init(name: "http", containerPort: port)],
+            resources: .init(requests: ["cpu": "250m", "memory": "128Mi"], limits: ["memory": "512Mi"]),
+            readinessProbe: probe("/v2/health/ready", port: port, period: 5, failures: 2),
+            livenessProbe: probe("/v2/health/live", port: port, period: 10, failures: 3),
+            securityContext: Self.securityContext,
+            volumeMounts: [.init(name: "plan", mountPath: Self.planFolder, readOnly: true)])
+        let pod = Kubernetes.PodSpec(containers: [container], volumes: [.init(name: "plan", configMap: .init(name: "shoal-plan"))])
+        return Kubernetes.Deployment(
+            metadata: metadata("shoal-gateway", component: "gateway", group: nil),
+            spec: .init(replicas: configuration.kubernetes.gatewayReplicas, selector: .init(matchLabels: selector),
+                        template: .init(metadata: .init(labels: selector), spec: pod)))
     }
 
-    private func service(name: String, port: Int, component: String, group: String?) -> [String: Any] {
-        ["apiVersion": "v1", "kind": "Service", "metadata": metadata(name, component: component, group: group),
-         "spec": ["selector": labels(component: component, group: group),
-                  "ports": [["name": "http", "port": port, "targetPort": "http", "protocol": "TCP"]]] as [String: Any]]
+    private func service(name: String, port: Int, component: String, group: String?) -> Kubernetes.Service {
+        Kubernetes.Service(
+            metadata: metadata(name, component: component, group: group),
+            spec: .init(selector: labels(component: component, group: group),
+                        ports: [.init(name: "http", port: port, targetPort: "http", protocol: "TCP")]))
     }
 
-    private func autoscaler(_ group: PlacementPlan.Group) -> [String: Any] {
+    private func autoscaler(_ group: PlacementPlan.Group) -> Kubernetes.HorizontalPodAutoscaler {
         let utilization = Int((configuration.pack.cpuUtilization * 100).rounded())
-        return [
-            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-            "metadata": metadata(Self.name(group), component: "server", group: group.name),
-            "spec": [
-                "scaleTargetRef": ["apiVersion": "apps/v1", "kind": "Deployment", "name": Self.name(group)],
-                "minReplicas": 1, "maxReplicas": configuration.kubernetes.maxReplicas,
-                "metrics": [["type": "Resource",
-                             "resource": ["name": "cpu", "target": ["type": "Utilization", "averageUtilization": utilization]] as [String: Any]]],
-            ] as [String: Any],
-        ]
+        return Kubernetes.HorizontalPodAutoscaler(
+            metadata: metadata(Self.name(group), component: "server", group: group.name),
+            spec: .init(
+                scaleTargetRef: .init(apiVersion: "apps/v1", kind: Kubernetes.Deployment.kind, name: Self.name(group)),
+                minReplicas: 1, maxReplicas: configuration.kubernetes.maxReplicas,
+                metrics: [.init(resource: .init(name: "cpu", target: .init(averageUtilization: utilization)))]))
     }
 
-    private func disruptionBudget() -> [String: Any] {
-        ["apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-         "metadata": metadata("shoal-servers", component: "server", group: nil),
-         "spec": ["maxUnavailable": 1, "selector": ["matchLabels": labels(component: "server", group: nil)]] as [String: Any]]
+    private func disruptionBudget() -> Kubernetes.PodDisruptionBudget {
+        Kubernetes.PodDisruptionBudget(
+            metadata: metadata("shoal-servers", component: "server", group: nil),
+            spec: .init(maxUnavailable: 1, selector: .init(matchLabels: labels(component: "server", group: nil))))
     }
 
     /// Containers run as an unprivileged user on a read-only root file system.
-    static var securityContext: [String: Any] { [
-        "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true,
-        "runAsUser": 65_532, "runAsGroup": 65_532, "capabilities": ["drop": ["ALL"]],
-    ] }
+    static let securityContext = Kubernetes.SecurityContext(
+        allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true,
+        runAsUser: 65_532, runAsGroup: 65_532, capabilities: .init(drop: ["ALL"]))
 
-    private func probe(_ path: String, port: Int, period: Int, failures: Int) -> [String: Any] {
-        ["httpGet": ["path": path, "port": port], "periodSeconds": period, "failureThreshold": failures]
+    private func probe(_ path: String, port: Int, period: Int, failures: Int) -> Kubernetes.Probe {
+        Kubernetes.Probe(httpGet: .init(path: path, port: port), periodSeconds: period, failureThreshold: failures)
     }
 
     /// `1400m` for 1.4 cores, rounded up, at least 100m.

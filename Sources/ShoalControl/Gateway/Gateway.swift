@@ -61,7 +61,7 @@ public struct Gateway: HTTPResponder {
             let base = replicas[(first + offset) % replicas.count]
             do {
                 return try await forward(request, body: body, to: base)
-            } catch where Self.isUnreachable(error) {
+            } catch where TransportFailure(error).isUnreachable {
                 failures.append("\(base): \(error)")
             }
         }
@@ -85,11 +85,6 @@ public struct Gateway: HTTPResponder {
             if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
         }
         return Response(status: .init(code: Int(answer.status.code)), headers: headers, body: .init(byteBuffer: bytes))
-    }
-
-    /// Whether the request never reached a live server, so that another replica can take it.
-    static func isUnreachable(_ error: any Error) -> Bool {
-        ["connect", "closed"].contains(LoadGenerator.kind(of: error))
     }
 
     private static func answer(_ status: HTTPResponse.Status, _ object: [String: String]) -> Response {

@@ -96,7 +96,7 @@ public struct LoadGenerator: Sendable {
             _ = try await response.body.collect(upTo: 64 << 20)
             outcome = .status(Int(response.status.code))
         } catch {
-            outcome = .failure(Self.kind(of: error))
+            outcome = .failure(TransportFailure(error).rawValue)
         }
         let now = ContinuousClock.now
         recorder.record(outcome, model: factory.modelName(model), latency: (now - planned).seconds,
@@ -115,16 +115,6 @@ public struct LoadGenerator: Sendable {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return Int((z ^ (z >> 31)) % UInt64(count))
-    }
-
-    /// A short, stable name for what went wrong.
-    static func kind(of error: any Error) -> String {
-        let text = String(describing: error).lowercased()
-        if text.contains("timeout") || text.contains("deadline") { return "timeout" }
-        if text.contains("refused") || text.contains("connect") { return "connect" }
-        if text.contains("closed") || text.contains("reset") { return "closed" }
-        if text.contains("cancel") { return "cancelled" }
-        return "other"
     }
 }
 

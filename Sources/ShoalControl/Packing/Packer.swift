@@ -197,7 +197,7 @@ public struct Packer: Sendable {
         for (base, heads) in shared.sorted(by: { $0.key < $1.key }) {
             reasons.append("\(heads.map(\.name).joined(separator: ", ")) share the encoder of \(base); a group holds it once")
         }
-        for model in models where !model.source.contains("shoal.yaml") || model.source.contains("assumed") {
+        for model in models where !model.source.isConfigured {
             reasons.append("\(model.name): \(model.source)")
         }
         return reasons

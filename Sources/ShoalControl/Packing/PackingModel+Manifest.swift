@@ -12,15 +12,13 @@ extension PackingModel {
         }
         let measured = manifest?.profile.flatMap(Self.throughputPerCore)
         let throughput = spec.throughput ?? measured ?? settings.defaultThroughput
-        let origin = [
-            spec.memory != nil ? "memory from shoal.yaml" : "memory from the store's manifest",
-            spec.throughput != nil ? "throughput from shoal.yaml"
-                : measured != nil ? "throughput from the store's profile" : "throughput assumed (pack.default_throughput)",
-        ]
+        let source = Source(
+            memory: spec.memory != nil ? .configuration : .manifest,
+            throughput: spec.throughput != nil ? .configuration : measured != nil ? .profile : .assumed)
         self.init(
             name: spec.name, memory: memory, base: spec.base ?? manifest?.base?.name, traffic: spec.traffic,
             throughputPerCore: throughput, activationBytesPerToken: Int64(manifest?.footprint.activationBytesPerToken ?? 0),
-            source: origin.joined(separator: ", "))
+            source: source)
     }
 
     /// Sequences per second per thread of the profile's best single-request measurement: what one core

@@ -12,8 +12,9 @@ struct ConfigOptions: ParsableArguments {
         config ?? (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(ConfigurationFile.defaultName)
     }
 
-    /// Loads and validates the configuration; errors name the key to fix.
-    func load() throws -> ConfigurationFile {
-        try ConfigurationFile.load(path: config)
+    /// Loads and validates the configuration, with `store` (a command's --store) over store.url; errors name
+    /// the key to fix.
+    func load(store: String? = nil) throws -> ConfigurationFile {
+        try ConfigurationFile.load(path: config, store: store)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShoalControl
+import ShoalStore
 
 struct DeployManifestsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,7 +24,9 @@ struct DeployManifestsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load().configuration
-        let placement = try await DeployRunCommand.plan(at: plan, configuration: configuration)
+        // A plan that exists is all the manifests need; only packing one reads the store.
+        let store = FileManager.default.fileExists(atPath: plan) ? nil : try Self.localStore(configuration)
+        let placement = try await DeployRunCommand.plan(at: plan, configuration: configuration, store: store, serving: false)
         let yaml = try KubernetesManifests(configuration: configuration, plan: placement).yaml()
         guard let out else {
             print(yaml, terminator: "")
@@ -35,5 +38,17 @@ struct DeployManifestsCommand: AsyncParsableCommand {
             throw ControlError.file(path: out, reason: "cannot be written (\(error.localizedDescription))")
         }
         print("wrote \(placement.groups.count) groups and the gateway to \(out); apply with kubectl apply -f \(out)")
+    }
+
+    /// The store to read manifests from when packing; nil for an S3 store without keys here, since the
+    /// cluster's servers use their own: packing then takes sizes from shoal.yaml alone, and says so.
+    static func localStore(_ configuration: ShoalConfiguration) throws -> ModelStore? {
+        let store = try StoreConfiguration(url: configuration.store.url)
+        guard !store.isRemote || store.credentials != nil else {
+            PackCommand.warn("no AWS keys here to read \(configuration.store.url); the plan packed now takes model "
+                + "sizes from shoal.yaml alone (`shoal pack` where the keys are reads the store's manifests)")
+            return nil
+        }
+        return try ModelStore(configuration: store)
     }
 }

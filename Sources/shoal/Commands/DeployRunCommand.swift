@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShoalControl
+import ShoalStore
 
 struct DeployRunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,7 +27,11 @@ struct DeployRunCommand: AsyncParsableCommand {
             throw ValidationError("runtime is \(configuration.runtime.rawValue); `shoal deploy run` runs runtime: local only; "
                 + "`shoal deploy manifests` writes the Kubernetes objects")
         }
-        let placement = try await Self.plan(at: plan, configuration: configuration)
+        // Served from the store, the plan's models must be in it (a models folder is checked when linked); the
+        // store is also read to pack a plan when there is none.
+        let readsStore = models == nil || !FileManager.default.fileExists(atPath: plan)
+        let store = readsStore ? try configuration.openStore() : nil
+        let placement = try await Self.plan(at: plan, configuration: configuration, store: store, serving: models == nil)
         let source: DeploymentSpec.ModelSource = models.map { .directory(URL(fileURLWithPath: $0).standardizedFileURL) }
             ?? .store(configuration.store.url)
         let spec = try DeploymentSpec.local(
@@ -37,26 +42,19 @@ struct DeployRunCommand: AsyncParsableCommand {
         print("gateway: http://\(configuration.server.host):\(configuration.server.gatewayPort)")
     }
 
-    /// The plan at `path`, or a new one packed from `configuration` and written there.
-    static func plan(at path: String, configuration: ShoalConfiguration) async throws -> PlacementPlan {
-        if let data = FileManager.default.contents(atPath: path) {
-            return try PlacementPlan.decode(data, path: path)
+    /// The plan at `path`, or a new one packed from `configuration` with `store`'s manifests and written there.
+    /// With `serving`, a plan naming models `store` lacks is refused before it is written or anything starts.
+    static func plan(at path: String, configuration: ShoalConfiguration, store: ModelStore?, serving: Bool) async throws
+        -> PlacementPlan
+    {
+        let existing = FileManager.default.contents(atPath: path)
+        let plan = if let existing {
+            try PlacementPlan.decode(existing, path: path)
+        } else {
+            try await PackCommand.plan(configuration, store: store)
         }
-        return try await pack(configuration, to: path)
-    }
-
-    /// Packs the models of `configuration` (with the store's manifests) and writes the plan to `path`.
-    static func pack(_ configuration: ShoalConfiguration, to path: String) async throws -> PlacementPlan {
-        let manifests = try await PackCommand.manifests(for: configuration)
-        let models = try configuration.models.map {
-            try PackingModel(spec: $0, manifest: manifests[$0.name], settings: configuration.pack)
-        }
-        let plan = try Packer(configuration: configuration).plan(models)
-        do {
-            try plan.encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw ControlError.file(path: path, reason: "cannot be written (\(error.localizedDescription))")
-        }
+        if serving, let store { try await plan.requireModels(in: store) }
+        if existing == nil { try PackCommand.write(plan, to: path) }
         return plan
     }
 

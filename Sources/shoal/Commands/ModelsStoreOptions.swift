@@ -2,22 +2,24 @@ import ArgumentParser
 import Foundation
 import ShoalStore
 
-/// Options naming a model store, shared by the `shoal models` commands.
+/// Options naming a model store, shared by the `shoal models` commands and `config init`.
 struct ModelsStoreOptions: ParsableArguments {
-    @Option(name: .long, help: "The store: a folder or s3://BUCKET/PREFIX (default: $SHOAL_STORE, else ./.shoal/store).")
+    @OptionGroup var configuration: ConfigOptions
+    @Option(name: .long, help: "The store: a folder or s3://BUCKET/PREFIX (default: $SHOAL_STORE, else store.url of shoal.yaml, else ./.shoal/store).")
     var store: String?
     @Option(name: .long, help: "The S3 endpoint of an S3-compatible server, e.g. http://127.0.0.1:9000 (default: AWS).")
     var endpointURL: String?
     @Option(name: .long, help: "The S3 region requests are signed for (default: AWS_REGION, ~/.aws/config, else us-east-1).")
     var region: String?
 
-    /// The store these options name.
+    /// The store these options name, by the rule every command follows: --store, else $SHOAL_STORE, else
+    /// store.url of the configuration file, else ./.shoal/store.
     func open() throws -> ModelStore {
-        try Self.open(store, endpointURL: endpointURL, region: region)
+        try Self.open(configuration.load(store: store).configuration.store.url, endpointURL: endpointURL, region: region)
     }
 
     /// A store from its URL; errors name the option to fix.
-    static func open(_ url: String?, endpointURL: String?, region: String?) throws -> ModelStore {
+    static func open(_ url: String, endpointURL: String?, region: String?) throws -> ModelStore {
         let configuration = try StoreConfiguration(url: url, endpoint: endpointURL, region: region)
         return try ModelStore(configuration: configuration)
     }

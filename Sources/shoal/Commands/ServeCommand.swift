@@ -119,7 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The folder of model folders, or the model store (with its cache when it is remote).
     private func modelSource() throws -> any ModelSource {
-        guard models == nil else { return DirectorySource(root: URL(fileURLWithPath: models ?? ".")) }
+        guard models == nil, let store else { return DirectorySource(root: URL(fileURLWithPath: models ?? ".")) }
         let configuration = try StoreConfiguration(url: store, endpoint: endpointURL, region: region)
         let cache = configuration.isRemote
             ? try ModelCache(root: cacheDir.map { URL(fileURLWithPath: $0) } ?? ModelCache.defaultRoot(),

@@ -1,0 +1,134 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import ShoalControl
+import ShoalTesting
+import Testing
+
+/// One store for every command: `--store`, else `$SHOAL_STORE`, else `store.url` of shoal.yaml. A new user
+/// who sets only `SHOAL_STORE` imports, configures, packs and deploys against that one store; a plan whose
+/// models the store lacks is refused before anything starts; manifests for an S3 store need no keys here.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct StoreSettingTests {
+    /// A fresh folder that `shoal` runs in with `environment`.
+    struct Workspace {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-store-\(UUID().uuidString)")
+        var environment: [String: String] = [:]
+
+        init() throws {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        }
+
+        func run(_ arguments: [String]) async throws -> ShoalExecutable.Result {
+            try await ShoalExecutable.run(arguments, environment: environment, in: root)
+        }
+
+        /// Runs `shoal ARGUMENTS` and requires it to succeed.
+        @discardableResult
+        func shoal(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> ShoalExecutable.Result {
+            let result = try await run(arguments)
+            try #require(result.status == 0, "shoal \(arguments.joined(separator: " ")): \(result.error)", sourceLocation: sourceLocation)
+            return result
+        }
+
+        /// A tiny embedding model folder named `name`.
+        func model(_ name: String, seed: UInt64 = 3) throws -> String {
+            let folder = root.appendingPathComponent("folders/\(name)")
+            try TinyModel.write(to: folder, architecture: .bert, task: .embedding(pooling: .mean, normalize: true), seed: seed)
+            return folder.path
+        }
+
+        /// Free ports for the servers and the gateway, one group on this machine.
+        func usePorts() async throws -> Int {
+            let port = Int.random(in: 20_000..<40_000)
+            for (key, value) in [("server.port", "\(port)"), ("server.gateway_port", "\(port + 100)"), ("pack.target", "local"),
+                                 ("server.threads", "1")] {
+                try await shoal(["config", "set", key, value])
+            }
+            return port + 100
+        }
+
+        func text(_ name: String) throws -> String {
+            try String(contentsOf: root.appendingPathComponent(name), encoding: .utf8)
+        }
+
+        func remove() { try? FileManager.default.removeItem(at: root) }
+    }
+
+    @Test func withOnlyShoalStoreSetImportConfigPackAndDeployServeTheImportedModel() async throws {
+        var work = try Workspace()
+        work.environment = ["SHOAL_STORE": work.root.appendingPathComponent("my-store").path]
+        defer { work.remove() }
+        // The default configuration's model is `minilm`; a tiny model stands in for it.
+        try await work.shoal(["models", "import", try work.model("minilm"), "--name", "minilm", "--profile-seconds", "0"])
+        try await work.shoal(["config", "init"])
+        #expect(try work.text("shoal.yaml").contains("url: '\(work.environment["SHOAL_STORE"] ?? "")'"))
+        let gatewayPort = try await work.usePorts()
+        let pack = try await work.shoal(["pack"])
+        #expect(!pack.error.contains("warning"), "\(pack.error)")
+        try await work.shoal(["deploy", "run", "--timeout", "60"])
+        do {
+            let status = try await Self.embed("minilm", at: "http://127.0.0.1:\(gatewayPort)")
+            #expect(status == 200)
+        } catch {
+            _ = try? await work.run(["deploy", "stop"])
+            throw error
+        }
+        try await work.shoal(["deploy", "stop"])
+    }
+
+    @Test func aPlanNamingAModelTheStoreLacksIsRefusedBeforeAnythingStarts() async throws {
+        var work = try Workspace()
+        work.environment = ["SHOAL_STORE": "store"]
+        defer { work.remove() }
+        try await work.shoal(["models", "import", try work.model("minilm"), "--name", "minilm", "--profile-seconds", "0"])
+        try await work.shoal(["config", "init"])
+        _ = try await work.usePorts()
+        try await work.shoal(["config", "set", "models.ghost.memory", "1MiB"])
+
+        // Packing warns, naming the model; deploying the plan it wrote is refused, naming it too.
+        let pack = try await work.shoal(["pack"])
+        #expect(pack.error.contains("holds no model ghost"), "\(pack.error)")
+        let refused = try await work.run(["deploy", "run", "--timeout", "30"])
+        #expect(refused.status != 0)
+        #expect(refused.error.contains("holds no model ghost of the plan"), "\(refused.error)")
+        #expect(!refused.error.contains("minilm"), "\(refused.error)")
+        let status = try await work.shoal(["deploy", "status"])
+        #expect(status.output.contains("no deployment"), "\(status.output)")
+
+        // Without a plan, deploy run packs one and refuses it before writing it.
+        try FileManager.default.removeItem(at: work.root.appendingPathComponent("plan.json"))
+        let unpacked = try await work.run(["deploy", "run", "--timeout", "30"])
+        #expect(unpacked.status != 0 && unpacked.error.contains("ghost"), "\(unpacked.error)")
+        #expect(!FileManager.default.fileExists(atPath: work.root.appendingPathComponent("plan.json").path))
+
+    }
+
+    @Test func manifestsForAnS3StoreNeedNoKeysHere() async throws {
+        var keyless = try Workspace()
+        keyless.environment = ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "HOME": keyless.root.path,
+                               "AWS_SHARED_CREDENTIALS_FILE": keyless.root.appendingPathComponent("none").path]
+        defer { keyless.remove() }
+        try await keyless.shoal(["config", "init", "--store", "s3://models/prod"])
+        try await keyless.shoal(["config", "set", "runtime", "kubernetes"])
+        let written = try await keyless.shoal(["deploy", "manifests", "--out", "k8s.yaml"])
+        #expect(written.error.contains("no AWS keys here"), "\(written.error)")
+        let manifests = try keyless.text("k8s.yaml")
+        #expect(manifests.contains("s3://models/prod") && manifests.contains("--pin"))
+        let again = try await keyless.shoal(["deploy", "manifests"])  // from the plan.json just written
+        #expect(again.output == manifests && !again.error.contains("no AWS keys"), "\(again.error)")
+
+        // Reading the store is what needs keys, and says so.
+        let pack = try await keyless.run(["pack"])
+        #expect(pack.status != 0 && pack.error.contains("no AWS keys found"), "\(pack.error)")
+    }
+
+    static func embed(_ model: String, at gateway: String) async throws -> UInt {
+        var request = HTTPClientRequest(url: "\(gateway)/v1/embeddings")
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"model":"\#(model)","input":"a short sentence"}"#))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        _ = try await response.body.collect(upTo: 1 << 20)
+        return response.status.code
+    }
+}

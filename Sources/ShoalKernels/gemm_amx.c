@@ -138,6 +138,7 @@ typedef struct {
     _Atomic int *claimed;  // one-block calls, per run: panels taken from the front, plus 0x10000 per one
                            // from the back
     int block;             // 0: c is row-major, ldc apart; else n / block matrices [m, block]
+    _Atomic int *failed;   // set when a thread claimed work it could not do (no split buffer)
 } amx_job;
 
 // Splits 32 floats (v0, then v1) into bf16 hi, rounded to nearest, and bf16 lo, the remainder rounded.
@@ -313,7 +314,10 @@ SHOAL_AMX static void multiply_chunk(const amx_job *job, int group, int chunk) {
     int end = first + job->group_blocks < job->blocks ? first + job->group_blocks : job->blocks;
     size_t block_elements = (size_t)job->steps * 2 * TILE_ELEMENTS;
     if (split_job != job->id || split_group != group) {
-        if (!reserve_split((size_t)job->group_blocks * block_split_bytes(job->steps))) return;
+        if (!reserve_split((size_t)job->group_blocks * block_split_bytes(job->steps))) {
+            atomic_store(job->failed, 1);  // the chunk is claimed: nobody else will compute it
+            return;
+        }
         for (int block = first; block < end; block++)
             split_block(job, block, split_buffer + (size_t)(block - first) * block_elements);
         split_job = job->id;
@@ -452,14 +456,15 @@ SHOAL_AMX static int small_gemm(shoal_pool *pool, amx_job *job) {
     for (int run = 0; run < job->runs; run++) atomic_init(&claimed[run], 0);
     job->claimed = claimed;
     shoal_pool_run(pool, items, small_task, job);
-    // Panels of runs whose threads could not allocate their split buffers are left: the caller does them.
-    for (int run = 1; run < job->runs; run++) small_task(job, 2 * run, 0);
+    // Panels of runs whose threads could not allocate their split buffers are left: the caller, whose buffer
+    // is reserved, does them.
+    for (int run = 0; run < job->runs; run++) small_task(job, 2 * run, 0);
     return 1;
 }
 
-static void amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
-                     const float *bias, const float *residual, int ldr, int activation, float *c, int ldc, int block) {
-    if (m <= 0 || n <= 0) return;
+static int amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
+                    const float *bias, const float *residual, int ldr, int activation, float *c, int ldc, int block) {
+    if (m <= 0 || n <= 0) return SHOAL_OK;
     int steps = steps_of(k), blocks = (m + BLOCK - 1) / BLOCK, panels = panels_of(n);
     // Groups as large as GROUP_BYTES of split rows allow (fewer passes over the weights), an even
     // number of blocks, but at least one group per thread when there are rows enough.
@@ -481,19 +486,22 @@ static void amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int 
                    (panels + chunk_panels - 1) / chunk_panels, atomic_fetch_add(&job_counter, 1) + 1, &next_group,
                    next_chunk, a, bias, residual, hi, (const uint16_t *)(lo8 + plane_tiles(n, k) * TILE_ELEMENTS),
                    lo8, c};
+    _Atomic int failed = 0;
     job.block = block;
-    if (blocks == 1 && small_gemm(pool, &job)) return;
+    job.failed = &failed;
+    if (blocks == 1 && small_gemm(pool, &job)) return SHOAL_OK;
     shoal_pool_run(pool, threads, multiply_task, &job);
+    return atomic_load(&failed) ? SHOAL_OUT_OF_MEMORY : SHOAL_OK;
 }
 
-void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
-                    const float *bias, const float *residual, int ldr, int activation, float *c, int ldc) {
-    amx_gemm(pool, m, n, k, a, lda, packed, bias, residual, ldr, activation, c, ldc, 0);
+int shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
+                   const float *bias, const float *residual, int ldr, int activation, float *c, int ldc) {
+    return amx_gemm(pool, m, n, k, a, lda, packed, bias, residual, ldr, activation, c, ldc, 0);
 }
 
-void shoal_amx_gemm_blocks(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
-                           const float *bias, int activation, float *c, int block) {
-    amx_gemm(pool, m, n, k, a, lda, packed, bias, NULL, 0, activation, c, 0, block);
+int shoal_amx_gemm_blocks(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
+                          const float *bias, int activation, float *c, int block) {
+    return amx_gemm(pool, m, n, k, a, lda, packed, bias, NULL, 0, activation, c, 0, block);
 }
 
 // MARK: - Attention
@@ -643,16 +651,18 @@ SHOAL_AMX void shoal_amx_attention_head(const float *q, const float *keys, const
 #else
 int shoal_has_amx(void) { return 0; }
 
-void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
-                    const float *bias, const float *residual, int ldr, int activation, float *c, int ldc) {
+int shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
+                   const float *bias, const float *residual, int ldr, int activation, float *c, int ldc) {
     (void)pool; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)bias; (void)residual;
     (void)ldr; (void)activation; (void)c; (void)ldc;
+    return SHOAL_OK;
 }
 
-void shoal_amx_gemm_blocks(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
-                           const float *bias, int activation, float *c, int block) {
+int shoal_amx_gemm_blocks(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
+                          const float *bias, int activation, float *c, int block) {
     (void)pool; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)bias; (void)activation; (void)c;
     (void)block;
+    return SHOAL_OK;
 }
 
 size_t shoal_amx_attention_scratch_bytes(int max_len, int head_dim) {

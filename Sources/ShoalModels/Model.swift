@@ -162,10 +162,10 @@ public final class Model: Sendable {
                 throw ModelError.invalidInput("a token id is outside the vocabulary of \(vocabulary)")
             }
         }
-        return pool.withPool { raw, workspace in
+        return try pool.withPool { raw, workspace in
             fill(workspace, with: batch)
-            let hidden = network.encoder.forward(pool: raw, threads: pool.threads, workspace: workspace)
-            return outputs(hidden: hidden, sequences: batch.count, workspace: workspace, pool: raw)
+            let hidden = try network.encoder.forward(pool: raw, threads: pool.threads, workspace: workspace)
+            return try outputs(hidden: hidden, sequences: batch.count, workspace: workspace, pool: raw)
         }
     }
 
@@ -188,7 +188,7 @@ public final class Model: Sendable {
     }
 
     private func outputs(hidden: UnsafeMutablePointer<Float>, sequences: Int, workspace: Workspace,
-                         pool: OpaquePointer?) -> [[Float]] {
+                         pool: OpaquePointer?) throws(KernelError) -> [[Float]] {
         let width = configuration.hiddenSize
         let slot = TransformerEncoder.Slot.self
         let pooled = workspace.buffer(slot.pooled.rawValue, count: sequences * width)
@@ -201,7 +201,7 @@ public final class Model: Sendable {
         var output = pooled
         for (index, layer) in head.layers.enumerated() {
             output = workspace.buffer((index % 2 == 0 ? slot.head0 : slot.head1).rawValue, count: sequences * layer.linear.outputs)
-            layer.linear.apply(rows: sequences, input: input, output: output, activation: layer.activation, pool: pool)
+            try layer.linear.apply(rows: sequences, input: input, output: output, activation: layer.activation, pool: pool)
             input = UnsafePointer(output)
         }
         Kernels.softmaxRows(rows: sequences, width: dimensions, x: output)

@@ -45,7 +45,7 @@ struct TransformerEncoder: Sendable {
 
     /// Runs the encoder over the batch in `workspace` (ids, positions, type ids, offsets filled in) and
     /// returns the last hidden state, `[tokens, hidden]`, valid until the workspace is next used.
-    func forward(pool: OpaquePointer?, threads: Int, workspace: Workspace) -> UnsafeMutablePointer<Float> {
+    func forward(pool: OpaquePointer?, threads: Int, workspace: Workspace) throws(KernelError) -> UnsafeMutablePointer<Float> {
         let c = configuration
         let tokens = workspace.ids.count, hidden = c.hiddenSize
         let sequences = workspace.offsets.count - 1
@@ -74,19 +74,19 @@ struct TransformerEncoder: Sendable {
         }
         // Each head's queries, keys and values as contiguous matrices, where the GEMMs can write them so.
         let headMajor = c.headDimension % 32 == 0
-        workspace.offsets.withUnsafeBufferPointer { offsets in
+        try workspace.offsets.withUnsafeBufferPointer { offsets throws(KernelError) in
             for layer in layers {
-                layer.qkv.apply(rows: tokens, input: x, output: qkv, blocks: headMajor ? c.headDimension : nil,
+                try layer.qkv.apply(rows: tokens, input: x, output: qkv, blocks: headMajor ? c.headDimension : nil,
                                 pool: pool)
                 Kernels.attention(
                     sequences: sequences, offsets: offsets.baseAddress!, heads: c.heads, headDimension: c.headDimension,
                     qkv: qkv, headMajor: headMajor, context: context, scratch: scratch, provider: layer.qkv.provider,
                     pool: pool)
-                layer.attentionOutput.apply(rows: tokens, input: context, output: y, residual: x, pool: pool)
+                try layer.attentionOutput.apply(rows: tokens, input: context, output: y, residual: x, pool: pool)
                 Kernels.layerNorm(rows: tokens, width: hidden, x: y, gamma: layer.attentionNorm.gamma.pointer,
                                   beta: layer.attentionNorm.beta.pointer, epsilon: c.layerNormEpsilon, pool: pool)
-                layer.intermediate.apply(rows: tokens, input: y, output: intermediate, activation: c.activation, pool: pool)
-                layer.output.apply(rows: tokens, input: intermediate, output: x, residual: y, pool: pool)
+                try layer.intermediate.apply(rows: tokens, input: y, output: intermediate, activation: c.activation, pool: pool)
+                try layer.output.apply(rows: tokens, input: intermediate, output: x, residual: y, pool: pool)
                 Kernels.layerNorm(rows: tokens, width: hidden, x: x, gamma: layer.outputNorm.gamma.pointer,
                                   beta: layer.outputNorm.beta.pointer, epsilon: c.layerNormEpsilon, pool: pool)
             }

@@ -12,7 +12,7 @@ public enum GemmPeak {
 
     /// GFLOP/s of `m × k · (n × k)ᵀ` on `pool`, best of `repetitions` timed runs of at least `seconds` each.
     public static func measure(provider: GemmProvider, pool: ComputePool, m: Int = 1024, n: Int = 1536, k: Int = 1024,
-                               seconds: Double = 0.3, repetitions: Int = 3) -> Double {
+                               seconds: Double = 0.3, repetitions: Int = 3) throws -> Double {
         let a = AlignedBuffer(count: m * k), w = AlignedBuffer(count: n * k), c = AlignedBuffer(count: m * n)
         for i in 0..<(m * k) { a.pointer[i] = Float(i % 17) * 0.01 }
         for i in 0..<(n * k) { w.pointer[i] = Float(i % 13) * 0.01 }
@@ -21,13 +21,13 @@ public enum GemmPeak {
         }
         let flops = 2.0 * Double(m) * Double(n) * Double(k)
         var best = 0.0
-        pool.withPool { raw, _ in
-            linear.apply(rows: m, input: a.pointer, output: c.pointer, pool: raw)
+        try pool.withPool { raw, _ in
+            try linear.apply(rows: m, input: a.pointer, output: c.pointer, pool: raw)
             for _ in 0..<repetitions {
                 let start = DispatchTime.now().uptimeNanoseconds
                 var runs = 0, elapsed = 0.0
                 repeat {
-                    linear.apply(rows: m, input: a.pointer, output: c.pointer, pool: raw)
+                    try linear.apply(rows: m, input: a.pointer, output: c.pointer, pool: raw)
                     runs += 1
                     elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 } while elapsed < seconds

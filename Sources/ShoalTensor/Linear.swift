@@ -64,18 +64,20 @@ public final class Linear: @unchecked Sendable {
     /// `outputs / blocks` matrices `[rows, blocks]`, one after another: the layout attention reads per head.
     public func apply(rows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                       residual: UnsafePointer<Float>? = nil, activation: Activation = .none, blocks: Int? = nil,
-                      pool: OpaquePointer?) {
+                      pool: OpaquePointer?) throws(KernelError) {
         guard rows > 0 else { return }
         if let blocks {
             precondition(blocks % 32 == 0 && outputs % blocks == 0 && residual == nil, "blocks of \(blocks) columns")
         }
         switch (provider, blocks) {
         case (.amx, nil):
-            shoal_amx_gemm(pool, Int32(rows), Int32(outputs), Int32(inputs), input, Int32(inputs), weights.pointer,
-                           bias?.pointer, residual, Int32(outputs), activation.code, output, Int32(outputs))
+            try KernelError.check(shoal_amx_gemm(
+                pool, Int32(rows), Int32(outputs), Int32(inputs), input, Int32(inputs), weights.pointer, bias?.pointer,
+                residual, Int32(outputs), activation.code, output, Int32(outputs)), kernel: "shoal_amx_gemm")
         case (.amx, let blocks?):
-            shoal_amx_gemm_blocks(pool, Int32(rows), Int32(outputs), Int32(inputs), input, Int32(inputs),
-                                  weights.pointer, bias?.pointer, activation.code, output, Int32(blocks))
+            try KernelError.check(shoal_amx_gemm_blocks(
+                pool, Int32(rows), Int32(outputs), Int32(inputs), input, Int32(inputs), weights.pointer, bias?.pointer,
+                activation.code, output, Int32(blocks)), kernel: "shoal_amx_gemm_blocks")
         case (.native, nil):
             shoal_gemm(pool, Int32(rows), Int32(outputs), Int32(inputs), input, Int32(inputs), weights.pointer,
                        bias?.pointer, residual, Int32(outputs), activation.code, output, Int32(outputs))

@@ -73,6 +73,19 @@ public final class LoopbackConnection: Sendable {
         }
     }
 
+    /// Reads until what came holds `marker`, the server closes the connection or nothing has come for the timeout.
+    @discardableResult
+    public func receive(until marker: String) -> String {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4_096)
+        while !String(decoding: received, as: UTF8.self).contains(marker) {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            guard count > 0 else { break }
+            received += buffer.prefix(count)
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
     /// Reads until the server closes the connection or nothing has come for the timeout.
     public func receiveAll() -> RawExchange {
         var received: [UInt8] = []

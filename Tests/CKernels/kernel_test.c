@@ -242,9 +242,13 @@ static void run_gemm(shoal_pool *pool, const gemm_options *o, int m, int n, int 
     if (o->amx) {
         void *packed = aligned_alloc(64, (shoal_amx_packed_bytes(n, k) + 63) / 64 * 64);
         shoal_amx_pack(w, n, k, packed);
-        if (o->block) shoal_amx_gemm_blocks(pool, m, n, k, a, lda, packed, bias, o->act, c, o->block);
-        else shoal_amx_gemm(pool, m, n, k, a, lda, packed, bias, residual, ldr, o->act, c, ldc);
+        int status = o->block ? shoal_amx_gemm_blocks(pool, m, n, k, a, lda, packed, bias, o->act, c, o->block)
+                              : shoal_amx_gemm(pool, m, n, k, a, lda, packed, bias, residual, ldr, o->act, c, ldc);
         free(packed);
+        if (status != SHOAL_OK) {
+            fprintf(stderr, "shoal_amx_gemm %dx%dx%d: status %d\n", m, n, k, status);
+            exit(1);
+        }
         return;
     }
     float *packed = floats(shoal_packed_count(n, k));

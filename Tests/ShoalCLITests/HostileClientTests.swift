@@ -18,7 +18,7 @@ import Glibc
         defer { server.stop() }
         try raiseOwnFileLimit(to: 1_400)
         // The model loads on its first request, before the clients come.
-        #expect(try await Self.timedRequest(port: server.port).0.received.hasPrefix("HTTP/1.1 200"))
+        #expect(try await Self.timedRequest(port: server.port, wait: .seconds(60)).0.received.hasPrefix("HTTP/1.1 200"))
         let started = ContinuousClock.now
 
         let holders = try await Self.holdHalfOpenConnections(1_100, port: server.port)
@@ -45,7 +45,7 @@ import Glibc
     @Test func floodOfTwoHundredFiftySixConnectionsIsAnsweredWith200Or429() async throws {
         let server = try await ServeProcess.start(arguments: ["--max-inputs", "8", "--max-queue-size", "16"])
         defer { server.stop() }
-        _ = try await Self.timedRequest(port: server.port)
+        _ = try await Self.timedRequest(port: server.port, wait: .seconds(60))
         let baseline = try server.residentBytes()
 
         let peak = Peak()
@@ -70,13 +70,13 @@ import Glibc
         #expect(server.isRunning)
     }
 
-    /// One inference on a fresh connection, and how long it took.
-    static func timedRequest(port: Int) async throws -> (RawExchange, Duration) {
+    /// One inference on a fresh connection, and how long it took; the answer must come within `wait`.
+    static func timedRequest(port: Int, wait: Duration = .seconds(5)) async throws -> (RawExchange, Duration) {
         let request = "POST /v2/models/minilm/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             + "Content-Length: \(sentence.utf8.count)\r\nConnection: close\r\n\r\n" + sentence
         let clock = ContinuousClock()
         let start = clock.now
-        let answer = try await RawExchange.run(port: port, sending: request, wait: .seconds(5))
+        let answer = try await RawExchange.run(port: port, sending: request, wait: wait)
         return (answer, clock.now - start)
     }
 

@@ -49,9 +49,12 @@ import Testing
             let port = try #require(client.port)
             let silent = try LoopbackConnection(port: port, timeout: .seconds(5))
             let busy = try LoopbackConnection(port: port, timeout: .seconds(5))
-            // A whole head and part of the body: a request in flight, which is never closed to make room.
-            try busy.send("POST /v2/models/embed/infer HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{")
-            try await Task.sleep(for: .milliseconds(200))
+            // A whole head and part of the body: a request in flight, which is never closed to make room. The
+            // server's 100 Continue says it has read the head.
+            let inFlight = "POST /v2/models/embed/infer HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n"
+                + "Expect: 100-continue\r\n\r\n{"
+            try busy.send(inFlight)
+            #expect(busy.receive(until: "100 Continue").contains("100 Continue"))
             let answer = try await RawExchange.run(
                 port: port, sending: "GET /v2 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", wait: .seconds(5))
             #expect(answer.received.hasPrefix("HTTP/1.1 200"), "\(answer.received)")
@@ -59,8 +62,8 @@ import Testing
 
             // Now both connections are busy: a third is told why it is refused.
             let busyToo = try LoopbackConnection(port: port, timeout: .seconds(5))
-            try busyToo.send("POST /v2/models/embed/infer HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{")
-            try await Task.sleep(for: .milliseconds(200))
+            try busyToo.send(inFlight)
+            #expect(busyToo.receive(until: "100 Continue").contains("100 Continue"))
             let refused = try await RawExchange.run(
                 port: port, sending: "GET /v2 HTTP/1.1\r\nHost: localhost\r\n\r\n", wait: .seconds(5))
             #expect(refused.received.hasPrefix("HTTP/1.1 503"), "\(refused.received)")

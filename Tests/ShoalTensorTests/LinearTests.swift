@@ -44,10 +44,10 @@ struct LinearTests {
             for activation in [Activation.none, .gelu, .relu, .tanh] {
                 for residual in [nil, r] {
                     var out = [Float](repeating: .nan, count: m * n)
-                    pool.withPool { raw, _ in
-                        x.withUnsafeBufferPointer { xp in
-                            residual.withOptionalPointer { rp in
-                                layer.apply(rows: m, input: xp.baseAddress!, output: &out, residual: rp,
+                    try pool.withPool { raw, _ in
+                        try x.withUnsafeBufferPointer { xp in
+                            try residual.withOptionalPointer { rp in
+                                try layer.apply(rows: m, input: xp.baseAddress!, output: &out, residual: rp,
                                             activation: activation, pool: raw)
                             }
                         }
@@ -61,18 +61,18 @@ struct LinearTests {
     }
 
     @Test("batched rows equal rows computed one at a time", arguments: providers)
-    func batchedEqualsSingle(provider: GemmProvider) {
+    func batchedEqualsSingle(provider: GemmProvider) throws {
         let pool = ComputePool(threads: 2)
         let (m, n, k) = (37, 64, 96)
         let x = pseudoRandom(m * k, seed: 5), w = pseudoRandom(n * k, seed: 6), b = pseudoRandom(n, seed: 7)
         let layer = Linear(weight: w, bias: b, outputs: n, inputs: k, provider: provider)
         var all = [Float](repeating: 0, count: m * n)
         var single = [Float](repeating: 0, count: n)
-        pool.withPool { raw, _ in
-            x.withUnsafeBufferPointer { xp in
-                layer.apply(rows: m, input: xp.baseAddress!, output: &all, pool: raw)
+        try pool.withPool { raw, _ in
+            try x.withUnsafeBufferPointer { xp in
+                try layer.apply(rows: m, input: xp.baseAddress!, output: &all, pool: raw)
                 for i in 0..<m {
-                    layer.apply(rows: 1, input: xp.baseAddress! + i * k, output: &single, pool: raw)
+                    try layer.apply(rows: 1, input: xp.baseAddress! + i * k, output: &single, pool: raw)
                     let worst = (0..<n).map { abs(single[$0] - all[i * n + $0]) }.max() ?? 0
                     #expect(worst <= 1e-5, "row \(i): \(worst)")
                 }
@@ -89,17 +89,17 @@ extension LinearTests {
     /// (k ≤ 96 terms of magnitude ≤ 1, relative rounding 2^-24 each, then GELU, whose slope is below 1.2).
     @Test("output in column blocks holds the row-major output, block by block (bit for bit on packed weights)",
           arguments: providers, [1, 2])
-    func columnBlocks(provider: GemmProvider, threads: Int) {
+    func columnBlocks(provider: GemmProvider, threads: Int) throws {
         let pool = ComputePool(threads: threads)
         // One row (the one-block path), a block and a half, and many blocks with a partial last one.
         for (m, n, k, block) in [(1, 96, 40, 32), (24, 128, 64, 64), (70, 192, 96, 32)] {
             let x = pseudoRandom(m * k, seed: 8), w = pseudoRandom(n * k, seed: 9), b = pseudoRandom(n, seed: 10)
             let layer = Linear(weight: w, bias: b, outputs: n, inputs: k, provider: provider)
             var rows = [Float](repeating: .nan, count: m * n), blocked = [Float](repeating: .nan, count: m * n)
-            pool.withPool { raw, _ in
-                x.withUnsafeBufferPointer { xp in
-                    layer.apply(rows: m, input: xp.baseAddress!, output: &rows, activation: .gelu, pool: raw)
-                    layer.apply(rows: m, input: xp.baseAddress!, output: &blocked, activation: .gelu, blocks: block,
+            try pool.withPool { raw, _ in
+                try x.withUnsafeBufferPointer { xp in
+                    try layer.apply(rows: m, input: xp.baseAddress!, output: &rows, activation: .gelu, pool: raw)
+                    try layer.apply(rows: m, input: xp.baseAddress!, output: &blocked, activation: .gelu, blocks: block,
                                 pool: raw)
                 }
             }
@@ -118,8 +118,8 @@ extension LinearTests {
 }
 
 extension Optional where Wrapped == [Float] {
-    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
-        guard let array = self else { return body(nil) }
-        return array.withUnsafeBufferPointer { body($0.baseAddress) }
+    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) throws -> R) rethrows -> R {
+        guard let array = self else { return try body(nil) }
+        return try array.withUnsafeBufferPointer { try body($0.baseAddress) }
     }
 }

@@ -68,11 +68,15 @@ int shoal_has_amx(void);
 size_t shoal_amx_packed_bytes(int n, int k);
 /// Packs w ([n, k], row-major) into bf16 high and low tiles (64-byte aligned destination).
 void shoal_amx_pack(const float *w, int n, int k, void *packed);
-/// shoal_gemm on AMX tiles in bf16x3 precision (relative error about 1e-5); needs shoal_has_amx().
-void shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
+/// What a kernel that can fail returns.
+enum { SHOAL_OK = 0, SHOAL_OUT_OF_MEMORY = 1 };
+
+/// shoal_gemm on AMX tiles in bf16x3 precision (relative error about 1e-5); needs shoal_has_amx(). Returns
+/// SHOAL_OK, or SHOAL_OUT_OF_MEMORY when a thread could not allocate its buffer (c is then incomplete).
+int shoal_amx_gemm(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
                     const float *bias, const float *residual, int ldr, int activation, float *c, int ldc);
-/// shoal_gemm_blocks on AMX tiles, in the precision of shoal_amx_gemm.
-void shoal_amx_gemm_blocks(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
+/// shoal_gemm_blocks on AMX tiles, in the precision and with the status of shoal_amx_gemm.
+int shoal_amx_gemm_blocks(shoal_pool *pool, int m, int n, int k, const float *a, int lda, const void *packed,
                            const float *bias, int activation, float *c, int block);
 /// One head of self-attention on AMX tiles in bf16x3 precision: out[i] = softmax(q_i · keysᵀ) · values for
 /// the `len` rows of q, keys and values (`stride` floats apart, `d` each); out rows are `ldo` apart.

@@ -75,7 +75,7 @@ struct EngineBenchCommand: ParsableCommand {
         let (model, pool) = try engine.load()
         var peaks: [String: Double] = [:]
         for provider in GemmProvider.available {
-            peaks[provider.rawValue] = GemmPeak.measure(provider: provider, pool: pool)
+            peaks[provider.rawValue] = try GemmPeak.measure(provider: provider, pool: pool)
         }
         let vector = GemmPeak.vectorCeiling(pool: pool)
         let peak = max(peaks.values.max() ?? 0, vector)

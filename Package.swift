@@ -110,7 +110,10 @@ let package = Package(
         .testTarget(
             name: "ShoalModelsTests", dependencies: ["ShoalModels", "ShoalTensor", "ShoalTesting"], resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalControl", "ShoalModels", "ShoalTensor", "ShoalTesting"]),
+        .testTarget(
+            name: "ShoalCLITests",
+            dependencies: ["shoal", "ShoalControl", "ShoalInference", "ShoalModels", "ShoalStore", "ShoalTensor", "ShoalTesting"]
+        ),
         .testTarget(
             name: "ShoalStoreTests",
             dependencies: ["ShoalImporter", "ShoalInference", "ShoalModels", "ShoalStore", "ShoalTensor", "ShoalTesting", "shoal"]

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import Logging
 import ShoalModels
+import ShoalStore
 import Synchronization
 
 /// The models in memory: loads them on first use (one load however many callers wait), shares one instance
@@ -72,7 +73,7 @@ final class ModelRegistry: Sendable {
             metrics.model(name).cacheHits.increment()
             return hit
         }
-        guard ModelDescriptor.isValidName(name) else { throw InferenceError.unknownModel(name) }
+        guard ModelReference.isValidName(name) else { throw InferenceError.unknownModel(name) }
         return try await withCheckedThrowingContinuation { continuation in
             let startLoad: Bool = state.withLock { state in
                 switch state.entries[name]?.phase {

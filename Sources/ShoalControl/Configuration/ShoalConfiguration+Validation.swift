@@ -1,10 +1,11 @@
 import Foundation
+import ShoalStore
 
 extension ShoalConfiguration {
     /// Checks every value and every reference between entries; the first problem is thrown, naming its key.
     public func validate() throws {
-        try checkNames(models.map(\.name), key: "models")
-        try checkNames(targets.map(\.name), key: "targets")
+        try checkNames(models.map(\.name), key: "models", isValid: ModelReference.isValidName)
+        try checkNames(targets.map(\.name), key: "targets", isValid: ConfigurationSchema.isValidTargetName)
         let modelNames = models.map(\.name)
         let targetNames = targets.map(\.name)
         for model in models {
@@ -66,10 +67,10 @@ extension ShoalConfiguration {
         }
     }
 
-    private func checkNames(_ names: [String], key: String) throws {
+    private func checkNames(_ names: [String], key: String, isValid: (String) -> Bool) throws {
         var seen = Set<String>()
         for (index, name) in names.enumerated() {
-            try check(ConfigurationSchema.isValidName(name), "\(key).\(index).name", name)
+            try check(isValid(name), "\(key).\(index).name", name)
             guard seen.insert(name).inserted else { throw ControlError.duplicateName(key: key, name: name) }
         }
     }

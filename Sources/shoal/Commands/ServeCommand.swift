@@ -91,8 +91,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be within 0...65535") }
         try GemmProvider.validate(gemm)
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
-        if let name = pin.first(where: { !ModelDescriptor.isValidName($0) }) {
-            throw ValidationError("--pin \(name) is not a model folder name")
+        if let name = pin.first(where: { !ModelReference.isValidName($0) }) {
+            throw ValidationError("--pin \(name): \(ModelReference.nameRule)")
         }
         _ = try serverConfiguration()
     }

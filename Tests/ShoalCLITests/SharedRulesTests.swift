@@ -45,6 +45,27 @@ import Testing
         // `--threads 0` is refused after `--pin`, so the error says which check came first without serving.
         let serve = try await ShoalExecutable.run(["serve", "--models", models.path, "--pin=\(name)", "--threads", "0"])
         #expect(serve.status != 0)
-        #expect(serve.error.contains(valid ? "--threads" : ModelReference.nameRule), "shoal serve: \(serve.error)")
+        #expect(serve.error.contains(valid ? "--threads must be at least 1" : ModelReference.nameRule), "shoal serve: \(serve.error)")
+    }
+
+    @Test("a size means the same bytes in shoal.yaml and in shoal serve's options", arguments: [
+        ("4G", Int64(4) << 30), ("4GiB", 4 << 30), ("4GB", 4_000_000_000), ("512MB", 512_000_000), ("512M", 512 << 20),
+        ("1.5GiB", 3 << 29), ("64K", 64 << 10), ("1048576", 1 << 20), (" 2 KiB ", 2048), ("1T", 1 << 40),
+    ])
+    func size(text: String, bytes: Int64) async throws {
+        #expect(ByteCount(parsing: text)?.bytes == bytes)
+        let configuration = try loadConfiguration("server:\n  memory_budget: '\(text)'\n")
+        #expect(configuration.server.memoryBudget.bytes == bytes, "shoal.yaml")
+        let serve = try await ShoalExecutable.run(["serve", "--models", root.path, "--memory-budget", text, "--threads", "0"])
+        #expect(serve.error.contains("--threads must be at least 1"), "shoal serve: \(serve.error)")
+    }
+
+    @Test("a malformed size is refused alike by shoal.yaml and shoal serve",
+          arguments: ["4X", "-1G", "G", "1e3", "0x10", "inf", "nan", "4 G B", "1.2.3MB", "99999999999TB"])
+    func malformedSize(text: String) async throws {
+        #expect(ByteCount(parsing: text) == nil)
+        #expect((try? loadConfiguration("server:\n  memory_budget: '\(text)'\n")) == nil, "shoal.yaml")
+        let serve = try await ShoalExecutable.run(["serve", "--models", root.path, "--memory-budget=\(text)", "--threads", "0"])
+        #expect(serve.error.contains("--memory-budget \(text) is not \(ByteCount.expected)"), "shoal serve: \(serve.error)")
     }
 }

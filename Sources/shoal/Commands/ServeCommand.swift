@@ -19,7 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
             GET /openapi.json. Models load on first use and the least recently used idle ones are evicted to stay \
             within --memory-budget. With --api-key, every route but /v2/health/* needs `Authorization: Bearer KEY`. \
             SIGTERM or SIGINT drains: readiness turns 503, admitted requests finish, then the server exits.
-            Sizes take B, KB, MB, GB, KiB, MiB, GiB; durations take us, ms, s, m (e.g. 4GiB, 30s, 2ms).
+            Sizes take KiB, MiB, GiB (also written K, M, G), KB, MB, GB (powers of 1000) or bytes; durations take us, ms, s, m (e.g. 4GiB, 30s, 2ms).
             With --store, serves the latest version of every model of a model store (a folder, or s3://BUCKET/PREFIX \
             through a local cache of --cache-size), checking each version's sha256 before loading it.
             Example: shoal serve --models ./models --memory-budget 4GiB --pin minilm --port 8080
@@ -181,17 +181,10 @@ struct ServeCommand: AsyncParsableCommand {
         return keys
     }
 
-    /// Bytes of a size such as `4GiB`, `512MB` or `1048576`.
+    /// Bytes of a size such as `4GiB`, `4G`, `512MB` or `1048576`, with `shoal.yaml`'s meaning of each unit.
     private static func size(_ text: String, option: String) throws -> Int {
-        let units: [(String, Double)] = [
-            ("KiB", 0x1p10), ("MiB", 0x1p20), ("GiB", 0x1p30), ("TiB", 0x1p40),
-            ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("K", 0x1p10), ("M", 0x1p20), ("G", 0x1p30), ("B", 1),
-        ]
-        let (number, scale) = split(text, units: units)
-        guard let value = Double(number), value >= 0, value * scale < 9e18 else {
-            throw ValidationError("\(option) \(text) is not a size such as 4GiB, 512MB or 1048576")
-        }
-        return Int(value * scale)
+        guard let size = ByteCount(parsing: text) else { throw ValidationError("\(option) \(text) is not \(ByteCount.expected)") }
+        return Int(size.bytes)
     }
 
     /// A duration such as `30s`, `2ms` or `500us`.

@@ -89,7 +89,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .target(name: "ShoalTesting", dependencies: ["ShoalModels"]),
+        .target(name: "ShoalTesting", dependencies: ["ShoalModels", "ShoalTensor"]),
         .executableTarget(
             name: "shoal",
             dependencies: [
@@ -131,7 +131,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ShoalInferenceTests",
-            dependencies: ["ShoalInference", "ShoalModels", "ShoalTesting", .product(name: "Metrics", package: "swift-metrics")]
+            dependencies: [
+                "ShoalInference", "ShoalModels", "ShoalTensor", "ShoalTesting", .product(name: "Metrics", package: "swift-metrics"),
+            ]
         ),
         .testTarget(
             name: "ShoalServerTests",

@@ -5,6 +5,7 @@ import Glibc
 import Logging
 import ShoalModels
 import ShoalStore
+import ShoalTensor
 import Synchronization
 
 /// The models in memory: loads them on first use (one load however many callers wait), shares one instance

@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
 import ShoalModels
+import ShoalTensor
 import Synchronization
 import ShoalTesting
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import ShoalModels
+import ShoalStore
 import ShoalTensor
 import ShoalTokenizers
 
@@ -95,7 +96,7 @@ final class BatchScheduler: @unchecked Sendable {
     /// holding up every request queued behind it.
     static func admit(tokens: Int, rate: Double?, timeout: Duration, name: String) throws(InferenceError) {
         guard let rate, rate > 0 else { return }
-        let seconds = Double(tokens) / rate, limit = Self.seconds(timeout)
+        let seconds = Double(tokens) / rate, limit = timeout.seconds
         guard seconds <= limit else {
             throw .inputTooLarge(String(
                 format: "%d tokens would take about %.1f s at the %.0f tokens/s model \"%@\" runs at, more than the "
@@ -190,7 +191,7 @@ final class BatchScheduler: @unchecked Sendable {
             }
             if order.isEmpty && stopping { return nil }
             if let wakeAt {
-                _ = condition.wait(until: Date(timeIntervalSinceNow: Self.seconds(now.duration(to: wakeAt))))
+                _ = condition.wait(until: Date(timeIntervalSinceNow: now.duration(to: wakeAt).seconds))
             } else {
                 condition.wait()
             }
@@ -210,7 +211,7 @@ final class BatchScheduler: @unchecked Sendable {
             }
             if now > input.request.deadline {
                 input.request.fail(.timedOut(
-                    name: input.request.modelName, seconds: Self.seconds(configuration.requestTimeout)))
+                    name: input.request.modelName, seconds: configuration.requestTimeout.seconds))
                 metrics.countDropped(input.request.modelName, reason: "timed_out")
                 return true
             }
@@ -244,16 +245,12 @@ final class BatchScheduler: @unchecked Sendable {
         handles.batchSize.record(encodings.count)
         handles.batchTokens.record(tokens)
         condition.lock()
-        batchSeconds = 0.8 * batchSeconds + 0.2 * Self.seconds(elapsed)
+        batchSeconds = 0.8 * batchSeconds + 0.2 * elapsed.seconds
         // Small batches run far below the engine's rate: only batches of a useful size set what a request may ask.
         if tokens >= 256 {
-            let rate = Double(tokens) / max(Self.seconds(elapsed), 1e-6)
+            let rate = Double(tokens) / max(elapsed.seconds, 1e-6)
             tokensPerSecond[batch.instance.id] = tokensPerSecond[batch.instance.id].map { 0.8 * $0 + 0.2 * rate } ?? rate
         }
         condition.unlock()
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 }

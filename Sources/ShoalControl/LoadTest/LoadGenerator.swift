@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import ShoalStore
 
 /// Drives HTTP load at a server: closed loop (a fixed number of requests in flight) or open loop (requests
 /// started on a fixed schedule, latency counted from the planned start so a slow server cannot hide its
@@ -125,13 +126,5 @@ public struct LoadGenerator: Sendable {
         if text.contains("closed") || text.contains("reset") { return "closed" }
         if text.contains("cancel") { return "cancelled" }
         return "other"
-    }
-}
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) * 1e-18
     }
 }

@@ -54,7 +54,6 @@ let package = Package(
                 "ShoalStore",
                 "ShoalTensor",
                 "ShoalTokenizers",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -132,7 +131,8 @@ let package = Package(
         .testTarget(
             name: "ShoalInferenceTests",
             dependencies: [
-                "ShoalInference", "ShoalModels", "ShoalTensor", "ShoalTesting", .product(name: "Metrics", package: "swift-metrics"),
+                "ShoalInference", "ShoalModels", "ShoalStore", "ShoalTensor", "ShoalTesting",
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .testTarget(

@@ -62,9 +62,9 @@ final class BatchScheduler: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { throw .shuttingDown }
-        try Self.admit(tokens: tokens, rate: tokensPerSecond[instance.id], timeout: configuration.requestTimeout, name: name)
+        try Self.admit(tokens: tokens, rate: tokensPerSecond[instance.id], timeout: configuration.limits.requestTimeout, name: name)
         var queue = queues[instance.id] ?? Queue(instance: instance, label: name)
-        if queue.inputs.count + texts.count > configuration.maxQueuedInputs {
+        if queue.inputs.count + texts.count > configuration.limits.maxQueuedInputs {
             // After a flood, most of a full queue may be requests nobody waits for any more: they leave now,
             // not batch by batch, so that they do not keep refusing live clients.
             queue.inputs.removeAll { input in
@@ -76,9 +76,9 @@ final class BatchScheduler: @unchecked Sendable {
             }
             if queue.inputs.isEmpty, let position = order.firstIndex(of: instance.id) { order.remove(at: position) }
         }
-        guard queue.inputs.count + texts.count <= configuration.maxQueuedInputs else {
+        guard queue.inputs.count + texts.count <= configuration.limits.maxQueuedInputs else {
             queues[instance.id] = queue.inputs.isEmpty ? nil : queue
-            let batches = Double(queue.inputs.count) / Double(configuration.maxBatchInputs)
+            let batches = Double(queue.inputs.count) / Double(configuration.limits.maxBatchInputs)
             throw .overloaded(name: name, retryAfterSeconds: max(1, Int((batches * batchSeconds).rounded(.up))))
         }
         if queue.inputs.isEmpty { order.append(instance.id) }
@@ -163,16 +163,16 @@ final class BatchScheduler: @unchecked Sendable {
             var wakeAt: ContinuousClock.Instant?
             for (position, id) in order.enumerated() {
                 guard var queue = queues[id], let oldest = queue.inputs.first else { continue }
-                let full = queue.inputs.count >= configuration.maxBatchInputs || queue.tokens >= configuration.maxBatchTokens
-                let dueAt = full || stopping ? now : oldest.enqueued + configuration.maxQueueDelay
+                let full = queue.inputs.count >= configuration.limits.maxBatchInputs || queue.tokens >= configuration.limits.maxBatchTokens
+                let dueAt = full || stopping ? now : oldest.enqueued + configuration.limits.maxQueueDelay
                 guard dueAt <= now else {
                     wakeAt = min(wakeAt ?? dueAt, dueAt)
                     continue
                 }
                 var count = 0, tokens = 0
-                for input in queue.inputs.prefix(configuration.maxBatchInputs) {
+                for input in queue.inputs.prefix(configuration.limits.maxBatchInputs) {
                     let next = input.encoding.ids.count
-                    guard count == 0 || tokens + next <= configuration.maxBatchTokens else { break }
+                    guard count == 0 || tokens + next <= configuration.limits.maxBatchTokens else { break }
                     count += 1
                     tokens += next
                 }
@@ -211,7 +211,7 @@ final class BatchScheduler: @unchecked Sendable {
             }
             if now > input.request.deadline {
                 input.request.fail(.timedOut(
-                    name: input.request.modelName, seconds: configuration.requestTimeout.seconds))
+                    name: input.request.modelName, seconds: configuration.limits.requestTimeout.seconds))
                 metrics.countDropped(input.request.modelName, reason: "timed_out")
                 return true
             }

@@ -60,7 +60,7 @@ final class ModelRegistry: Sendable {
         self.source = source
         self.configuration = configuration
         self.metrics = metrics
-        metrics.memoryBudget.record(configuration.memoryBudget ?? 0)
+        metrics.memoryBudget.record(configuration.limits.memoryBudget ?? 0)
     }
 
     /// The model called `name`, loading it first if needed; throws `unknownModel`, `modelUnavailable`, `cannotFit`.
@@ -320,7 +320,7 @@ final class ModelRegistry: Sendable {
     /// Evicts least recently used idle, unpinned instances until `bytes` more fit the budget; evicts nothing if
     /// even evicting all of them would not make room.
     private func makeRoom(for bytes: Int, name: String, in state: inout State) throws(InferenceError) {
-        guard let budget = configuration.memoryBudget else { return }
+        guard let budget = configuration.limits.memoryBudget else { return }
         // One pass over entries and instances, so that a load costs O(models), not O(models²), with thousands loaded.
         var namesByInstance: [ObjectIdentifier: [String]] = [:]
         for (entryName, entry) in state.entries {

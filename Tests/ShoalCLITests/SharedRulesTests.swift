@@ -68,4 +68,43 @@ import Testing
         let serve = try await ShoalExecutable.run(["serve", "--models", root.path, "--memory-budget=\(text)", "--threads", "0"])
         #expect(serve.error.contains("--memory-budget \(text) is not \(ByteCount.expected)"), "shoal serve: \(serve.error)")
     }
+
+    @Test("a serving limit out of range is refused alike by shoal.yaml, shoal serve and the engine", arguments: [
+        ("max_batch_tokens", "--max-batch-tokens", ServingLimits.Setting.maxBatchTokens),
+        ("max_batch_inputs", "--max-batch-inputs", .maxBatchInputs),
+    ])
+    func servingLimit(key: String, option: String, setting: ServingLimits.Setting) async throws {
+        var limits = ServingLimits()
+        switch setting {
+        case .maxBatchTokens: limits.maxBatchTokens = 0
+        default: limits.maxBatchInputs = 0
+        }
+        let violation = try #require(limits.violation)
+        #expect(violation.setting == setting && violation.description == "\(option) must be at least 1")
+
+        #expect(throws: ControlError.invalidValue(key: "server.\(key)", value: "0", expected: ConfigurationSchema.expected(for: "server.\(key)"))) {
+            try self.loadConfiguration("server:\n  \(key): 0\n")
+        }
+        let serve = try await ShoalExecutable.run(["serve", "--models", root.path, option, "0"])
+        #expect(serve.status != 0)
+        #expect(serve.error.contains(violation.description), "shoal serve: \(serve.error)")
+        var engine = InferenceConfiguration()
+        engine.limits = limits
+        #expect(throws: InferenceError.invalidInput(violation.description)) { try Inference(source: DirectorySource(root: self.root), configuration: engine) }
+    }
+
+    @Test("shoal serve, shoal.yaml and the engine start from the same serving defaults")
+    func servingDefaults() async throws {
+        let defaults = ServingLimits()
+        #expect(ShoalConfiguration().server.limits == defaults)
+        let help = try await ShoalExecutable.run(["serve", "--help"])
+        for (option, value) in [("--max-batch-tokens", defaults.maxBatchTokens), ("--max-batch-inputs", defaults.maxBatchInputs),
+                                ("--max-queue-size", defaults.maxQueuedInputs), ("--max-inputs", defaults.maxInputsPerRequest),
+                                ("--max-text-bytes", defaults.maxTextBytes)] {
+            let section = help.output.components(separatedBy: "\n  --").first { $0.hasPrefix(option.dropFirst(2) + " <") }
+            let words = section?.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            #expect(words?.contains("(default: \(value))") == true,
+                    "\(option) in shoal serve --help")
+        }
+    }
 }

@@ -30,7 +30,7 @@ import Testing
     @Test func evictionKeepsTwoOfThreeUnderBudget() async throws {
         try models.embedding("third", seed: 13)
         let bytes = try Model(folder: models.root.appendingPathComponent("embed")).parameterBytes
-        let server = try models.server { $0.inference.memoryBudget = bytes * 5 / 2 }
+        let server = try models.server { $0.inference.limits.memoryBudget = bytes * 5 / 2 }
         try await server.application(services: [server.inference]).test(.live) { client in
             for name in ["embed", "classify", "third", "embed"] {
                 #expect(try await client.post("/predictions/\(name)", json: #"{"inputs":["good"]}"#).status == .ok, "\(name)")
@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func modelThatCannotFitAnswers507() async throws {
-        let server = try models.server { $0.inference.memoryBudget = 1_000 }
+        let server = try models.server { $0.inference.limits.memoryBudget = 1_000 }
         try await server.application(services: [server.inference]).test(.live) { client in
             let response = try await client.post("/v2/models/embed/infer", json: inferBody(["a"]))
             #expect(response.status.code == 507)
@@ -61,8 +61,8 @@ import Testing
 
     @Test func fullQueueAnswers429WithRetryAfter() async throws {
         let server = try models.server {
-            $0.inference.maxQueuedInputs = 2
-            $0.inference.maxInputsPerRequest = 2
+            $0.inference.limits.maxQueuedInputs = 2
+            $0.inference.limits.maxInputsPerRequest = 2
         }
         // The engine is not running yet, so the first request stays queued.
         try await server.application().test(.live) { client in
@@ -126,7 +126,7 @@ import Testing
     }
 
     @Test func requestPastItsTimeoutAnswers503() async throws {
-        let server = try models.server { $0.inference.requestTimeout = .milliseconds(20) }
+        let server = try models.server { $0.inference.limits.requestTimeout = .milliseconds(20) }
         // The engine starts only once the queued request is past its deadline.
         try await server.application().test(.live) { client in
             let port = try #require(client.port)

@@ -133,8 +133,8 @@ import Testing
     @Test func limitsAnswer413And422() async throws {
         let server = try models.server {
             $0.maxBodyBytes = 2_000
-            $0.inference.maxInputsPerRequest = 4
-            $0.inference.maxTextBytes = 100
+            $0.inference.limits.maxInputsPerRequest = 4
+            $0.inference.limits.maxTextBytes = 100
             $0.inference.truncate = false
         }
         try await server.application(services: [server.inference]).test(.live) { client in

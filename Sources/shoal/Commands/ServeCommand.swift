@@ -53,21 +53,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A model never to evict, loaded at start-up (repeatable).")
     var pin: [String] = []
     @Option(name: .long, help: "Most tokens in one batch.")
-    var maxBatchTokens = 16_384
+    var maxBatchTokens = ServingLimits().maxBatchTokens
     @Option(name: .long, help: "Most inputs (texts) in one batch.")
-    var maxBatchInputs = 64
-    @Option(name: .long, help: "How long a queue's oldest input may wait for a fuller batch when compute is free.")
-    var maxQueueDelay = "0ms"
+    var maxBatchInputs = ServingLimits().maxBatchInputs
+    @Option(name: .long, help: "How long a queue's oldest input may wait for a fuller batch when compute is free (default: 0ms).")
+    var maxQueueDelay: String?
     @Option(name: .long, help: "Most inputs waiting per model; beyond it requests get 429 with Retry-After.")
-    var maxQueueSize = 1_024
-    @Option(name: .long, help: "How long a request may take before it fails with 503.")
-    var requestTimeout = "30s"
+    var maxQueueSize = ServingLimits().maxQueuedInputs
+    @Option(name: .long, help: "How long a request may take before it fails with 503 (default: 30s).")
+    var requestTimeout: String?
     @Option(name: .long, help: "Most bytes in one request body (413 beyond).")
     var maxBodySize = "4MiB"
     @Option(name: .long, help: "Most texts in one request (413 beyond).")
-    var maxInputs = 256
+    var maxInputs = ServingLimits().maxInputsPerRequest
     @Option(name: .long, help: "Most UTF-8 bytes in one text (413 beyond).")
-    var maxTextBytes = 65_536
+    var maxTextBytes = ServingLimits().maxTextBytes
     @Option(name: .long, help: "Truncate texts longer than the model's maximum length (false: refuse them with 422).")
     var truncate = true
     @Option(name: .long, help: "An API key clients must send as `Authorization: Bearer KEY` (repeatable).")
@@ -139,28 +139,19 @@ struct ServeCommand: AsyncParsableCommand {
         var engine = InferenceConfiguration()
         engine.threads = threads
         engine.modelOptions = ModelOptions(provider: gemm, maxSequenceLength: maxLength)
-        engine.maxBatchTokens = maxBatchTokens
-        engine.maxBatchInputs = maxBatchInputs
-        engine.maxQueueDelay = try Self.duration(maxQueueDelay, option: "--max-queue-delay")
-        engine.maxQueuedInputs = maxQueueSize
-        engine.requestTimeout = try Self.duration(requestTimeout, option: "--request-timeout")
-        engine.memoryBudget = try memoryBudget.map { try Self.size($0, option: "--memory-budget") }
+        engine.limits.maxBatchTokens = maxBatchTokens
+        engine.limits.maxBatchInputs = maxBatchInputs
+        if let maxQueueDelay { engine.limits.maxQueueDelay = try Self.duration(maxQueueDelay, option: "--max-queue-delay") }
+        engine.limits.maxQueuedInputs = maxQueueSize
+        if let requestTimeout { engine.limits.requestTimeout = try Self.duration(requestTimeout, option: "--request-timeout") }
+        engine.limits.memoryBudget = try memoryBudget.map { try Self.size($0, option: "--memory-budget") }
+        engine.limits.maxInputsPerRequest = maxInputs
+        engine.limits.maxTextBytes = maxTextBytes
         engine.pinned = Set(pin)
         engine.truncate = truncate
-        engine.maxInputsPerRequest = maxInputs
-        engine.maxTextBytes = maxTextBytes
-        let checks: [(Bool, String)] = [
-            (threads >= 1, "--threads must be at least 1"),
-            (maxBatchTokens >= 1, "--max-batch-tokens must be at least 1"),
-            (maxBatchInputs >= 1, "--max-batch-inputs must be at least 1"),
-            (maxInputs >= 1, "--max-inputs must be at least 1"),
-            (maxQueueSize >= maxInputs, "--max-queue-size (\(maxQueueSize)) must be at least --max-inputs (\(maxInputs))"),
-            (maxTextBytes >= 1, "--max-text-bytes must be at least 1"),
-            (engine.requestTimeout > .zero, "--request-timeout must be positive"),
-            (server.maxBodyBytes >= 1, "--max-body-size must be positive"),
-            ((engine.memoryBudget ?? 1) > 0, "--memory-budget must be positive"),
-        ]
-        if let failed = checks.first(where: { !$0.0 }) { throw ValidationError(failed.1) }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard server.maxBodyBytes >= 1 else { throw ValidationError("--max-body-size must be positive") }
+        if let violation = engine.limits.violation { throw ValidationError(violation.description) }
         server.inference = engine
         return server
     }

@@ -56,11 +56,11 @@ struct ServeCommand: AsyncParsableCommand {
     var maxBatchTokens = ServingLimits().maxBatchTokens
     @Option(name: .long, help: "Most inputs (texts) in one batch.")
     var maxBatchInputs = ServingLimits().maxBatchInputs
-    @Option(name: .long, help: "How long a queue's oldest input may wait for a fuller batch when compute is free (default: 0ms).")
+    @Option(name: .long, help: "How long a queue's oldest input may wait for a fuller batch when compute is free (default: \(ServingLimits().maxQueueDelay)).")
     var maxQueueDelay: String?
     @Option(name: .long, help: "Most inputs waiting per model; beyond it requests get 429 with Retry-After.")
     var maxQueueSize = ServingLimits().maxQueuedInputs
-    @Option(name: .long, help: "How long a request may take before it fails with 503 (default: 30s).")
+    @Option(name: .long, help: "How long a request may take before it fails with 503 (default: \(ServingLimits().requestTimeout)).")
     var requestTimeout: String?
     @Option(name: .long, help: "Most bytes in one request body (413 beyond).")
     var maxBodySize = "4MiB"

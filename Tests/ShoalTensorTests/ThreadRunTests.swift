@@ -1,21 +1,24 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import ShoalTensor
 import Testing
 
 @Suite struct ThreadRunTests {
     struct Refused: Error, Equatable {}
 
+    /// The name the system gives the calling thread, as `top -H` shows it.
+    static func systemThreadName() -> String? {
+        #if os(Linux)
+        (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines)
+        #else
+        var name = [CChar](repeating: 0, count: 64)
+        pthread_getname_np(pthread_self(), &name, name.count)
+        return String(cString: name)
+        #endif
+    }
+
     @Test("Thread.run runs the body on a named thread of its own and hands back its value or its error")
     func runsOnANamedThread() async throws {
-        let seen = try await Thread.run(named: "shoal-test") { () -> (String?, String, Bool) in
-            var name = [CChar](repeating: 0, count: 32)
-            pthread_getname_np(pthread_self(), &name, name.count)
-            let systemName = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            return (Thread.current.name, systemName, Thread.isMainThread)
-        }
+        let seen = try await Thread.run(named: "shoal-test") { (Thread.current.name, Self.systemThreadName(), Thread.isMainThread) }
         #expect(seen.0 == "shoal-test")
         #expect(seen.1 == "shoal-test", "the name top -H shows")
         #expect(!seen.2)

@@ -45,7 +45,9 @@ import Testing
         // `--threads 0` is refused after `--pin`, so the error says which check came first without serving.
         let serve = try await ShoalExecutable.run(["serve", "--models", models.path, "--pin=\(name)", "--threads", "0"])
         #expect(serve.status != 0)
-        #expect(serve.error.contains(valid ? "--threads must be at least 1" : ModelReference.nameRule), "shoal serve: \(serve.error)")
+        // An empty value is refused by the option parser itself, before the rule.
+        let refusal = valid ? "--threads must be at least 1" : name.isEmpty ? "Missing value for '--pin" : ModelReference.nameRule
+        #expect(serve.error.contains(refusal), "shoal serve: \(serve.error)")
     }
 
     static let sizes: [(String, Int64)] = [

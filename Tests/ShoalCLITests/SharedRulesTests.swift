@@ -6,8 +6,9 @@ import ShoalTesting
 import Testing
 
 /// Rules that several parts of Shoal apply, checked through each part's own entry point, so that a second
-/// copy of a rule that drifts from the first fails here.
-@Suite final class SharedRulesTests {
+/// copy of a rule that drifts from the first fails here. Serialized: its ~40 runs of `shoal` would otherwise
+/// start at once beside the suites that measure this process's memory.
+@Suite(.serialized) final class SharedRulesTests {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-rules-\(UUID().uuidString)")
 
     deinit { try? FileManager.default.removeItem(at: root) }

@@ -54,7 +54,6 @@ let package = Package(
                 "ShoalStore",
                 "ShoalTensor",
                 "ShoalTokenizers",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -91,7 +90,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .target(name: "ShoalTesting", dependencies: ["ShoalModels"]),
+        .target(name: "ShoalTesting", dependencies: ["ShoalModels", "ShoalTensor"]),
         .executableTarget(
             name: "shoal",
             dependencies: [
@@ -115,7 +114,7 @@ let package = Package(
         .testTarget(
             name: "ShoalCLITests",
             dependencies: [
-                "shoal", "ShoalControl", "ShoalModels", "ShoalTensor", "ShoalTesting",
+                "shoal", "ShoalControl", "ShoalInference", "ShoalModels", "ShoalStore", "ShoalTensor", "ShoalTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -137,7 +136,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ShoalInferenceTests",
-            dependencies: ["ShoalInference", "ShoalModels", "ShoalTesting", .product(name: "Metrics", package: "swift-metrics")]
+            dependencies: [
+                "ShoalInference", "ShoalModels", "ShoalStore", "ShoalTensor", "ShoalTesting",
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
         ),
         .testTarget(
             name: "ShoalServerTests",

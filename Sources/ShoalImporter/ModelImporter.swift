@@ -57,7 +57,7 @@ public struct ModelImporter: Sendable {
         _ = try ModelReference(name: name)
         let files = try Self.modelFiles(in: folder)
         let options = options
-        let draft = try await Blocking.run("shoal-import") { () throws -> Manifest in
+        let draft = try await Thread.run(named: "shoal-import") { () throws -> Manifest in
             let model = try Self.load(source: folder.path) { try Model(folder: folder, options: ModelOptions(provider: options.provider)) }
             let pool = ComputePool(threads: options.threads)
             try Self.check(model, source: folder.path, pool: pool)
@@ -88,14 +88,14 @@ public struct ModelImporter: Sendable {
         }
         defer { if let scratch { try? FileManager.default.removeItem(at: scratch) } }
         let options = options
-        let base = try await Blocking.run("shoal-import") {
+        let base = try await Thread.run(named: "shoal-import") {
             try Self.load(source: baseManifest.id) { try Model(folder: baseFolder, options: ModelOptions(provider: options.provider)) }
         }
         let pool = ComputePool(threads: options.threads)
         var published: [Manifest] = []
         for head in heads {
             let files = try Self.headFiles(in: head.folder)
-            let draft = try await Blocking.run("shoal-import") { () throws -> Manifest in
+            let draft = try await Thread.run(named: "shoal-import") { () throws -> Manifest in
                 let model = try Self.load(source: head.folder.path) { try Model(base: base, head: head.folder) }
                 try Self.check(model, source: head.folder.path, pool: pool, texts: Self.headCheckTexts)
                 var draft = Self.draft(model, name: head.name, source: head.folder.path,

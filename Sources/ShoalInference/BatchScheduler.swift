@@ -1,5 +1,6 @@
 import Foundation
 import ShoalModels
+import ShoalStore
 import ShoalTensor
 import ShoalTokenizers
 
@@ -61,9 +62,9 @@ final class BatchScheduler: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { throw .shuttingDown }
-        try Self.admit(tokens: tokens, rate: tokensPerSecond[instance.id], timeout: configuration.requestTimeout, name: name)
+        try Self.admit(tokens: tokens, rate: tokensPerSecond[instance.id], timeout: configuration.limits.requestTimeout, name: name)
         var queue = queues[instance.id] ?? Queue(instance: instance, label: name)
-        if queue.inputs.count + texts.count > configuration.maxQueuedInputs {
+        if queue.inputs.count + texts.count > configuration.limits.maxQueuedInputs {
             // After a flood, most of a full queue may be requests nobody waits for any more: they leave now,
             // not batch by batch, so that they do not keep refusing live clients.
             queue.inputs.removeAll { input in
@@ -75,9 +76,9 @@ final class BatchScheduler: @unchecked Sendable {
             }
             if queue.inputs.isEmpty, let position = order.firstIndex(of: instance.id) { order.remove(at: position) }
         }
-        guard queue.inputs.count + texts.count <= configuration.maxQueuedInputs else {
+        guard queue.inputs.count + texts.count <= configuration.limits.maxQueuedInputs else {
             queues[instance.id] = queue.inputs.isEmpty ? nil : queue
-            let batches = Double(queue.inputs.count) / Double(configuration.maxBatchInputs)
+            let batches = Double(queue.inputs.count) / Double(configuration.limits.maxBatchInputs)
             throw .overloaded(name: name, retryAfterSeconds: max(1, Int((batches * batchSeconds).rounded(.up))))
         }
         if queue.inputs.isEmpty { order.append(instance.id) }
@@ -95,7 +96,7 @@ final class BatchScheduler: @unchecked Sendable {
     /// holding up every request queued behind it.
     static func admit(tokens: Int, rate: Double?, timeout: Duration, name: String) throws(InferenceError) {
         guard let rate, rate > 0 else { return }
-        let seconds = Double(tokens) / rate, limit = Self.seconds(timeout)
+        let seconds = Double(tokens) / rate, limit = timeout.seconds
         guard seconds <= limit else {
             throw .inputTooLarge(String(
                 format: "%d tokens would take about %.1f s at the %.0f tokens/s model \"%@\" runs at, more than the "
@@ -162,16 +163,16 @@ final class BatchScheduler: @unchecked Sendable {
             var wakeAt: ContinuousClock.Instant?
             for (position, id) in order.enumerated() {
                 guard var queue = queues[id], let oldest = queue.inputs.first else { continue }
-                let full = queue.inputs.count >= configuration.maxBatchInputs || queue.tokens >= configuration.maxBatchTokens
-                let dueAt = full || stopping ? now : oldest.enqueued + configuration.maxQueueDelay
+                let full = queue.inputs.count >= configuration.limits.maxBatchInputs || queue.tokens >= configuration.limits.maxBatchTokens
+                let dueAt = full || stopping ? now : oldest.enqueued + configuration.limits.maxQueueDelay
                 guard dueAt <= now else {
                     wakeAt = min(wakeAt ?? dueAt, dueAt)
                     continue
                 }
                 var count = 0, tokens = 0
-                for input in queue.inputs.prefix(configuration.maxBatchInputs) {
+                for input in queue.inputs.prefix(configuration.limits.maxBatchInputs) {
                     let next = input.encoding.ids.count
-                    guard count == 0 || tokens + next <= configuration.maxBatchTokens else { break }
+                    guard count == 0 || tokens + next <= configuration.limits.maxBatchTokens else { break }
                     count += 1
                     tokens += next
                 }
@@ -190,7 +191,7 @@ final class BatchScheduler: @unchecked Sendable {
             }
             if order.isEmpty && stopping { return nil }
             if let wakeAt {
-                _ = condition.wait(until: Date(timeIntervalSinceNow: Self.seconds(now.duration(to: wakeAt))))
+                _ = condition.wait(until: Date(timeIntervalSinceNow: now.duration(to: wakeAt).seconds))
             } else {
                 condition.wait()
             }
@@ -210,7 +211,7 @@ final class BatchScheduler: @unchecked Sendable {
             }
             if now > input.request.deadline {
                 input.request.fail(.timedOut(
-                    name: input.request.modelName, seconds: Self.seconds(configuration.requestTimeout)))
+                    name: input.request.modelName, seconds: configuration.limits.requestTimeout.seconds))
                 metrics.countDropped(input.request.modelName, reason: "timed_out")
                 return true
             }
@@ -244,16 +245,12 @@ final class BatchScheduler: @unchecked Sendable {
         handles.batchSize.record(encodings.count)
         handles.batchTokens.record(tokens)
         condition.lock()
-        batchSeconds = 0.8 * batchSeconds + 0.2 * Self.seconds(elapsed)
+        batchSeconds = 0.8 * batchSeconds + 0.2 * elapsed.seconds
         // Small batches run far below the engine's rate: only batches of a useful size set what a request may ask.
         if tokens >= 256 {
-            let rate = Double(tokens) / max(Self.seconds(elapsed), 1e-6)
+            let rate = Double(tokens) / max(elapsed.seconds, 1e-6)
             tokensPerSecond[batch.instance.id] = tokensPerSecond[batch.instance.id].map { 0.8 * $0 + 0.2 * rate } ?? rate
         }
         condition.unlock()
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 }

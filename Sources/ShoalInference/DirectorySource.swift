@@ -1,4 +1,5 @@
 import Foundation
+import ShoalStore
 
 /// Serves every model folder directly inside a root folder, by folder name; symbolic links are followed.
 public struct DirectorySource: ModelSource {
@@ -24,7 +25,7 @@ public struct DirectorySource: ModelSource {
     }
 
     private func isModelFolder(_ name: String) -> Bool {
-        guard ModelDescriptor.isValidName(name) else { return false }
+        guard ModelReference.isValidName(name) else { return false }
         var isDirectory: ObjCBool = false
         // fileExists follows symbolic links, so a linked model folder counts.
         let folder = root.appendingPathComponent(name)

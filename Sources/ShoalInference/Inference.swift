@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import ShoalModels
+import ShoalTensor
 
 /// The engine: serves the models of a source, loading them lazily within a memory budget, batching their
 /// requests and computing every batch on one compute thread. Run it as a `Service`; `run()` returns once the

@@ -4,6 +4,8 @@ import Glibc
 #endif
 import Logging
 import ShoalModels
+import ShoalStore
+import ShoalTensor
 import Synchronization
 
 /// The models in memory: loads them on first use (one load however many callers wait), shares one instance
@@ -62,7 +64,7 @@ final class ModelRegistry: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         (loadRequests, loadQueue) = AsyncStream.makeStream()
-        metrics.memoryBudget.record(configuration.memoryBudget ?? 0)
+        metrics.memoryBudget.record(configuration.limits.memoryBudget ?? 0)
     }
 
     /// Runs every requested load as a child task until `stopLoading()`, then waits for the loads under way.
@@ -90,7 +92,7 @@ final class ModelRegistry: Sendable {
             metrics.model(name).cacheHits.increment()
             return hit
         }
-        guard ModelDescriptor.isValidName(name) else { throw InferenceError.unknownModel(name) }
+        guard ModelReference.isValidName(name) else { throw InferenceError.unknownModel(name) }
         return try await withCheckedThrowingContinuation { continuation in
             let startLoad: Bool = state.withLock { state in
                 switch state.entries[name]?.phase {
@@ -345,7 +347,7 @@ final class ModelRegistry: Sendable {
     /// Evicts least recently used idle, unpinned instances until `bytes` more fit the budget; evicts nothing if
     /// even evicting all of them would not make room.
     private func makeRoom(for bytes: Int, name: String, in state: inout State) throws(InferenceError) {
-        guard let budget = configuration.memoryBudget else { return }
+        guard let budget = configuration.limits.memoryBudget else { return }
         // One pass over entries and instances, so that a load costs O(models), not O(models²), with thousands loaded.
         var namesByInstance: [ObjectIdentifier: [String]] = [:]
         for (entryName, entry) in state.entries {

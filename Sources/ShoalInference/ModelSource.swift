@@ -55,13 +55,3 @@ public protocol ModelSource: Sendable {
     /// Makes the files of `name` available locally; `nil` when the source has no such model.
     func locate(_ name: String) async throws -> ModelLocation?
 }
-
-extension ModelDescriptor {
-    /// Whether `name` can name a model: letters, digits, `.`, `_`, `-`, not starting with `.`, at most 200 bytes.
-    public static func isValidName(_ name: String) -> Bool {
-        guard !name.isEmpty, name.utf8.count <= 200, name.first != "." else { return false }
-        return name.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._-".unicodeScalars.contains(scalar))
-        }
-    }
-}

@@ -29,7 +29,7 @@ public final class ServedModel: Sendable {
         try configuration.validate(texts)
         try Task.checkCancellation()
         let request = PendingRequest(
-            modelName: lease.name, inputs: texts.count, deadline: .now + configuration.requestTimeout,
+            modelName: lease.name, inputs: texts.count, deadline: .now + configuration.limits.requestTimeout,
             isAbandoned: isAbandoned)
         try scheduler.enqueue(request, texts: texts, on: lease.instance, name: lease.name)
         let (outputs, tokens) = try await request.outputs()

@@ -1,5 +1,6 @@
 import Foundation
 import ShoalStore
+import ShoalTensor
 
 /// Serves the latest version of every model in a model store, checking each version's sha256 before use.
 ///

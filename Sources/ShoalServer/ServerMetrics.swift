@@ -1,15 +1,16 @@
+import Metrics
 import Prometheus
 import ShoalInference
-import Synchronization
 
-/// The server's Prometheus registry and the request counters of the HTTP layer.
+/// The server's Prometheus registry, and the swift-metrics factory through which the engine and the HTTP layer
+/// both record into it: one path for every metric `/metrics` shows.
 final class ServerMetrics: Sendable {
-    /// Holds every metric of this server instance, the engine's included.
+    /// Holds every metric of this server instance.
     let registry = PrometheusCollectorRegistry()
-    private let requests = Mutex<[String: Prometheus.Counter]>([:])
-
     /// A swift-metrics factory writing into `registry`, with buckets that suit inference latencies.
-    var factory: PrometheusMetricsFactory {
+    let factory: PrometheusMetricsFactory
+
+    init() {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
             .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
@@ -17,22 +18,13 @@ final class ServerMetrics: Sendable {
             .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
         ]
         factory.valueHistogramBuckets = Inference.countBuckets
-        return factory
+        self.factory = factory
     }
 
     /// Counts one request to `model` answered with `status`.
     func countRequest(model: String, status: Int) {
-        let outcome = Self.outcome(status)
-        let key = "\(model)\u{0}\(outcome)"
-        let counter = requests.withLock { cache in
-            if let counter = cache[key] { return counter }
-            let name = MetricNameDescriptor(
-                metricName: "shoal_requests", unitName: "total", helpText: "Requests answered, by model and outcome.")
-            let counter = registry.makeCounter(descriptor: name, labels: [("model", model), ("outcome", outcome)])
-            cache[key] = counter
-            return counter
-        }
-        counter.increment()
+        Metrics.Counter(label: "shoal_requests_total", dimensions: [("model", model), ("outcome", Self.outcome(status))], factory: factory)
+            .increment()
     }
 
     /// The Prometheus text of every metric.

@@ -27,6 +27,12 @@ public enum FileDigest {
         return (hex(hasher.finalize()), size)
     }
 
+    /// The identity of a set of files: the sha256 over each file's path and sha256, in path order; a
+    /// manifest's `contentDigest` and the engine's fingerprint of a model folder.
+    public static func contentDigest(_ files: [(path: String, sha256: String)]) -> String {
+        sha256(of: Data(files.sorted { $0.path < $1.path }.map { "\($0.path)\0\($0.sha256)\n" }.joined().utf8))
+    }
+
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
         digest.map { String(format: "%02x", $0) }.joined()
     }

@@ -141,7 +141,7 @@ public struct Manifest: Codable, Sendable, Equatable {
 
     /// A sha256 over every file's path and sha256: equal for versions with the same bytes.
     public var contentDigest: String {
-        FileDigest.sha256(of: Data(files.sorted { $0.path < $1.path }.map { "\($0.path)\0\($0.sha256)\n" }.joined().utf8))
+        FileDigest.contentDigest(files.map { ($0.path, $0.sha256) })
     }
 
     /// The manifest as stored: snake_case keys, sorted, ISO 8601 dates.

@@ -8,7 +8,7 @@ public struct ModelReference: Sendable, Hashable, CustomStringConvertible {
     /// A reference to `name` at `version` (`nil`: the latest); throws when either is malformed.
     public init(name: String, version: String? = nil) throws(StoreError) {
         guard Self.isValidName(name) else {
-            throw .invalidReference(name, reason: "a name has letters, digits, '.', '_' or '-', does not start with '.', and is at most 200 bytes")
+            throw .invalidReference(name, reason: Self.nameRule)
         }
         if let version, !Self.isValidVersion(version) {
             throw .invalidReference("\(name)@\(version)", reason: "a version is a positive whole number")
@@ -29,11 +29,19 @@ public struct ModelReference: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(name)@\(version ?? "latest")" }
 
-    /// Whether `name` can name a model: letters, digits, `.`, `_`, `-`, not starting with `.`, at most 200 bytes.
+    /// The one rule for model names, in words: the store, `shoal.yaml`, `shoal serve` and the engine all apply it.
+    public static let nameRule = "a model name is 1 to 200 bytes of ASCII letters, digits, '.', '_' or '-', "
+        + "not starting with '.' or '-'"
+
+    /// Whether `name` can name a model, everywhere a model is named (see `nameRule`).
+    ///
+    /// A name is a folder of the store and a path component of URLs, so '.' may not start it (no `..`, no
+    /// hidden folders); it is passed as a command-line value (`shoal serve --pin NAME`), so '-' may not either.
     public static func isValidName(_ name: String) -> Bool {
-        guard !name.isEmpty, name.utf8.count <= 200, name.first != "." else { return false }
+        guard !name.isEmpty, name.utf8.count <= 200, name.first != ".", name.first != "-" else { return false }
         return name.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar))
+            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+                || "._-".unicodeScalars.contains(scalar)
         }
     }
 

@@ -116,7 +116,7 @@ public struct ModelStore: Sendable, CustomStringConvertible {
     public func verify(_ reference: ModelReference) async throws -> Manifest {
         let manifest = try await manifest(reference)
         if let folder = localFolder(manifest) {
-            try Self.verify(manifest, in: folder)
+            try VerifiedFiles().verify(manifest, in: folder)
             return manifest
         }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-verify-\(UUID().uuidString)")
@@ -142,7 +142,7 @@ public struct ModelStore: Sendable, CustomStringConvertible {
             ) { copied, _ in progress?(before + copied, total) }
             done += file.size
         }
-        try Self.verify(manifest, in: folder)
+        try VerifiedFiles().verify(manifest, in: folder)
         try LocalFile.write(try manifest.encoded(), to: folder.appendingPathComponent(Manifest.fileName))
     }
 
@@ -166,7 +166,7 @@ public struct ModelStore: Sendable, CustomStringConvertible {
         let folder: URL
         var scratch: URL?
         if let local = localFolder(manifest) {
-            try Self.verify(manifest, in: local)
+            try VerifiedFiles().verify(manifest, in: local)
             folder = local
         } else {
             let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-copy-\(UUID().uuidString)")
@@ -177,21 +177,6 @@ public struct ModelStore: Sendable, CustomStringConvertible {
         defer { if let scratch { try? FileManager.default.removeItem(at: scratch) } }
         let files = manifest.files.map { StagedFile(path: $0.path, source: folder.appendingPathComponent($0.path), size: $0.size) }
         return try await destination.publish(manifest, files: files, version: manifest.version, progress: progress)
-    }
-
-    /// Checks the files of `manifest` in a local folder; blocking I/O.
-    public static func verify(_ manifest: Manifest, in folder: URL) throws(StoreError) {
-        for file in manifest.files {
-            let url = folder.appendingPathComponent(file.path)
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
-                  (attributes[.size] as? NSNumber)?.int64Value == file.size else {
-                throw .missingFile(model: manifest.id, file: file.path)
-            }
-            let actual = try FileDigest.sha256(file: url).sha256
-            guard actual == file.sha256 else {
-                throw .checksumMismatch(model: manifest.id, file: file.path, expected: file.sha256, actual: actual)
-            }
-        }
     }
 
     static func folder(_ name: String, _ version: String) -> String {

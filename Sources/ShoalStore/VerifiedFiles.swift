@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 
-/// Checks a version's files against its manifest before use, remembering files already checked while their
-/// size, modification time and inode stay the same, so that a shared base is hashed once, not per head.
+/// Checks a version's files against its manifest before use: the one file verifier of the store, its cache and
+/// the server. An instance remembers files already checked while their size, modification time and inode stay
+/// the same, so that a server hashes a shared base once, not per head; a fresh instance hashes every file.
 public final class VerifiedFiles: Sendable {
     private struct Stamp: Hashable {
         var path: String

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalTensor
 
 /// Runs the built `shoal` executable from a test and captures what it prints.
 public enum ShoalExecutable {
@@ -24,17 +25,13 @@ public enum ShoalExecutable {
         return folder.appendingPathComponent("shoal")
     }()
 
-    /// Runs `shoal ARGUMENTS` with `environment` added to this process's, and waits for it on a Dispatch
-    /// thread: a test awaiting a long command (a 10 s load test) leaves the cooperative pool, which every other
+    /// Runs `shoal ARGUMENTS` with `environment` added to this process's, and waits for it on a thread of its
+    /// own: a test awaiting a long command (a 10 s load test) leaves the cooperative pool, which every other
     /// test running at the same time needs, free.
     public static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil)
         async throws -> Result
     {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Swift.Result { try runBlocking(arguments, environment: environment, in: directory) })
-            }
-        }
+        try await Thread.run(named: "shoal-executable") { try runBlocking(arguments, environment: environment, in: directory) }
     }
 
     private static func runBlocking(_ arguments: [String], environment: [String: String], in directory: URL?) throws -> Result {

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalStore
 import Testing
 @testable import ShoalControl
 

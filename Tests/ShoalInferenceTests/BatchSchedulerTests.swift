@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
 import ShoalModels
+import ShoalTensor
 import Synchronization
 import ShoalTesting
 import Testing
@@ -36,7 +37,7 @@ import Testing
     }
 
     @Test func hotModelDoesNotStarveOthers() async throws {
-        let scheduler = scheduler { $0.maxBatchInputs = 1 }
+        let scheduler = scheduler { $0.limits.maxBatchInputs = 1 }
         let cuts = Mutex<[String]>([])
         let record: @Sendable (String) -> @Sendable () -> Bool = { name in { cuts.withLock { $0.append(name) }; return false } }
         var requests: [PendingRequest] = []
@@ -55,7 +56,7 @@ import Testing
     }
 
     @Test func fullQueueRefusesAtOnce() throws {
-        let scheduler = scheduler { $0.maxQueuedInputs = 3; $0.maxInputsPerRequest = 2 }
+        let scheduler = scheduler { $0.limits.maxQueuedInputs = 3; $0.limits.maxInputsPerRequest = 2 }
         try scheduler.enqueue(request("hot", inputs: 2), texts: ["a", "b"], on: hot, name: "hot")
         #expect(throws: InferenceError.overloaded(name: "hot", retryAfterSeconds: 1)) {
             try scheduler.enqueue(request("hot", inputs: 2), texts: ["a", "b"], on: hot, name: "hot")
@@ -67,7 +68,7 @@ import Testing
 
     /// After a flood whose clients left, their inputs no longer fill the queue: a live request is admitted at once.
     @Test func fullQueueOfAbandonedRequestsAdmitsALiveOne() async throws {
-        let scheduler = scheduler { $0.maxQueuedInputs = 3; $0.maxInputsPerRequest = 2 }
+        let scheduler = scheduler { $0.limits.maxQueuedInputs = 3; $0.limits.maxInputsPerRequest = 2 }
         let gone = request("hot", inputs: 2, onCut: { true })
         try scheduler.enqueue(gone, texts: ["a", "b"], on: hot, name: "hot")
         let live = request("hot", inputs: 2)
@@ -99,7 +100,7 @@ import Testing
     }
 
     @Test func tokenBudgetSplitsBatches() async throws {
-        let scheduler = scheduler { $0.maxBatchTokens = 8 }
+        let scheduler = scheduler { $0.limits.maxBatchTokens = 8 }
         let cuts = Mutex(0)
         // Each text is [CLS] hello world [SEP]: 4 tokens, so two fit a batch of 8.
         let pending = request("hot", inputs: 5, onCut: { cuts.withLock { $0 += 1 }; return false })

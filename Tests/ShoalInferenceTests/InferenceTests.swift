@@ -81,7 +81,7 @@ import Testing
     }
 
     @Test func refusesBadInputsBeforeLoading() async throws {
-        let (engine, source) = try engine { $0.maxInputsPerRequest = 2; $0.maxTextBytes = 10 }
+        let (engine, source) = try engine { $0.limits.maxInputsPerRequest = 2; $0.limits.maxTextBytes = 10 }
         await #expect(throws: InferenceError.invalidInput("no input text; send at least one")) {
             try await engine.infer(model: "embed", texts: [])
         }
@@ -146,7 +146,7 @@ import Testing
         try folders.embedding("second", seed: 11)
         try folders.embedding("third", seed: 12)
         let bytes = try Model(folder: folders.root.appendingPathComponent("embed")).parameterBytes
-        let (engine, _) = try engine { $0.memoryBudget = bytes * 5 / 2 }
+        let (engine, _) = try engine { $0.limits.memoryBudget = bytes * 5 / 2 }
         try await withRunningEngine(engine) {
             for name in ["embed", "second", "third"] { _ = try await engine.infer(model: name, texts: ["a"]) }
             #expect(try await readyNames(engine) == ["second", "third"])
@@ -161,7 +161,7 @@ import Testing
     @Test func pinnedModelIsNeverEvicted() async throws {
         try folders.embedding("second", seed: 11)
         let bytes = try Model(folder: folders.root.appendingPathComponent("embed")).parameterBytes
-        let (engine, _) = try engine { $0.memoryBudget = bytes * 3 / 2; $0.pinned = ["embed"] }
+        let (engine, _) = try engine { $0.limits.memoryBudget = bytes * 3 / 2; $0.pinned = ["embed"] }
         try await withRunningEngine(engine) {
             _ = try await engine.infer(model: "embed", texts: ["a"])
             await #expect(throws: InferenceError.self) { try await engine.infer(model: "second", texts: ["a"]) }
@@ -172,7 +172,7 @@ import Testing
     /// Every attempt is refused: a refused load gives back no reservation it never took (which once let
     /// the second attempt through, with the reserved total below zero).
     @Test func modelOverBudgetCannotFit() async throws {
-        let (engine, _) = try engine { $0.memoryBudget = 1024 }
+        let (engine, _) = try engine { $0.limits.memoryBudget = 1024 }
         try await withRunningEngine(engine) {
             for _ in 0..<3 {
                 await #expect {
@@ -197,7 +197,7 @@ import Testing
         for seed in 11...14 { try folders.embedding("model\(seed)", seed: UInt64(seed)) }
         let bytes = try Model(folder: folders.root.appendingPathComponent("embed")).parameterBytes
         let budget = bytes * 3 / 2
-        let (engine, _) = try engine { $0.memoryBudget = budget }
+        let (engine, _) = try engine { $0.limits.memoryBudget = budget }
         try await withRunningEngine(engine) {
             func balanced(_ step: String) async throws {
                 #expect(engine.memoryReserved == 0, "\(step): bytes still reserved")

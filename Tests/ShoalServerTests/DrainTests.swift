@@ -13,7 +13,7 @@ import Testing
         // Every input waits up to 10 s for a fuller batch, so the requests are still queued when shutdown begins.
         let server = try models.server {
             $0.drainDelay = .seconds(2)
-            $0.inference.maxQueueDelay = .seconds(10)
+            $0.inference.limits.maxQueueDelay = .seconds(10)
         }
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let group = ServiceGroup(configuration: .init(

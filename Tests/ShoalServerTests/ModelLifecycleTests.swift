@@ -30,7 +30,7 @@ import Testing
     @Test func evictionKeepsTwoOfThreeUnderBudget() async throws {
         try models.embedding("third", seed: 13)
         let bytes = try Model(folder: models.root.appendingPathComponent("embed")).parameterBytes
-        let server = try models.server { $0.inference.memoryBudget = bytes * 5 / 2 }
+        let server = try models.server { $0.inference.limits.memoryBudget = bytes * 5 / 2 }
         try await server.application(services: [server.inference]).test(.live) { client in
             for name in ["embed", "classify", "third", "embed"] {
                 #expect(try await client.post("/predictions/\(name)", json: #"{"inputs":["good"]}"#).status == .ok, "\(name)")
@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func modelThatCannotFitAnswers507() async throws {
-        let server = try models.server { $0.inference.memoryBudget = 1_000 }
+        let server = try models.server { $0.inference.limits.memoryBudget = 1_000 }
         try await server.application(services: [server.inference]).test(.live) { client in
             let response = try await client.post("/v2/models/embed/infer", json: inferBody(["a"]))
             #expect(response.status.code == 507)
@@ -61,10 +61,10 @@ import Testing
 
     @Test func fullQueueAnswers429WithRetryAfter() async throws {
         let server = try models.server {
-            $0.inference.maxQueuedInputs = 2
-            $0.inference.maxInputsPerRequest = 2
+            $0.inference.limits.maxQueuedInputs = 2
+            $0.inference.limits.maxInputsPerRequest = 2
             // The first request waits for a fuller batch, long enough for the queue to be seen full.
-            $0.inference.maxQueueDelay = .seconds(2)
+            $0.inference.limits.maxQueueDelay = .seconds(2)
         }
         try await server.application(services: [server.inference]).test(.live) { client in
             let port = try #require(client.port)
@@ -91,7 +91,7 @@ import Testing
     @Test func requestOfClientThatLeftIsDroppedBeforeCompute() async throws {
         // The request waits in its queue for a fuller batch while the client leaves (long enough for the server
         // to learn of the close on a machine busy with other tests).
-        let server = try models.server { $0.inference.maxQueueDelay = .seconds(5) }
+        let server = try models.server { $0.inference.limits.maxQueueDelay = .seconds(5) }
         try await server.application(services: [server.inference]).test(.live) { client in
             let port = try #require(client.port)
             #expect(try await client.post("/v2/repository/models/embed/load", json: "").status == .ok)
@@ -122,8 +122,8 @@ import Testing
     @Test func requestPastItsTimeoutAnswers503() async throws {
         // The request waits for a fuller batch past its deadline.
         let server = try models.server {
-            $0.inference.requestTimeout = .milliseconds(20)
-            $0.inference.maxQueueDelay = .milliseconds(200)
+            $0.inference.limits.requestTimeout = .milliseconds(20)
+            $0.inference.limits.maxQueueDelay = .milliseconds(200)
         }
         try await server.application(services: [server.inference]).test(.live) { client in
             let port = try #require(client.port)

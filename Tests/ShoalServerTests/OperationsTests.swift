@@ -21,6 +21,9 @@ import Testing
             #expect(response.status == .ok)
             #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
             let samples = prometheusSamples(response.text)
+            // The HTTP layer's counter and the engine's metrics come through the one swift-metrics factory.
+            #expect(response.text.contains("# TYPE shoal_requests_total counter"))
+            #expect(response.text.contains("# TYPE shoal_model_loads_total counter"))
             #expect(samples[#"shoal_requests_total{model="embed",outcome="success"}"#] == 3)
             #expect(samples[#"shoal_requests_total{model="embed",outcome="bad_input"}"#] == 1)
             #expect(samples[#"shoal_requests_total{model="unknown",outcome="not_found"}"#] == 1)
@@ -130,8 +133,8 @@ import Testing
     @Test func limitsAnswer413And422() async throws {
         let server = try models.server {
             $0.maxBodyBytes = 2_000
-            $0.inference.maxInputsPerRequest = 4
-            $0.inference.maxTextBytes = 100
+            $0.inference.limits.maxInputsPerRequest = 4
+            $0.inference.limits.maxTextBytes = 100
             $0.inference.truncate = false
         }
         try await server.application(services: [server.inference]).test(.live) { client in

@@ -42,7 +42,7 @@ import Testing
         }
         let seconds = Double(ProcessInfo.processInfo.environment["SHOAL_SOAK_SECONDS"] ?? "") ?? 8
         let server = try models.server {
-            $0.inference.maxInputsPerRequest = 8
+            $0.inference.limits.maxInputsPerRequest = 8
             $0.inference.threads = 2
         }
         let minilm = Call(method: .post, uri: "/v1/embeddings", body: #"{"model":"minilm","input":"a sentence"}"#, expected: [200])

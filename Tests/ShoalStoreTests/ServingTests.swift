@@ -22,7 +22,7 @@ struct ServingTests {
     static func engine(_ source: any ModelSource, budget: Int? = nil) throws -> Inference {
         var configuration = InferenceConfiguration()
         configuration.threads = 1
-        configuration.memoryBudget = budget
+        configuration.limits.memoryBudget = budget
         return try Inference(source: source, configuration: configuration)
     }
 

@@ -1,17 +1,19 @@
+import ShoalStore
+
 /// What every key of `shoal.yaml` accepts, in words, for error messages and `shoal config show --keys`.
 public enum ConfigurationSchema {
     /// Key patterns (`*` stands for one entry of a list) and the values each accepts.
     public static let expectations: [(key: String, expected: String)] = [
         ("store.url", "a folder or s3://bucket/prefix"),
         ("runtime", oneOf(ShoalConfiguration.Runtime.self)),
-        ("models.*.name", nameRule),
+        ("models.*.name", ModelReference.nameRule),
         ("models.*.version", "a whole number ≥ 1, or latest"),
         ("models.*.traffic", "requests per second at peak, a number ≥ 0"),
         ("models.*.latency_p90_ms", "milliseconds, a number > 0"),
         ("models.*.memory", ByteCount.expected + " (absent: taken from the store's manifest)"),
         ("models.*.base", "the name of another entry of models"),
         ("models.*.throughput", "requests per second one core serves, a number > 0"),
-        ("targets.*.name", nameRule),
+        ("targets.*.name", targetNameRule),
         ("targets.*.cpus", "a whole number of cores ≥ 1"),
         ("targets.*.memory", ByteCount.expected + ", > 0"),
         ("targets.*.price_per_hour", "dollars per hour, a number ≥ 0"),
@@ -46,7 +48,7 @@ public enum ConfigurationSchema {
         ("kubernetes.gateway_replicas", "a whole number 1...100"),
     ]
 
-    static let nameRule = "a name of 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"
+    static let targetNameRule = "a name of 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"
 
     static func oneOf<T: CaseIterable & RawRepresentable>(_: T.Type) -> String where T.RawValue == String {
         "one of " + T.allCases.map(\.rawValue).joined(separator: ", ")
@@ -66,8 +68,9 @@ public enum ConfigurationSchema {
         return allowed && (1...63).contains(name.count) && name.first != "-" && name.last != "-"
     }
 
-    /// Whether `name` is a valid model or target name.
-    public static func isValidName(_ name: String) -> Bool {
+    /// Whether `name` is a valid target name: a Kubernetes label value (the node selector), so at most 63
+    /// characters. Model names follow `ModelReference.isValidName`.
+    public static func isValidTargetName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, name.unicodeScalars.count <= 63,
               first.isASCII, first.properties.isAlphabetic || ("0"..."9").contains(first)
         else { return false }

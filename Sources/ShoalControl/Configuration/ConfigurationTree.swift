@@ -1,4 +1,5 @@
 import Foundation
+import ShoalStore
 import Yams
 
 /// The YAML tree of a configuration: parsed as written, checked key by key against the schema, merged onto the
@@ -105,8 +106,10 @@ enum ConfigurationTree {
             if let index {
                 elements[index] = try setting(rest, fullKey: fullKey, to: value, in: elements[index])
             } else {
-                guard ConfigurationSchema.isValidName(head) else {
-                    throw ControlError.invalidValue(key: fullKey, value: head, expected: ConfigurationSchema.nameRule)
+                let isTarget = fullKey.hasPrefix("targets.")
+                guard isTarget ? ConfigurationSchema.isValidTargetName(head) : ModelReference.isValidName(head) else {
+                    throw ControlError.invalidValue(
+                        key: fullKey, value: head, expected: isTarget ? ConfigurationSchema.targetNameRule : ModelReference.nameRule)
                 }
                 elements.append(try setting(rest, fullKey: fullKey, to: value, in: Node([(Node("name"), Node(head))])))
             }

@@ -1,10 +1,11 @@
 import Foundation
+import ShoalStore
 
 extension ShoalConfiguration {
     /// Checks every value and every reference between entries; the first problem is thrown, naming its key.
     public func validate() throws {
-        try checkNames(models.map(\.name), key: "models")
-        try checkNames(targets.map(\.name), key: "targets")
+        try checkNames(models.map(\.name), key: "models", isValid: ModelReference.isValidName)
+        try checkNames(targets.map(\.name), key: "targets", isValid: ConfigurationSchema.isValidTargetName)
         let modelNames = models.map(\.name)
         let targetNames = targets.map(\.name)
         for model in models {
@@ -35,9 +36,13 @@ extension ShoalConfiguration {
         try check((1...65_535).contains(server.port) && server.port != server.gatewayPort, "server.port", server.port)
         try check((1...65_535).contains(server.gatewayPort), "server.gateway_port", server.gatewayPort)
         try check(!server.host.isEmpty, "server.host", server.host)
-        try check(server.maxBatchTokens >= 1, "server.max_batch_tokens", server.maxBatchTokens)
-        try check(server.maxBatchInputs >= 1, "server.max_batch_inputs", server.maxBatchInputs)
-        try check(server.maxQueueDelayMs >= 0, "server.max_queue_delay_ms", server.maxQueueDelayMs)
+        if let violation = server.limits.violation, let key = violation.setting.configurationKey {
+            let values: [ServingLimits.Setting: String] = [
+                .maxBatchTokens: "\(server.maxBatchTokens)", .maxBatchInputs: "\(server.maxBatchInputs)",
+                .maxQueueDelay: "\(server.maxQueueDelayMs)", .memoryBudget: server.memoryBudget.description,
+            ]
+            throw ControlError.invalidValue(key: key, value: values[violation.setting] ?? "", expected: ConfigurationSchema.expected(for: key))
+        }
         try check(server.threads >= 0, "server.threads", server.threads)
         if !pack.target.isEmpty, !targetNames.contains(pack.target) {
             throw ControlError.unknownName(key: "pack.target", name: pack.target, valid: targetNames)
@@ -66,10 +71,10 @@ extension ShoalConfiguration {
         }
     }
 
-    private func checkNames(_ names: [String], key: String) throws {
+    private func checkNames(_ names: [String], key: String, isValid: (String) -> Bool) throws {
         var seen = Set<String>()
         for (index, name) in names.enumerated() {
-            try check(ConfigurationSchema.isValidName(name), "\(key).\(index).name", name)
+            try check(isValid(name), "\(key).\(index).name", name)
             guard seen.insert(name).inserted else { throw ControlError.duplicateName(key: key, name: name) }
         }
     }

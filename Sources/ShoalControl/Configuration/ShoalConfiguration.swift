@@ -103,15 +103,26 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
         public var port = 8080
         /// Where the gateway listens.
         public var gatewayPort = 8000
-        public var maxBatchTokens = 16_384
-        public var maxBatchInputs = 64
-        public var maxQueueDelayMs = 0.0
+        public var maxBatchTokens = ServingLimits().maxBatchTokens
+        public var maxBatchInputs = ServingLimits().maxBatchInputs
+        public var maxQueueDelayMs = ServingLimits().maxQueueDelay.seconds * 1_000
         /// Bytes of model parameters one server holds; 0 sizes it from the plan.
         public var memoryBudget = ByteCount(0)
         /// Compute threads per server; 0 uses the target's cores.
         public var threads = 0
 
         public init() {}
+
+        /// The engine's limits these settings give a server; the others keep `ServingLimits`' defaults.
+        public var limits: ServingLimits {
+            var limits = ServingLimits()
+            limits.maxBatchTokens = maxBatchTokens
+            limits.maxBatchInputs = maxBatchInputs
+            // Out of Duration's range (or NaN) reads as negative, which the validation refuses.
+            limits.maxQueueDelay = maxQueueDelayMs.isFinite && abs(maxQueueDelayMs) < 1e12 ? .milliseconds(maxQueueDelayMs) : .seconds(-1)
+            limits.memoryBudget = memoryBudget.bytes > 0 ? Int(memoryBudget.bytes) : nil
+            return limits
+        }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case host, port, gatewayPort = "gateway_port", maxBatchTokens = "max_batch_tokens"

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import ShoalStore
 
 /// Drives HTTP load at a server: closed loop (a fixed number of requests in flight) or open loop (requests
 /// started on a fixed schedule, latency counted from the planned start so a slow server cannot hide its
@@ -115,13 +116,5 @@ public struct LoadGenerator: Sendable {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return Int((z ^ (z >> 31)) % UInt64(count))
-    }
-}
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) * 1e-18
     }
 }

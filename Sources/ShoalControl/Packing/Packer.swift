@@ -1,4 +1,5 @@
 import Foundation
+import ShoalStore
 
 /// Packs models into server groups: every group fits its target's memory and CPU budget and the expected
 /// traffic, shared encoders are held once per group, and hot models get replicas on distinct groups.

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalStore
 
 extension PlacementPlan {
     /// The plan as operators read it: one row per group, then the reasons.

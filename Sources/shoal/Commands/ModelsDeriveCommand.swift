@@ -32,7 +32,7 @@ struct ModelsDeriveCommand: AsyncParsableCommand {
         switch (head, heads) {
         case (.some, nil):
             guard let name, ModelReference.isValidName(name) else {
-                throw ValidationError("--head needs --name NAME (letters, digits, '.', '_', '-')")
+                throw ValidationError("--head needs --name NAME; \(ModelReference.nameRule)")
             }
         case (nil, .some):
             guard name == nil else { throw ValidationError("--name goes with --head; with --heads, folder names are the names") }

@@ -33,7 +33,7 @@ struct ModelsImportCommand: AsyncParsableCommand {
         let (folder, defaultName) = try Self.resolve(source)
         let modelName = name ?? defaultName
         guard ModelReference.isValidName(modelName) else {
-            throw ValidationError("--name \(modelName) is not a model name (letters, digits, '.', '_', '-')")
+            throw ValidationError("--name \(modelName): \(ModelReference.nameRule)")
         }
         let importer = try ModelImporter(
             store: try store.open(),
@@ -65,7 +65,7 @@ struct ModelsImportCommand: AsyncParsableCommand {
     }
 
     private static func sanitized(_ name: String) -> String {
-        String(name.map { $0.isLetter || $0.isNumber || "._-".contains($0) ? $0 : "-" }.drop { $0 == "." })
+        String(name.map { $0.isLetter || $0.isNumber || "._-".contains($0) ? $0 : "-" }.drop { $0 == "." || $0 == "-" })
     }
 }
 

@@ -19,7 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
             GET /openapi.json. Models load on first use and the least recently used idle ones are evicted to stay \
             within --memory-budget. With --api-key, every route but /v2/health/* needs `Authorization: Bearer KEY`. \
             SIGTERM or SIGINT drains: readiness turns 503, admitted requests finish, then the server exits.
-            Sizes take B, KB, MB, GB, KiB, MiB, GiB; durations take us, ms, s, m (e.g. 4GiB, 30s, 2ms).
+            Sizes take KiB, MiB, GiB (also written K, M, G), KB, MB, GB (powers of 1000) or bytes; durations take us, ms, s, m (e.g. 4GiB, 30s, 2ms).
             With --store, serves the latest version of every model of a model store (a folder, or s3://BUCKET/PREFIX \
             through a local cache of --cache-size), checking each version's sha256 before loading it.
             Example: shoal serve --models ./models --memory-budget 4GiB --pin minilm --port 8080
@@ -53,21 +53,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A model never to evict, loaded at start-up (repeatable).")
     var pin: [String] = []
     @Option(name: .long, help: "Most tokens in one batch.")
-    var maxBatchTokens = 16_384
+    var maxBatchTokens = ServingLimits().maxBatchTokens
     @Option(name: .long, help: "Most inputs (texts) in one batch.")
-    var maxBatchInputs = 64
-    @Option(name: .long, help: "How long a queue's oldest input may wait for a fuller batch when compute is free.")
-    var maxQueueDelay = "0ms"
+    var maxBatchInputs = ServingLimits().maxBatchInputs
+    @Option(name: .long, help: "How long a queue's oldest input may wait for a fuller batch when compute is free (default: \(ServingLimits().maxQueueDelay)).")
+    var maxQueueDelay: String?
     @Option(name: .long, help: "Most inputs waiting per model; beyond it requests get 429 with Retry-After.")
-    var maxQueueSize = 1_024
-    @Option(name: .long, help: "How long a request may take before it fails with 503.")
-    var requestTimeout = "30s"
+    var maxQueueSize = ServingLimits().maxQueuedInputs
+    @Option(name: .long, help: "How long a request may take before it fails with 503 (default: \(ServingLimits().requestTimeout)).")
+    var requestTimeout: String?
     @Option(name: .long, help: "Most bytes in one request body (413 beyond).")
     var maxBodySize = "4MiB"
     @Option(name: .long, help: "Most texts in one request (413 beyond).")
-    var maxInputs = 256
+    var maxInputs = ServingLimits().maxInputsPerRequest
     @Option(name: .long, help: "Most UTF-8 bytes in one text (413 beyond).")
-    var maxTextBytes = 65_536
+    var maxTextBytes = ServingLimits().maxTextBytes
     @Option(name: .long, help: "Truncate texts longer than the model's maximum length (false: refuse them with 422).")
     var truncate = true
     @Option(name: .long, help: "An API key clients must send as `Authorization: Bearer KEY` (repeatable).")
@@ -93,8 +93,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be within 0...65535") }
         try GemmProvider.validate(gemm)
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
-        if let name = pin.first(where: { !ModelDescriptor.isValidName($0) }) {
-            throw ValidationError("--pin \(name) is not a model folder name")
+        if let name = pin.first(where: { !ModelReference.isValidName($0) }) {
+            throw ValidationError("--pin \(name): \(ModelReference.nameRule)")
         }
         _ = try serverConfiguration()
     }
@@ -145,28 +145,19 @@ struct ServeCommand: AsyncParsableCommand {
         var engine = InferenceConfiguration()
         engine.threads = threads
         engine.modelOptions = ModelOptions(provider: gemm, maxSequenceLength: maxLength)
-        engine.maxBatchTokens = maxBatchTokens
-        engine.maxBatchInputs = maxBatchInputs
-        engine.maxQueueDelay = try Self.duration(maxQueueDelay, option: "--max-queue-delay")
-        engine.maxQueuedInputs = maxQueueSize
-        engine.requestTimeout = try Self.duration(requestTimeout, option: "--request-timeout")
-        engine.memoryBudget = try memoryBudget.map { try Self.size($0, option: "--memory-budget") }
+        engine.limits.maxBatchTokens = maxBatchTokens
+        engine.limits.maxBatchInputs = maxBatchInputs
+        if let maxQueueDelay { engine.limits.maxQueueDelay = try Self.duration(maxQueueDelay, option: "--max-queue-delay") }
+        engine.limits.maxQueuedInputs = maxQueueSize
+        if let requestTimeout { engine.limits.requestTimeout = try Self.duration(requestTimeout, option: "--request-timeout") }
+        engine.limits.memoryBudget = try memoryBudget.map { try Self.size($0, option: "--memory-budget") }
+        engine.limits.maxInputsPerRequest = maxInputs
+        engine.limits.maxTextBytes = maxTextBytes
         engine.pinned = Set(pin)
         engine.truncate = truncate
-        engine.maxInputsPerRequest = maxInputs
-        engine.maxTextBytes = maxTextBytes
-        let checks: [(Bool, String)] = [
-            (threads >= 1, "--threads must be at least 1"),
-            (maxBatchTokens >= 1, "--max-batch-tokens must be at least 1"),
-            (maxBatchInputs >= 1, "--max-batch-inputs must be at least 1"),
-            (maxInputs >= 1, "--max-inputs must be at least 1"),
-            (maxQueueSize >= maxInputs, "--max-queue-size (\(maxQueueSize)) must be at least --max-inputs (\(maxInputs))"),
-            (maxTextBytes >= 1, "--max-text-bytes must be at least 1"),
-            (engine.requestTimeout > .zero, "--request-timeout must be positive"),
-            (server.maxBodyBytes >= 1, "--max-body-size must be positive"),
-            ((engine.memoryBudget ?? 1) > 0, "--memory-budget must be positive"),
-        ]
-        if let failed = checks.first(where: { !$0.0 }) { throw ValidationError(failed.1) }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard server.maxBodyBytes >= 1 else { throw ValidationError("--max-body-size must be positive") }
+        if let violation = engine.limits.violation { throw ValidationError(violation.description) }
         server.inference = engine
         return server
     }
@@ -187,17 +178,10 @@ struct ServeCommand: AsyncParsableCommand {
         return keys
     }
 
-    /// Bytes of a size such as `4GiB`, `512MB` or `1048576`.
+    /// Bytes of a size such as `4GiB`, `4G`, `512MB` or `1048576`, with `shoal.yaml`'s meaning of each unit.
     private static func size(_ text: String, option: String) throws -> Int {
-        let units: [(String, Double)] = [
-            ("KiB", 0x1p10), ("MiB", 0x1p20), ("GiB", 0x1p30), ("TiB", 0x1p40),
-            ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("K", 0x1p10), ("M", 0x1p20), ("G", 0x1p30), ("B", 1),
-        ]
-        let (number, scale) = split(text, units: units)
-        guard let value = Double(number), value >= 0, value * scale < 9e18 else {
-            throw ValidationError("\(option) \(text) is not a size such as 4GiB, 512MB or 1048576")
-        }
-        return Int(value * scale)
+        guard let size = ByteCount(parsing: text) else { throw ValidationError("\(option) \(text) is not \(ByteCount.expected)") }
+        return Int(size.bytes)
     }
 
     /// A duration such as `30s`, `2ms` or `500us`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShoalControl
+import ShoalStore
 
 extension LoadProtocol: ExpressibleByArgument {}
 extension LoadMode: ExpressibleByArgument {}
@@ -32,8 +33,8 @@ struct TestOptions: ParsableArguments {
         if let batch, !(1...256).contains(batch) { throw ValidationError("--batch must be within 1...256") }
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a number of seconds > 0") }
         if let url, !url.hasPrefix("http://") { throw ValidationError("--url must be an http:// URL such as http://127.0.0.1:8080") }
-        if let name = model.first(where: { !ConfigurationSchema.isValidName($0) }) {
-            throw ValidationError("--model \(name) is not a model name (letters, digits, '.', '_', '-')")
+        if let name = model.first(where: { !ModelReference.isValidName($0) }) {
+            throw ValidationError("--model \(name): \(ModelReference.nameRule)")
         }
     }
 

@@ -1,30 +1,44 @@
 import Foundation
 
-/// A number of bytes written the way operators write them: `16GiB`, `512MB`, `90MiB` or a plain integer.
+/// A number of bytes written the way operators write them: `16GiB`, `4G`, `512MB` or a plain integer; the one
+/// size syntax of `shoal.yaml` and of every command-line option that takes a size.
+///
+/// Binary units are powers of 1024 and may be written short: `K` = `KiB`, `M` = `MiB`, `G` = `GiB`, `T` = `TiB`
+/// (as `java -Xmx4G` and `docker --memory 4g` mean them). Decimal units are powers of 1000: `KB`, `MB`, `GB`, `TB`.
 public struct ByteCount: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    /// The count.
     public var bytes: Int64
 
+    /// `bytes` bytes.
     public init(_ bytes: Int64) { self.bytes = bytes }
 
+    /// Every suffix and its factor; a longer suffix comes before its own last letters (`GiB` before `B`).
     static let units: [(suffix: String, factor: Int64)] = [
         ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40),
-        ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000), ("B", 1),
+        ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000),
+        ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("T", 1 << 40), ("B", 1),
     ]
 
     /// The valid spellings, for error messages.
-    public static let expected = "a size such as 512MiB, 16GiB, 800MB or a number of bytes"
+    public static let expected = "a size such as 512MiB, 16GiB or 16G (binary), 800MB (decimal), or a number of bytes"
 
     /// Parses `text`, or returns nil.
     public init?(parsing text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         for (suffix, factor) in Self.units where trimmed.hasSuffix(suffix) {
             let number = trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
-            guard let value = Double(number), value >= 0, value * Double(factor) < 9e18 else { return nil }
+            guard Self.isDecimal(number), let value = Double(number), value * Double(factor) < 9e18 else { return nil }
             self.bytes = Int64((value * Double(factor)).rounded())
             return
         }
         guard let value = Int64(trimmed), value >= 0 else { return nil }
         self.bytes = value
+    }
+
+    /// Digits with at most one decimal point: no sign, exponent, hex, `inf` or `nan`, which `Double` would take.
+    private static func isDecimal(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        return !text.isEmpty && text != "." && parts.count <= 2 && parts.allSatisfy { $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
     }
 
     public init(from decoder: any Decoder) throws {

@@ -1,8 +1,8 @@
 import Foundation
 
 extension Thread {
-    /// Runs blocking, CPU-heavy `body` on a new thread of its own, off the cooperative pool.
-    static func run<T: Sendable>(named name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Runs blocking `body` (file I/O, model loading, compute) on a new thread of its own, off the cooperative pool.
+    public static func run<T: Sendable>(named name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 // Named from inside: the system thread takes the name only from itself, for `top -H`.

@@ -41,7 +41,7 @@ import Testing
         func usePorts() async throws -> Int {
             let port = Int.random(in: 20_000..<40_000)
             for (key, value) in [("server.port", "\(port)"), ("server.gateway_port", "\(port + 100)"), ("pack.target", "local"),
-                                 ("server.threads", "1")] {
+                                 ("server.threads", "1"), ("test.url", "http://127.0.0.1:\(port + 100)")] {
                 try await shoal(["config", "set", key, value])
             }
             return port + 100
@@ -69,6 +69,13 @@ import Testing
         do {
             let status = try await Self.embed("minilm", at: "http://127.0.0.1:\(gatewayPort)")
             #expect(status == 200)
+            // The test runner finds the deployment from the same shoal.yaml and reaches the model through it.
+            let seq = try await work.run(["test", "seq", "--requests", "2", "--quiet", "--json"])
+            try #require(seq.status == 0, "test seq: \(seq.error) \(seq.output)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(seq.output.utf8)) as? [String: Any])
+            let perModel = try #require(report["per_model"] as? [[String: Any]])
+            #expect(perModel.count == 1 && perModel.allSatisfy { $0["ok"] as? Int == 2 && $0["failed"] as? Int == 0 },
+                    "\(perModel)")
         } catch {
             _ = try? await work.run(["deploy", "stop"])
             throw error

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTPTypes
 import Synchronization
@@ -16,53 +17,55 @@ final class ConnectionGuard: Sendable {
     let headTimeout: Duration?
     private let logger: Logger
     private let state = Mutex(Connections())
+    private let openGauge: Gauge
+    private let refusedCounter: Metrics.Counter
+    private let evictedCounter: Metrics.Counter
 
     private struct Connections {
         /// The open connections; `waitingSince` orders those waiting for a head, nil while a request is in flight.
         var open: [ObjectIdentifier: (channel: any Channel, waitingSince: UInt64?)] = [:]
         var clock: UInt64 = 0
-        var refused = 0
-        var evicted = 0
     }
 
-    init(limit: Int, headTimeout: Duration?, logger: Logger) {
+    /// A guard of `limit` connections that records `shoal_connections`, `shoal_connections_refused_total` and
+    /// `shoal_connections_evicted_total` through `metrics`.
+    init(limit: Int, headTimeout: Duration?, logger: Logger, metrics: any MetricsFactory) {
         self.limit = limit
         self.headTimeout = headTimeout
         self.logger = logger
+        openGauge = Gauge(label: "shoal_connections", factory: metrics)
+        refusedCounter = Metrics.Counter(label: "shoal_connections_refused_total", factory: metrics)
+        evictedCounter = Metrics.Counter(label: "shoal_connections_evicted_total", factory: metrics)
+        openGauge.record(0)
+        refusedCounter.increment(by: 0)
+        evictedCounter.increment(by: 0)
     }
 
     /// A handler for one new connection.
     func handler() -> Handler { Handler(guard: self) }
 
-    /// Connections open now, refused and evicted so far.
-    var counts: (open: Int, refused: Int, evicted: Int) {
-        state.withLock { ($0.open.count, $0.refused, $0.evicted) }
-    }
-
     /// Registers `channel`; false when it must be refused because every open connection is busy.
     fileprivate func admit(_ channel: any Channel) -> Bool {
-        let (admitted, victim): (Bool, (any Channel)?) = state.withLock { connections in
+        let (admitted, victim, open): (Bool, (any Channel)?, Int) = state.withLock { connections in
             var victim: (any Channel)?
             if connections.open.count >= limit {
-                let oldest = connections.open.filter { $0.value.waitingSince != nil }
-                    .min { $0.value.waitingSince! < $1.value.waitingSince! }
-                guard let oldest else {
-                    connections.refused += 1
-                    return (false, nil)
-                }
-                connections.open[oldest.key] = nil
-                connections.evicted += 1
-                victim = oldest.value.channel
+                let oldest = connections.open.compactMap { entry in entry.value.waitingSince.map { (entry.key, $0) } }
+                    .min { $0.1 < $1.1 }
+                guard let oldest else { return (false, nil, connections.open.count) }
+                victim = connections.open.removeValue(forKey: oldest.0)?.channel
             }
             connections.clock += 1
             connections.open[ObjectIdentifier(channel)] = (channel, connections.clock)
-            return (true, victim)
+            return (true, victim, connections.open.count)
         }
+        openGauge.record(open)
         if let victim {
+            evictedCounter.increment()
             logger.debug("closing the connection longest without a request head: at the limit of \(limit) connections")
             victim.close(promise: nil)
         }
         if !admitted {
+            refusedCounter.increment()
             logger.warning("refusing a connection: all \(limit) connections have a request in flight")
         }
         return admitted
@@ -79,7 +82,11 @@ final class ConnectionGuard: Sendable {
     }
 
     fileprivate func remove(_ channel: any Channel) {
-        _ = state.withLock { $0.open.removeValue(forKey: ObjectIdentifier(channel)) }
+        let open = state.withLock { connections in
+            connections.open[ObjectIdentifier(channel)] = nil
+            return connections.open.count
+        }
+        openGauge.record(open)
     }
 
     /// Tracks one connection: registers it when it opens, closes it when its head deadline passes, and answers

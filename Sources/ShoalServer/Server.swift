@@ -26,7 +26,8 @@ public final class Server: Sendable {
         engine.logger = configuration.logger
         inference = try Inference(source: source, configuration: engine)
         connections = ConnectionGuard(
-            limit: configuration.maxConnections, headTimeout: configuration.idleTimeout, logger: configuration.logger)
+            limit: configuration.maxConnections, headTimeout: configuration.idleTimeout, logger: configuration.logger,
+            metrics: metrics.factory)
         api = API(inference: inference, metrics: metrics, state: ServerState(), configuration: configuration)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -32,6 +33,7 @@ public struct RawExchange: Sendable {
 /// released.
 public final class LoopbackConnection: Sendable {
     private let descriptor: Int32
+    private let closed = Mutex(false)
 
     /// Connects to 127.0.0.1:`port`.
     public init(port: Int, timeout: Duration) throws {
@@ -58,12 +60,21 @@ public final class LoopbackConnection: Sendable {
         }
         guard connected == 0 else {
             let error = errno
-            close(descriptor)
+            closeDescriptor(descriptor)
             throw RawExchangeError.connect(error)
         }
     }
 
-    deinit { close(descriptor) }
+    deinit { close() }
+
+    /// Closes the connection now (idempotent).
+    public func close() {
+        closed.withLock { closed in
+            guard !closed else { return }
+            closed = true
+            closeDescriptor(descriptor)
+        }
+    }
 
     /// Sends `text` whole.
     public func send(_ text: String) throws {
@@ -101,6 +112,11 @@ public final class LoopbackConnection: Sendable {
             }
         }
     }
+}
+
+/// The C library's close, which `LoopbackConnection.close()` hides inside the class.
+private func closeDescriptor(_ descriptor: Int32) {
+    _ = close(descriptor)
 }
 
 /// A socket call that failed, with its `errno`.

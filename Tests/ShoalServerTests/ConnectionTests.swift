@@ -47,7 +47,11 @@ import Testing
         let server = try models.server { $0.maxConnections = 2 }
         try await server.application(services: [server.inference]).test(.live) { client in
             let port = try #require(client.port)
+            // A keep-alive connection that has had its answer: waiting for a head since then, so that the order in
+            // which the guard met the connections does not depend on the event loops' timing.
             let silent = try LoopbackConnection(port: port, timeout: .seconds(5))
+            try silent.send("GET /v2 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            #expect(silent.receive(until: "}").hasPrefix("HTTP/1.1 200"))
             let busy = try LoopbackConnection(port: port, timeout: .seconds(5))
             // A whole head and part of the body: a request in flight, which is never closed to make room. The
             // server's 100 Continue says it has read the head.
@@ -70,6 +74,21 @@ import Testing
             #expect(refused.received.contains("limit of 2 connections"))
             #expect(refused.closedByServer)
             withExtendedLifetime((busy, busyToo)) {}
+
+            // Once the busy clients leave, the metrics tell what the guard did.
+            busy.close()
+            busyToo.close()
+            var samples: [String: Double] = [:]
+            for _ in 0..<50 where samples["shoal_connections"] != 1 {
+                try await Task.sleep(for: .milliseconds(20))
+                let metrics = try await RawExchange.run(
+                    port: port, sending: "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                    wait: .seconds(5))
+                samples = prometheusSamples(metrics.received)
+            }
+            #expect(samples["shoal_connections"] == 1, "only the metrics request's own connection: \(samples)")
+            #expect(samples["shoal_connections_refused_total"] == 1)
+            #expect((samples["shoal_connections_evicted_total"] ?? 0) >= 1)
         }
     }
 

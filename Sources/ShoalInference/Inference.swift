@@ -44,7 +44,8 @@ public final class Inference: Service, Sendable {
         try await computed
     }
 
-    /// Model `name`, loaded if it is not: check a request against its `info`, then run it with `infer`.
+    /// Model `name`, loaded if it is not: check a request against its `info`, then run it with `infer`. Loads
+    /// run inside `run()`: a model asked for before the engine runs loads once it does.
     public func model(_ name: String) async throws -> ServedModel {
         ServedModel(lease: try await registry.acquire(name), registry: registry, scheduler: scheduler,
                     configuration: configuration)

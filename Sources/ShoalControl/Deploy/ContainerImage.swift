@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 
 /// The build context of an OCI image that runs `shoal`, from local files only: the binary at
@@ -110,13 +115,22 @@ public struct ContainerImage: Sendable {
     /// where the file system allows one (the binary may be hundreds of megabytes), else a copy.
     private func copy(_ source: String, to path: String, in root: URL) throws {
         let destination = root.appendingPathComponent(String(path.drop { $0 == "/" }))
-        let file = URL(fileURLWithPath: source).resolvingSymlinksInPath()
+        let file = URL(fileURLWithPath: try Self.realPath(source))
         try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
         do {
             try FileManager.default.linkItem(at: file, to: destination)
         } catch {
             try FileManager.default.copyItem(at: file, to: destination)
         }
+    }
+
+    /// The file `path` names, every link on the way followed (relative ones too, unlike `resolvingSymlinksInPath`).
+    static func realPath(_ path: String) throws -> String {
+        guard let resolved = realpath(path, nil) else {
+            throw ControlError.file(path: path, reason: "cannot be read (\(String(cString: strerror(errno))))")
+        }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     private func write(_ text: String, to path: String, in root: URL) throws {

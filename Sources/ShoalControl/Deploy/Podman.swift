@@ -62,25 +62,32 @@ public struct Podman: Sendable {
         }
     }
 
+    /// Output goes to files rather than pipes: `kube play` leaves conmon running with podman's descriptors,
+    /// so a pipe would never reach its end.
     private func runBlocking(_ arguments: [String]) throws -> Output {
         let process = makeProcess(arguments)
-        let out = Pipe(), err = Pipe()
+        let files = FileManager.default
+        let stem = files.temporaryDirectory.appendingPathComponent("shoal-podman-\(UUID().uuidString)")
+        let outURL = stem.appendingPathExtension("out"), errURL = stem.appendingPathExtension("err")
+        defer {
+            try? files.removeItem(at: outURL)
+            try? files.removeItem(at: errURL)
+        }
+        guard files.createFile(atPath: outURL.path, contents: nil), files.createFile(atPath: errURL.path, contents: nil) else {
+            throw ControlError.file(path: stem.path, reason: "cannot be written for podman's output")
+        }
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
         process.standardOutput = out
         process.standardError = err
-        try start(process)
-        // Both pipes are drained at once, so that a chatty stderr cannot block podman.
-        let errors = DataBox()
-        let done = DispatchGroup()
-        done.enter()
-        DispatchQueue.global().async {
-            errors.data = err.fileHandleForReading.readDataToEndOfFile()
-            done.leave()
+        defer {
+            try? out.close()
+            try? err.close()
         }
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        done.wait()
+        try start(process)
         process.waitUntilExit()
-        return Output(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
-                      error: String(decoding: errors.data, as: UTF8.self))
+        return Output(status: process.terminationStatus,
+                      output: String(decoding: files.contents(atPath: outURL.path) ?? Data(), as: UTF8.self),
+                      error: String(decoding: files.contents(atPath: errURL.path) ?? Data(), as: UTF8.self))
     }
 
     /// Runs `podman ARGUMENTS` and returns its output; throws with podman's message, saying what was being
@@ -130,10 +137,5 @@ public struct Podman: Sendable {
         process.environment = ProcessInfo.processInfo.environment.merging(["CONTAINERS_CONF": configurationFile.path]) { $1 }
         process.standardInput = FileHandle.nullDevice
         return process
-    }
-
-    // Written once by the reader before the group is left, read after.
-    private final class DataBox: @unchecked Sendable {
-        var data = Data()
     }
 }

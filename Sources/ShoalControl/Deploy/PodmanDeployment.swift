@@ -73,7 +73,7 @@ public struct PodmanDeployment: Sendable {
             try Data(yaml.utf8).write(to: directory.podmanManifest, options: .atomic)
             try await podman.check(["kube", "play", directory.podmanManifest.path], doing: "playing \(directory.podmanManifest.path)")
         } catch {
-            try? await stop()
+            _ = try? await stop()
             throw error
         }
         try await waitUntilReady(state, timeout: timeout)

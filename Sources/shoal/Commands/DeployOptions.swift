@@ -23,9 +23,10 @@ struct DeployOptions: ParsableArguments {
     }
 
     /// Refuses to start a deployment while one of either runtime runs from this folder.
-    func refuseIfRunning() async throws {
+    func refuseIfRunning() throws {
         let podman = FileManager.default.fileExists(atPath: directory.podmanState.path)
-        if podman || (try deployment.state()) != nil {
+        let local = try deployment.state() != nil
+        if podman || local {
             throw ValidationError("a \(podman ? "podman" : "local") deployment is already running from \(directory.root.path); "
                 + "stop it with `shoal deploy stop`")
         }

@@ -35,7 +35,7 @@ struct DeployRunCommand: AsyncParsableCommand {
     }
 
     private func runLocal(_ configuration: ShoalConfiguration) async throws {
-        try await deploy.refuseIfRunning()
+        try deploy.refuseIfRunning()
         // Served from the store, the plan's models must be in it (a models folder is checked when linked); the
         // store is also read to pack a plan when there is none.
         let readsStore = models == nil || !FileManager.default.fileExists(atPath: plan)
@@ -56,7 +56,7 @@ struct DeployRunCommand: AsyncParsableCommand {
         guard models == nil else {
             throw ValidationError("--models is for runtime: local; runtime: podman serves the store of shoal.yaml (store.url)")
         }
-        try await deploy.refuseIfRunning()
+        try deploy.refuseIfRunning()
         let deployment = PodmanDeployment(directory: deploy.directory, podman: try deploy.podman())
         try await deployment.requireImage(configuration.kubernetes.image)  // before a plan is packed and written
         let placement = try await Self.plan(at: plan, configuration: configuration, store: try configuration.openStore(), serving: true)

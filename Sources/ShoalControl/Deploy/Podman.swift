@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Dispatch
 import Foundation
 
@@ -65,29 +70,16 @@ public struct Podman: Sendable {
     /// Output goes to files rather than pipes: `kube play` leaves conmon running with podman's descriptors,
     /// so a pipe would never reach its end.
     private func runBlocking(_ arguments: [String]) throws -> Output {
-        let process = makeProcess(arguments)
         let files = FileManager.default
         let stem = files.temporaryDirectory.appendingPathComponent("shoal-podman-\(UUID().uuidString)")
-        let outURL = stem.appendingPathExtension("out"), errURL = stem.appendingPathExtension("err")
+        let out = stem.appendingPathExtension("out"), err = stem.appendingPathExtension("err")
         defer {
-            try? files.removeItem(at: outURL)
-            try? files.removeItem(at: errURL)
+            try? files.removeItem(at: out)
+            try? files.removeItem(at: err)
         }
-        guard files.createFile(atPath: outURL.path, contents: nil), files.createFile(atPath: errURL.path, contents: nil) else {
-            throw ControlError.file(path: stem.path, reason: "cannot be written for podman's output")
-        }
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        process.standardOutput = out
-        process.standardError = err
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-        try start(process)
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus,
-                      output: String(decoding: files.contents(atPath: outURL.path) ?? Data(), as: UTF8.self),
-                      error: String(decoding: files.contents(atPath: errURL.path) ?? Data(), as: UTF8.self))
+        let status = try spawn(arguments, output: (out.path, err.path))
+        return Output(status: status, output: String(decoding: files.contents(atPath: out.path) ?? Data(), as: UTF8.self),
+                      error: String(decoding: files.contents(atPath: err.path) ?? Data(), as: UTF8.self))
     }
 
     /// Runs `podman ARGUMENTS` and returns its output; throws with podman's message, saying what was being
@@ -107,12 +99,7 @@ public struct Podman: Sendable {
     public func passThrough(_ arguments: [String]) async throws -> Int32 {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result {
-                    let process = makeProcess(arguments)
-                    try start(process)
-                    process.waitUntilExit()
-                    return process.terminationStatus
-                })
+                continuation.resume(with: Result { try spawn(arguments, output: nil) })
             }
         }
     }
@@ -122,20 +109,36 @@ public struct Podman: Sendable {
         try await run(["image", "exists", image]).status == 0
     }
 
-    private func start(_ process: Process) throws {
-        do {
-            try process.run()
-        } catch {
-            throw ControlError.container("cannot run \(executable.path): \(error.localizedDescription)")
+    /// Starts podman with `posix_spawn` and waits for it with `waitpid`, blocking the calling thread; its
+    /// output goes to the two files, else to this process's. Foundation's `Process` is not used: it learns of
+    /// the exit from a descriptor the child inherits, which conmon (started by `kube play`) keeps open.
+    private func spawn(_ arguments: [String], output: (String, String)?) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let (out, err) = output {
+            posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         }
-    }
-
-    private func makeProcess(_ arguments: [String]) -> Process {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["--runtime", "runc"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["CONTAINERS_CONF": configurationFile.path]) { $1 }
-        process.standardInput = FileHandle.nullDevice
-        return process
+        // podman hands its descriptors on to conmon, which outlives it: none of this process's go with them
+        // (closing one that has gone meanwhile is not an error for posix_spawn).
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
+        for descriptor in open where descriptor > 2 { posix_spawn_file_actions_addclose(&actions, descriptor) }
+        let environment = ProcessInfo.processInfo.environment.merging(["CONTAINERS_CONF": configurationFile.path]) { $1 }
+        let argv = ([executable.path, "--runtime", "runc"] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid = pid_t()
+        let started = posix_spawn(&pid, executable.path, &actions, nil, argv, envp)
+        guard started == 0 else {
+            throw ControlError.container("cannot run \(executable.path): \(String(cString: strerror(started)))")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            guard errno == EINTR else { throw ControlError.container("waiting for podman failed: \(String(cString: strerror(errno)))") }
+        }
+        // WIFEXITED and WEXITSTATUS; a signal's number is reported as 128 plus it, as shells do.
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 }

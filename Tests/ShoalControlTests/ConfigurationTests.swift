@@ -88,7 +88,7 @@ import Testing
 
     @Test func aBadEnumNamesTheValidValues() {
         let error = failure("runtime: docker\n")
-        #expect(error == .invalidValue(key: "runtime", value: "docker", expected: "one of local, kubernetes"))
+        #expect(error == .invalidValue(key: "runtime", value: "docker", expected: "one of local, kubernetes, podman"))
         #expect(failure("test:\n  mode: burst\n")?.description.contains("closed, open") == true)
     }
 

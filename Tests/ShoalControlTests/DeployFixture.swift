@@ -11,7 +11,11 @@ struct DeployFixture {
     let plan: PlacementPlan
     let directory: DeployDirectory
 
-    init() throws {
+    /// A 2-core target named like an instance type, for objects a cluster runs (`local` names none).
+    static let clusterTarget = ShoalConfiguration.TargetSpec(name: "c7i.large", cpus: 2, memory: ByteCount(4 << 30), pricePerHour: 0.0893)
+
+    /// The fixture packed for `target` (default: this machine's `local`).
+    init(target: ShoalConfiguration.TargetSpec? = nil) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-deploy-\(UUID().uuidString)")
         let models = root.appendingPathComponent("models")
         for (seed, name) in ["alpha", "beta"].enumerated() {
@@ -24,6 +28,10 @@ struct DeployFixture {
             .init(name: "beta", traffic: 30, memory: ByteCount(1 << 20), throughput: 100),
         ]
         configuration.pack.target = "local"
+        if let target {
+            configuration.targets.append(target)
+            configuration.pack.target = target.name
+        }
         configuration.server.port = Int.random(in: 20_000..<40_000)
         configuration.server.gatewayPort = configuration.server.port + 100
         configuration.server.threads = 1

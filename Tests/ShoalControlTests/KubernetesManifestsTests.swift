@@ -6,7 +6,7 @@ import Yams
 @Suite struct KubernetesManifestsTests {
     /// The fixture's two groups (alpha on both, beta beside one) as Kubernetes objects.
     static func manifests(store: String = "./.shoal/store") throws -> (KubernetesManifests, [[String: Any]]) {
-        let fixture = try DeployFixture()
+        let fixture = try DeployFixture(target: DeployFixture.clusterTarget)
         defer { fixture.remove() }
         var configuration = fixture.configuration
         configuration.store.url = store

@@ -39,7 +39,7 @@ public enum ConfigurationTemplate {
         store:
           url: ./.shoal/store          # a folder, or s3://bucket/prefix; a command's --store, else $SHOAL_STORE, wins
 
-        runtime: local                 # local | kubernetes
+        runtime: local                 # local | kubernetes | podman
 
         # The models to serve. memory: absent means "read it from the store's manifest".
         # base: another entry whose encoder this model shares (held once per server group).
@@ -112,9 +112,10 @@ public enum ConfigurationTemplate {
 
         # runtime: kubernetes. `shoal deploy manifests` writes a Deployment, Service and autoscaler per group,
         # the gateway, a disruption budget and the plan as a ConfigMap; apply them with kubectl.
+        # runtime: podman plays the same Deployments on this machine (`shoal deploy run`).
         kubernetes:
           namespace: shoal
-          image: localhost/shoal:latest  # an image holding the shoal binary
+          image: localhost/shoal:latest  # an image holding the shoal binary (`shoal image build`)
           max_replicas: 3              # pods per group the autoscaler may run
           gateway_replicas: 2
 

@@ -20,6 +20,8 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
         case local
         /// Generated manifests applied with kubectl.
         case kubernetes
+        /// The manifests' Deployments played on this machine by `podman kube play`, from `shoal image build`.
+        case podman
     }
 
     /// The model store.

@@ -1,7 +1,8 @@
 import Foundation
 
-/// The files of a local deployment under one folder (`.shoal/deploy` by default): the spec the supervisor
-/// runs, the state it keeps, one log per member, and each group's folder of model links.
+/// The files of a deployment under one folder (`.shoal/deploy` by default): the spec the supervisor runs, the
+/// state it keeps, one log per member and each group's folder of model links; for runtime: podman, the
+/// played objects and what they made.
 public struct DeployDirectory: Sendable, Equatable {
     public var root: URL
 
@@ -15,6 +16,12 @@ public struct DeployDirectory: Sendable, Equatable {
     public var supervisorLog: URL { logs.appendingPathComponent("supervisor.log") }
     public var logs: URL { root.appendingPathComponent("logs") }
     public var groups: URL { root.appendingPathComponent("groups") }
+    /// The objects runtime: podman plays.
+    public var podmanManifest: URL { root.appendingPathComponent("podman.yaml") }
+    /// What runtime: podman made: pods, containers, volumes.
+    public var podmanState: URL { root.appendingPathComponent("podman.json") }
+    /// The podman settings file of the deployment's podman commands.
+    public var containersConfiguration: URL { root.appendingPathComponent("containers.conf") }
 
     /// The log of one member.
     public func log(of member: String) -> URL { logs.appendingPathComponent("\(member).log") }

@@ -51,13 +51,29 @@ public struct KubernetesManifests {
         return objects
     }
 
-    /// The objects as one YAML stream, documents separated by `---`.
+    /// The objects as one YAML stream, documents separated by `---`; refuses a plan packed for `local`, which
+    /// names no instance type a cluster's nodes could be selected by.
     public func yaml() throws -> String {
+        guard plan.target != Self.machineTarget else {
+            throw ControlError.invalidValue(
+                key: "plan.target", value: plan.target,
+                expected: "a target naming a real instance type with an architecture (such as c7i.xlarge, amd64) for Kubernetes, "
+                    + "whose nodes are selected by it; pack for one (`shoal pack --target c7i.xlarge`, or set pack.target), "
+                    + "or use runtime: podman to run on this machine")
+        }
+        return try Self.yaml(objects())
+    }
+
+    /// `objects` as one YAML stream with sorted keys.
+    static func yaml(_ objects: [Kubernetes.Object]) throws -> String {
         let encoder = YAMLEncoder()
         encoder.options.width = -1
         encoder.options.sortKeys = true
-        return try objects().map { try encoder.encode($0) }.joined(separator: "---\n")
+        return try objects.map { try encoder.encode($0) }.joined(separator: "---\n")
     }
+
+    /// The built-in target that stands for this machine rather than a kind of cloud instance.
+    public static let machineTarget = "local"
 
     /// The Deployment and Service name of `group`: `shoal-group-0`.
     static func name(_ group: PlacementPlan.Group) -> String { "shoal-\(group.name)" }

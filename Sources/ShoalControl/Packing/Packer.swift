@@ -13,7 +13,9 @@ public struct Packer: Sendable {
     public var server: ShoalConfiguration.ServerSettings
 
     public init(configuration: ShoalConfiguration) {
-        targets = configuration.targets
+        // A cluster's nodes are selected by instance type, which `local` is not: it is packed for only when named.
+        let cluster = configuration.runtime == .kubernetes && configuration.pack.target.isEmpty
+        targets = configuration.targets.filter { !cluster || $0.name != KubernetesManifests.machineTarget }
         settings = configuration.pack
         server = configuration.server
     }

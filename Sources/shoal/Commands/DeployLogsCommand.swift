@@ -14,6 +14,12 @@ struct DeployLogsCommand: AsyncParsableCommand {
     var follow = false
 
     func run() async throws {
+        if let podman = try deploy.podmanDeployment(), let state = try podman.state() {
+            let members = group.map { name in state.members.filter { $0.name == name } } ?? state.members
+            guard !members.isEmpty else { throw ValidationError("no group '\(group ?? "")' in the deployment") }
+            try await podman.logs(members, follow: follow)
+            return
+        }
         let directory = deploy.directory
         let files = try logs(in: directory)
         var offsets = [URL: UInt64]()

@@ -12,7 +12,8 @@ struct DeployManifestsCommand: AsyncParsableCommand {
             the cores it gives the group, node selectors from the target), a Service and a HorizontalPodAutoscaler; \
             the gateway's Deployment and Service routing by the plan (a ConfigMap); a PodDisruptionBudget over the \
             servers. The image (kubernetes.image) runs `shoal`; an S3 store's keys come from the optional Secret \
-            shoal-s3, a folder store from the PersistentVolumeClaim shoal-store.
+            shoal-s3, a folder store from the PersistentVolumeClaim shoal-store. The plan's target must be an \
+            instance type (not `local`): nodes are selected by it. runtime: podman plays the same Deployments here.
             Example: shoal deploy manifests --out shoal-k8s.yaml && kubectl apply -f shoal-k8s.yaml
             """)
 
@@ -23,7 +24,9 @@ struct DeployManifestsCommand: AsyncParsableCommand {
     var out: String?
 
     func run() async throws {
-        let configuration = try options.load().configuration
+        var configuration = try options.load().configuration
+        // The objects are for a cluster, whatever shoal.yaml's runtime: a plan packed here skips `local`.
+        configuration.runtime = .kubernetes
         // A plan that exists is all the manifests need; only packing one reads the store.
         let store = FileManager.default.fileExists(atPath: plan) ? nil : try Self.localStore(configuration)
         let placement = try await DeployRunCommand.plan(at: plan, configuration: configuration, store: store, serving: false)

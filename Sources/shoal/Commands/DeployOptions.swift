@@ -12,4 +12,23 @@ struct DeployOptions: ParsableArguments {
     }
 
     var deployment: LocalDeployment { LocalDeployment(directory: directory) }
+
+    /// podman with the deployment folder's settings file.
+    func podman() throws -> Podman { try Podman.locate(configurationFile: directory.containersConfiguration) }
+
+    /// The podman deployment recorded in the folder, or nil when none was started (podman is not needed then).
+    func podmanDeployment() throws -> PodmanDeployment? {
+        guard FileManager.default.fileExists(atPath: directory.podmanState.path) else { return nil }
+        return PodmanDeployment(directory: directory, podman: try podman())
+    }
+
+    /// Refuses to start a deployment while one of either runtime runs from this folder.
+    func refuseIfRunning() throws {
+        let podman = FileManager.default.fileExists(atPath: directory.podmanState.path)
+        let local = try deployment.state() != nil
+        if podman || local {
+            throw ControlError.file(path: directory.root.path, reason: "a \(podman ? "podman" : "local") deployment is already running; "
+                + "stop it with `shoal deploy stop`")
+        }
+    }
 }

@@ -23,10 +23,19 @@ struct DeployRunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load().configuration
-        guard configuration.runtime == .local else {
-            throw ValidationError("runtime is \(configuration.runtime.rawValue); `shoal deploy run` runs runtime: local only; "
+        switch configuration.runtime {
+        case .kubernetes:
+            throw ValidationError("runtime is kubernetes; `shoal deploy run` runs runtime: local or podman; "
                 + "`shoal deploy manifests` writes the Kubernetes objects")
+        case .podman:
+            try await runPodman(configuration)
+        case .local:
+            try await runLocal(configuration)
         }
+    }
+
+    private func runLocal(_ configuration: ShoalConfiguration) async throws {
+        try deploy.refuseIfRunning()
         // Served from the store, the plan's models must be in it (a models folder is checked when linked); the
         // store is also read to pack a plan when there is none.
         let readsStore = models == nil || !FileManager.default.fileExists(atPath: plan)
@@ -40,6 +49,26 @@ struct DeployRunCommand: AsyncParsableCommand {
         let state = try await deploy.deployment.start(spec, timeout: .seconds(timeout))
         print(DeployStatusCommand.table(state))
         print("gateway: http://\(configuration.server.host):\(configuration.server.gatewayPort)")
+    }
+
+    /// Plays the manifests' Deployments with podman, serving the store of shoal.yaml.
+    private func runPodman(_ configuration: ShoalConfiguration) async throws {
+        guard models == nil else {
+            throw ValidationError("--models is for runtime: local; runtime: podman serves the store of shoal.yaml (store.url)")
+        }
+        try deploy.refuseIfRunning()
+        let deployment = PodmanDeployment(directory: deploy.directory, podman: try deploy.podman())
+        try await deployment.requireImage(configuration.kubernetes.image)  // before a plan is packed and written
+        let placement = try await Self.plan(at: plan, configuration: configuration, store: try configuration.openStore(), serving: true)
+        let store = configuration.store.url
+        let folder = store.hasPrefix("s3://") ? nil : URL(fileURLWithPath: store).standardizedFileURL
+        let began = ContinuousClock.now
+        let state = try await deployment.start(
+            KubernetesManifests(configuration: configuration, plan: placement), storeFolder: folder, timeout: .seconds(timeout))
+        let ready = ContinuousClock.now - began
+        print(DeployStatusCommand.table(try await deployment.status(state)))
+        print("ready in \(String(format: "%.1f", Double(ready.components.seconds) + Double(ready.components.attoseconds) / 1e18)) s; "
+            + "gateway: http://\(configuration.server.host):\(configuration.server.gatewayPort)")
     }
 
     /// The plan at `path`, or a new one packed from `configuration` with `store`'s manifests and written there.

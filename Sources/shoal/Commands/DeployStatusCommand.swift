@@ -14,6 +14,19 @@ struct DeployStatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        if let podman = try deploy.podmanDeployment(), let state = try podman.state() {
+            var statuses = try await podman.status(state)
+            if let group {
+                statuses = statuses.filter { $0.member.name == group }
+                guard !statuses.isEmpty else { throw ValidationError("no group '\(group)' in the deployment") }
+            }
+            if json {
+                try ModelsOutput.printJSON(statuses.map(PodmanStatus.init))
+            } else {
+                print(Self.table(statuses))
+            }
+            return
+        }
         guard var state = try deploy.deployment.state() else {
             if json { print("null") } else { print("no deployment is running; start one with `shoal deploy run`") }
             return
@@ -37,5 +50,36 @@ struct DeployStatusCommand: AsyncParsableCommand {
                        member.models.joined(separator: ",")])
         }
         return "supervisor pid \(state.supervisorPid), started \(state.started)\n" + table.rendered
+    }
+
+    /// One row per pod of a podman deployment.
+    static func table(_ statuses: [PodmanDeployment.MemberStatus]) -> String {
+        var table = TextTable(["group", "container", "state", "pid", "address", "restarts", "models"])
+        for status in statuses {
+            table.add([status.member.name, status.member.containerName, status.state, status.pid.map(String.init) ?? "-",
+                       status.member.url, String(status.restarts), status.member.models.joined(separator: ",")])
+        }
+        return "podman (runtime: podman)\n" + table.rendered
+    }
+
+    /// A pod of a podman deployment as `status --json` prints it.
+    struct PodmanStatus: Encodable {
+        var name: String
+        var container: String
+        var state: String
+        var pid: Int?
+        var restarts: Int
+        var url: String
+        var models: [String]
+
+        init(_ status: PodmanDeployment.MemberStatus) {
+            name = status.member.name
+            container = status.member.containerName
+            state = status.state
+            pid = status.pid
+            restarts = status.restarts
+            url = status.member.url
+            models = status.member.models
+        }
     }
 }

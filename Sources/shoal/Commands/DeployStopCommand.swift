@@ -4,12 +4,19 @@ import ShoalControl
 struct DeployStopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stop",
-        abstract: "Stop the supervisor and every process of the deployment; none is left behind.")
+        abstract: "Stop the supervisor and every process of the deployment (runtime: podman: remove its pods, containers and volumes).")
 
     @OptionGroup var deploy: DeployOptions
 
     func run() async throws {
+        var pods: [String] = []
+        if let podman = try deploy.podmanDeployment() {
+            pods = try await podman.stop()
+            print("removed \(pods.count) pods, their containers and volumes: \(pods.joined(separator: ", "))")
+        }
         let stopped = try await deploy.deployment.stop()
-        print(stopped.isEmpty ? "no deployment was running" : "stopped \(stopped.count) processes")
+        if !stopped.isEmpty || pods.isEmpty {
+            print(stopped.isEmpty ? "no deployment was running" : "stopped \(stopped.count) processes")
+        }
     }
 }

@@ -27,6 +27,8 @@ extension Kubernetes {
         var volumes: [Volume]
         var nodeSelector: [String: String]?
         var terminationGracePeriodSeconds: Int?
+        /// Whether the pod shares the node's network (set only for podman, which has no Services).
+        var hostNetwork: Bool?
     }
 
     /// A container of a pod.
@@ -35,7 +37,7 @@ extension Kubernetes {
         var image: String
         var command: [String]
         var args: [String]
-        var ports: [ContainerPort]
+        var ports: [ContainerPort]?
         var resources: Resources
         var startupProbe: Probe?
         var readinessProbe: Probe?
@@ -109,6 +111,8 @@ extension Kubernetes {
         var emptyDir: EmptyDir?
         var persistentVolumeClaim: PersistentVolumeClaimSource?
         var configMap: ConfigMapSource?
+        /// A folder of the node (set only for podman, where the node is this machine).
+        var hostPath: HostPathSource?
 
         /// Scratch space that lives as long as the pod.
         struct EmptyDir: Codable, Sendable, Equatable {
@@ -124,6 +128,12 @@ extension Kubernetes {
         /// A ConfigMap's files.
         struct ConfigMapSource: Codable, Sendable, Equatable {
             var name: String
+        }
+
+        /// A folder of the node, and what it must be (`Directory`: an existing folder).
+        struct HostPathSource: Codable, Sendable, Equatable {
+            var path: String
+            var type: String
         }
     }
 }

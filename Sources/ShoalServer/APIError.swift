@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOHTTPTypes
 import ShoalInference
 
 /// Every error a client sees: a status, headers and the body `{"error": "..."}`. `init(_:)` is the one place
@@ -69,6 +70,20 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         var response = JSONResponse.make(ErrorBody(error: message), status: status)
         response.headers.append(contentsOf: headers)
         return response
+    }
+
+    /// Writes this error as a whole response saying `Connection: close`, then closes the connection: the answer
+    /// of a channel handler that refuses a connection before any request reaches the router.
+    func writeAndClose(on context: ChannelHandlerContext) {
+        let body = (try? JSONEncoder().encode(ErrorBody(error: message))) ?? Data()
+        var head = HTTPResponse(status: status, headerFields: headers)
+        head.headerFields[.contentType] = "application/json"
+        head.headerFields[.contentLength] = String(body.count)
+        head.headerFields[.connection] = "close"
+        context.write(NIOAny(HTTPResponsePart.head(head)), promise: nil)
+        context.write(NIOAny(HTTPResponsePart.body(context.channel.allocator.buffer(bytes: body))), promise: nil)
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil))).whenComplete { _ in bound.value.close(promise: nil) }
     }
 
     private struct ErrorBody: Encodable {

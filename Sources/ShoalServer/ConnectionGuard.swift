@@ -166,15 +166,9 @@ final class ConnectionGuard: Sendable {
         }
 
         private func refuse(context: ChannelHandlerContext) {
-            let body = #"{"error":"the server is at its limit of \#(connections.limit) connections, all busy; retry shortly"}"#
-            var head = HTTPResponse(status: .serviceUnavailable)
-            head.headerFields[.contentType] = "application/json"
-            head.headerFields[.contentLength] = String(body.utf8.count)
-            head.headerFields[.connection] = "close"
-            head.headerFields[.retryAfter] = "1"
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(string: body))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            APIError(.serviceUnavailable,
+                     "the server is at its limit of \(connections.limit) connections, all busy; retry shortly",
+                     headers: [.retryAfter: "1"]).writeAndClose(on: context)
         }
     }
 }

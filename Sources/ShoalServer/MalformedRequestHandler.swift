@@ -27,21 +27,12 @@ final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
             context.fireErrorCaught(error)
             return
         }
-        let (status, message): (HTTPResponse.Status, String) = switch error {
+        let refusal = switch error {
         case .headerOverflow:
-            (.requestHeaderFieldsTooLarge,
-             "the request's URL and headers exceed 80 KiB; send long texts in a POST body")
+            APIError(.requestHeaderFieldsTooLarge, "the request's URL and headers exceed 80 KiB; send long texts in a POST body")
         default:
-            (.badRequest, "malformed HTTP request (\(error)); the connection is closed")
+            APIError(.badRequest, "malformed HTTP request (\(error)); the connection is closed")
         }
-        let body = #"{"error":"\#(message)"}"#
-        var head = HTTPResponse(status: status)
-        head.headerFields[.contentType] = "application/json"
-        head.headerFields[.contentLength] = String(body.utf8.count)
-        head.headerFields[.connection] = "close"
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(string: body))), promise: nil)
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in bound.value.close(promise: nil) }
+        refusal.writeAndClose(on: context)
     }
 }

@@ -1,6 +1,7 @@
 import Metrics
 import Prometheus
 import ShoalInference
+import Synchronization
 
 /// The server's Prometheus registry, and the swift-metrics factory through which the engine and the HTTP layer
 /// both record into it: one path for every metric `/metrics` shows.
@@ -9,6 +10,8 @@ final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     /// A swift-metrics factory writing into `registry`, with buckets that suit inference latencies.
     let factory: PrometheusMetricsFactory
+    /// The request counters made so far.
+    private let requests = Mutex<[RequestKey: Metrics.Counter]>([:])
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -23,8 +26,22 @@ final class ServerMetrics: Sendable {
 
     /// Counts one request to `model` answered with `status`.
     func countRequest(model: String, status: Int) {
-        Metrics.Counter(label: "shoal_requests_total", dimensions: [("model", model), ("outcome", Self.outcome(status))], factory: factory)
-            .increment()
+        let outcome = Self.outcome(status)
+        // One counter per model and outcome, made once: every request passes here.
+        let counter = requests.withLock { counters in
+            let key = RequestKey(model: model, outcome: outcome)
+            if let counter = counters[key] { return counter }
+            let counter = Metrics.Counter(
+                label: "shoal_requests_total", dimensions: [("model", model), ("outcome", outcome)], factory: factory)
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    private struct RequestKey: Hashable {
+        let model: String
+        let outcome: String
     }
 
     /// The Prometheus text of every metric.

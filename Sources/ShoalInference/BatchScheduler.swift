@@ -18,8 +18,6 @@ final class BatchScheduler: @unchecked Sendable {
 
     private struct Queue {
         let instance: LoadedModel
-        /// The name the queue's metrics carry: the first name that used the instance.
-        let label: String
         var inputs: [Input] = []
         /// Tokens of `inputs`.
         var tokens = 0
@@ -27,7 +25,6 @@ final class BatchScheduler: @unchecked Sendable {
 
     private struct Batch {
         let instance: LoadedModel
-        let label: String
         var inputs: [Input]
     }
 
@@ -40,11 +37,11 @@ final class BatchScheduler: @unchecked Sendable {
     private var queues: [Int: Queue] = [:]
     /// Instances with queued inputs, the next to serve first.
     private var order: [Int] = []
+    /// Inputs in every queue.
+    private var queuedInputs = 0
     private var stopping = false
     /// Seconds the last batches took, smoothed, for Retry-After.
     private var batchSeconds = 0.01
-    /// Tokens per second of each instance's last batches, smoothed: what a request may ask within its timeout.
-    private var tokensPerSecond: [Int: Double] = [:]
 
     init(configuration: InferenceConfiguration, metrics: InferenceMetrics) {
         self.configuration = configuration
@@ -62,18 +59,19 @@ final class BatchScheduler: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { throw .shuttingDown }
-        try Self.admit(tokens: tokens, rate: tokensPerSecond[instance.id], timeout: configuration.limits.requestTimeout, name: name)
-        var queue = queues[instance.id] ?? Queue(instance: instance, label: name)
+        try Self.admit(tokens: tokens, rate: instance.tokensPerSecond.withLock { $0 }, timeout: configuration.limits.requestTimeout, name: name)
+        var queue = queues[instance.id] ?? Queue(instance: instance)
         if queue.inputs.count + texts.count > configuration.limits.maxQueuedInputs {
             // After a flood, most of a full queue may be requests nobody waits for any more: they leave now,
             // not batch by batch, so that they do not keep refusing live clients.
+            let before = queue.inputs.count
             queue.inputs.removeAll { input in
                 guard input.request.isFinished || input.request.isAbandoned() else { return false }
-                input.request.fail(.cancelled)
-                metrics.countDropped(input.request.modelName, reason: "cancelled")
+                drop(input, reason: "cancelled")
                 queue.tokens -= input.encoding.ids.count
                 return true
             }
+            queuedInputs -= before - queue.inputs.count
             if queue.inputs.isEmpty, let position = order.firstIndex(of: instance.id) { order.remove(at: position) }
         }
         guard queue.inputs.count + texts.count <= configuration.limits.maxQueuedInputs else {
@@ -86,7 +84,8 @@ final class BatchScheduler: @unchecked Sendable {
             queue.inputs.append(Input(request: request, index: index, encoding: encoding, enqueued: now))
         }
         queue.tokens += tokens
-        metrics.model(queue.label).queueDepth.record(queue.inputs.count)
+        queuedInputs += texts.count
+        metrics.queuedInputs.record(queuedInputs)
         queues[instance.id] = queue
         condition.signal()
     }
@@ -122,7 +121,7 @@ final class BatchScheduler: @unchecked Sendable {
             }
             encodings.append(encoding)
         }
-        metrics.model(name).tokenizeDuration.record(duration: started.duration(to: clock.now))
+        metrics.workload(instance).tokenizeDuration.record(duration: started.duration(to: clock.now))
         return encodings
     }
 
@@ -176,7 +175,7 @@ final class BatchScheduler: @unchecked Sendable {
                     count += 1
                     tokens += next
                 }
-                let batch = Batch(instance: queue.instance, label: queue.label, inputs: Array(queue.inputs.prefix(count)))
+                let batch = Batch(instance: queue.instance, inputs: Array(queue.inputs.prefix(count)))
                 queue.inputs.removeFirst(count)
                 queue.tokens -= tokens
                 order.remove(at: position)
@@ -186,7 +185,8 @@ final class BatchScheduler: @unchecked Sendable {
                     queues[id] = queue
                     order.append(id)
                 }
-                metrics.model(queue.label).queueDepth.record(queue.inputs.count)
+                queuedInputs -= count
+                metrics.queuedInputs.record(queuedInputs)
                 return batch
             }
             if order.isEmpty && stopping { return nil }
@@ -205,14 +205,13 @@ final class BatchScheduler: @unchecked Sendable {
         var kept = batch
         kept.inputs.removeAll { input in
             if input.request.isFinished || input.request.isAbandoned() {
-                input.request.fail(.cancelled)
-                metrics.countDropped(input.request.modelName, reason: "cancelled")
+                drop(input, reason: "cancelled")
                 return true
             }
             if now > input.request.deadline {
                 input.request.fail(.timedOut(
                     name: input.request.modelName, seconds: configuration.limits.requestTimeout.seconds))
-                metrics.countDropped(input.request.modelName, reason: "timed_out")
+                countDropped(input, reason: "timed_out")
                 return true
             }
             return false
@@ -220,15 +219,26 @@ final class BatchScheduler: @unchecked Sendable {
         return kept
     }
 
+    /// Ends an input nobody waits for any more, failing its request as cancelled.
+    private func drop(_ input: Input, reason: String) {
+        input.request.fail(.cancelled)
+        countDropped(input, reason: reason)
+    }
+
+    private func countDropped(_ input: Input, reason: String) {
+        metrics.countDropped(reason: reason)
+        input.request.counters.update { $0.dropped += 1 }
+    }
+
     // MARK: Computing
 
     private func compute(_ batch: Batch) {
         let clock = ContinuousClock()
         let started = clock.now
-        let handles = metrics.model(batch.label)
+        let handles = metrics.workload(batch.instance)
         let encodings = batch.inputs.map(\.encoding)
         for input in batch.inputs {
-            metrics.model(input.request.modelName).queueDuration.record(duration: input.enqueued.duration(to: started))
+            handles.queueDuration.record(duration: input.enqueued.duration(to: started))
         }
         do {
             let outputs = try batch.instance.model.run(encodings, on: pool)
@@ -242,6 +252,14 @@ final class BatchScheduler: @unchecked Sendable {
         let elapsed = started.duration(to: clock.now)
         let tokens = encodings.reduce(0) { $0 + $1.ids.count }
         handles.inferDuration.record(duration: elapsed)
+        for input in batch.inputs {
+            let waited = input.enqueued.duration(to: started).seconds
+            input.request.counters.update {
+                $0.inputs += 1
+                $0.queueSeconds += waited
+                $0.computeSeconds += elapsed.seconds
+            }
+        }
         handles.batchSize.record(encodings.count)
         handles.batchTokens.record(tokens)
         condition.lock()
@@ -249,7 +267,7 @@ final class BatchScheduler: @unchecked Sendable {
         // Small batches run far below the engine's rate: only batches of a useful size set what a request may ask.
         if tokens >= 256 {
             let rate = Double(tokens) / max(elapsed.seconds, 1e-6)
-            tokensPerSecond[batch.instance.id] = tokensPerSecond[batch.instance.id].map { 0.8 * $0 + 0.2 * rate } ?? rate
+            batch.instance.tokensPerSecond.withLock { $0 = $0.map { 0.8 * $0 + 0.2 * rate } ?? rate }
         }
         condition.unlock()
     }

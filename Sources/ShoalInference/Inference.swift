@@ -31,8 +31,7 @@ public final class Inference: Service, Sendable {
         async let loads: Void = registry.runLoads()
         for name in configuration.pinned.sorted() {
             do {
-                _ = try await registry.acquire(name)
-                registry.release(name)
+                registry.release(try await registry.acquire(name))
             } catch {
                 configuration.logger.error("cannot load pinned model", metadata: ["model": "\(name)", "error": "\(error)"])
             }
@@ -68,7 +67,7 @@ public final class Inference: Service, Sendable {
     /// What model `name` computes; loads it if needed.
     public func info(model name: String) async throws -> ModelInfo {
         let lease = try await registry.acquire(name)
-        registry.release(name)
+        registry.release(lease)
         return lease.info
     }
 
@@ -84,6 +83,11 @@ public final class Inference: Service, Sendable {
         try await registry.statuses()
     }
 
+    /// The state of model `name`, nil when the source does not have it; loads nothing.
+    public func index(model name: String) async throws -> ModelStatus? {
+        try await registry.status(of: name)
+    }
+
     /// Loads model `name` now (again, from its files, when it is loaded already).
     @discardableResult
     public func load(model name: String) async throws -> ModelInfo {
@@ -95,6 +99,19 @@ public final class Inference: Service, Sendable {
     public func unload(model name: String) async throws {
         guard try await registry.status(of: name) != nil else { throw InferenceError.unknownModel(name) }
         try await registry.unload(name)
+    }
+
+    /// What model `name` has done since the start (zeros when it has not been asked for); throws `unknownModel`
+    /// for a name the source does not have. Loads nothing.
+    public func statistics(model name: String) async throws -> ModelStatistics {
+        if let statistics = registry.statistics(of: name) { return statistics }
+        guard try await registry.status(of: name) != nil else { throw InferenceError.unknownModel(name) }
+        return ModelStatistics(name: name)
+    }
+
+    /// The statistics of the `count` models that answered most requests, busiest first, then the pinned ones.
+    public func busiestModels(_ count: Int) -> [ModelStatistics] {
+        registry.busiest(count)
     }
 
     /// Bytes of model parameters in memory.

@@ -10,12 +10,17 @@ import Synchronization
 
 /// The models in memory: loads them on first use (one load however many callers wait), shares one instance
 /// between names whose files are the same, and evicts the least recently used idle ones to stay in budget.
+///
+/// Every operation on one model costs the same however many models the registry knows: names and instances
+/// are found by key, the idle instances are kept in least-recently-used order as they become idle, and the
+/// counts the gauges show are kept as they change.
 final class ModelRegistry: Sendable {
     /// A model handed to one request; give it back with `release(_:)`.
     struct Lease: Sendable {
         let name: String
         let version: String
         let instance: LoadedModel
+        let counters: ModelCounters
 
         var info: ModelInfo {
             let model = instance.model
@@ -32,23 +37,87 @@ final class ModelRegistry: Sendable {
         case failed(reason: String)
     }
 
+    /// A name the registry knows: what state its model is in, and its statistics.
     private struct Entry {
         var phase: Phase
+        let counters: ModelCounters
+    }
+
+    /// One loaded instance and what holds it in memory.
+    private struct Slot {
+        let instance: LoadedModel
+        /// The slot of the encoder this head runs over.
+        let base: Int?
+        /// Names ready with this instance, and how many of them are pinned.
+        var names: Set<String> = []
+        var pinnedNames = 0
+        /// Requests using it now.
         var leases = 0
-        var lastUsed = ContinuousClock.now
+        /// Heads loaded (or loading) over this instance's encoder.
+        var heads = 0
+
+        /// Whether eviction may take it: named, and nothing uses or pins it.
+        var isEvictable: Bool { !names.isEmpty && pinnedNames == 0 && leases == 0 && heads == 0 }
     }
 
     private struct State {
         var entries: [String: Entry] = [:]
-        /// Loaded instances by fingerprint.
-        var instances: [String: LoadedModel] = [:]
+        var slots: [Int: Slot] = [:]
+        /// The slot of each fingerprint loaded.
+        var byFingerprint: [String: Int] = [:]
+        /// Evictable slots, the one idle longest first, and their bytes.
+        var idle = LeastRecentlyUsed<Int>()
+        var idleBytes = 0
         /// Bytes of the loaded instances.
         var used = 0
         /// Bytes set aside for loads in progress.
         var reserved = 0
+        /// Names whose model is ready.
+        var ready = 0
         var nextID = 0
         /// Heads waiting for a base that another head is loading, by the base's fingerprint.
         var baseWaiters: [String: [CheckedContinuation<LoadedModel?, any Error>]] = [:]
+
+        /// Changes slot `id`, keeping the idle order: a slot that becomes evictable is the most recent, one that
+        /// stops being evictable leaves the order.
+        mutating func update(_ id: Int, _ change: (inout Slot) -> Void) {
+            guard var slot = slots[id] else { return }
+            let was = slot.isEvictable
+            change(&slot)
+            slots[id] = slot
+            switch (was, slot.isEvictable) {
+            case (true, false):
+                idle.remove(id)
+                idleBytes -= slot.instance.bytes
+            case (false, true):
+                idle.append(id)
+                idleBytes += slot.instance.bytes
+            default:
+                break
+            }
+        }
+
+        /// Adds a loaded instance, holding its base.
+        mutating func insert(_ instance: LoadedModel, base: Int?) {
+            slots[instance.id] = Slot(instance: instance, base: base)
+            byFingerprint[instance.fingerprint] = instance.id
+            used += instance.bytes
+        }
+
+        /// Drops slot `id` once no name and no head holds it, then its base if that is left unheld too.
+        mutating func dropIfUnheld(_ id: Int) {
+            guard let slot = slots[id], slot.names.isEmpty, slot.heads == 0 else { return }
+            slots[id] = nil
+            if byFingerprint[slot.instance.fingerprint] == id { byFingerprint[slot.instance.fingerprint] = nil }
+            used -= slot.instance.bytes
+            if let base = slot.base { releaseBase(base) }
+        }
+
+        /// Ends one head's hold on base slot `id`.
+        mutating func releaseBase(_ id: Int) {
+            update(id) { $0.heads -= 1 }
+            dropIfUnheld(id)
+        }
     }
 
     private let source: any ModelSource
@@ -85,11 +154,12 @@ final class ModelRegistry: Sendable {
     func acquire(_ name: String) async throws -> Lease {
         let hit: Lease? = state.withLock { state in
             guard case .ready(let lease) = state.entries[name]?.phase else { return nil }
-            state.entries[name]?.leases += 1
+            state.update(lease.instance.id) { $0.leases += 1 }
             return lease
         }
         if let hit {
-            metrics.model(name).cacheHits.increment()
+            hit.counters.update { $0.cacheHits += 1 }
+            metrics.cacheHits.increment()
             return hit
         }
         guard ModelReference.isValidName(name) else { throw InferenceError.unknownModel(name) }
@@ -97,14 +167,17 @@ final class ModelRegistry: Sendable {
             let startLoad: Bool = state.withLock { state in
                 switch state.entries[name]?.phase {
                 case .ready(let lease):
-                    state.entries[name]?.leases += 1
+                    state.update(lease.instance.id) { $0.leases += 1 }
                     continuation.resume(returning: lease)
                 case .loading(let waiters):
                     state.entries[name]?.phase = .loading(waiters: waiters + [continuation])
                 case .failed(let reason):
                     continuation.resume(throwing: InferenceError.modelUnavailable(name: name, reason: reason))
-                case .idle, nil:
-                    state.entries[name, default: Entry(phase: .idle(reason: ""))].phase = .loading(waiters: [continuation])
+                case .idle:
+                    state.entries[name]?.phase = .loading(waiters: [continuation])
+                    return true
+                case nil:
+                    state.entries[name] = Entry(phase: .loading(waiters: [continuation]), counters: ModelCounters(name: name))
                     return true
                 }
                 return false
@@ -116,10 +189,10 @@ final class ModelRegistry: Sendable {
     }
 
     /// Gives back a model taken by `acquire(_:)`.
-    func release(_ name: String) {
+    func release(_ lease: Lease) {
         state.withLock { state in
-            state.entries[name]?.leases -= 1
-            state.entries[name]?.lastUsed = .now
+            // Taken out of the idle order and put back as its most recent: the order is by last use.
+            state.update(lease.instance.id) { $0.leases -= 1 }
         }
     }
 
@@ -127,15 +200,14 @@ final class ModelRegistry: Sendable {
     func load(explicitly name: String) async throws -> Lease {
         try await unload(name)
         let lease = try await acquire(name)
-        release(name)
+        release(lease)
         return lease
     }
 
     /// Drops `name` from memory (its instance goes when no other name shares it); in-flight requests finish.
     func unload(_ name: String) async throws {
         if case .loading = state.withLock({ $0.entries[name]?.phase }) {
-            _ = try? await acquire(name)
-            release(name)
+            if let lease = try? await acquire(name) { release(lease) }
         }
         state.withLock { state in
             guard state.entries[name] != nil else { return }
@@ -169,6 +241,31 @@ final class ModelRegistry: Sendable {
             guard descriptor != nil || entry != nil else { return nil }
             return status(name, version: descriptor?.version ?? "1", entry: entry)
         }
+    }
+
+    /// The statistics of `name` when the registry knows it (it has been asked for since the start).
+    func statistics(of name: String) -> ModelStatistics? {
+        state.withLock { $0.entries[name]?.counters }?.snapshot
+    }
+
+    /// The statistics of the `count` models that answered most requests, busiest first, and of the pinned ones.
+    func busiest(_ count: Int) -> [ModelStatistics] {
+        guard count > 0 else { return [] }
+        let all = state.withLock { $0.entries.values.map(\.counters) }
+        var top: [(requests: Int, counters: ModelCounters)] = []
+        for counters in all {
+            let requests = counters.requests
+            guard requests > 0, top.count < count || requests > top[top.count - 1].requests else { continue }
+            let position = top.firstIndex { $0.requests < requests } ?? top.count
+            top.insert((requests, counters), at: position)
+            if top.count > count { top.removeLast() }
+        }
+        var chosen = top.map(\.counters.snapshot)
+        let shown = Set(chosen.map(\.name))
+        for name in configuration.pinned.sorted() where !shown.contains(name) {
+            if let statistics = statistics(of: name) { chosen.append(statistics) }
+        }
+        return chosen
     }
 
     /// Whether a model of this name is in memory.
@@ -206,6 +303,8 @@ final class ModelRegistry: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         var reservation = 0
+        // The base slot this load holds (a head's encoder), until the head's own slot takes the hold over.
+        var heldBase: Int?
         do {
             guard let location = try await source.locate(name) else {
                 finish(name, with: .failure(.unknownModel(name)), outcome: nil)
@@ -218,45 +317,59 @@ final class ModelRegistry: Sendable {
             } else {
                 fingerprint = try await Thread.run(named: "shoal-load") { try ModelFingerprint.compute(folder: folder) }
             }
-            if let shared = state.withLock({ $0.instances[fingerprint] }) {
-                finish(name, with: .success(Lease(name: name, version: location.version, instance: shared)), outcome: "shared")
+            let counters = try counters(of: name)
+            if let shared = state.withLock({ state in state.byFingerprint[fingerprint].flatMap { state.slots[$0]?.instance } }) {
+                finish(name, with: .success(Lease(name: name, version: location.version, instance: shared, counters: counters)),
+                       outcome: "shared")
                 return
             }
             let bytes = Self.estimatedBytes(folder: folder)
-            try state.withLock { state throws(InferenceError) in
-                try makeRoom(for: bytes, name: name, in: &state)
+            let evicted = try state.withLock { state throws(InferenceError) in
+                let evicted = try makeRoom(for: bytes, name: name, in: &state)
                 state.reserved += bytes
+                return evicted
             }
             reservation = bytes  // only now taken: the error path gives back what was taken, no more
-            Self.returnFreedMemory()
+            if evicted { Self.returnFreedMemory() }
             let options = configuration.modelOptions
             let model: Model
             if let base = location.base {
-                let encoder = try await sharedBase(base, for: name).model
-                model = try await Thread.run(named: "shoal-load") { try Model(base: encoder, head: folder) }
+                let encoder = try await sharedBase(base, for: name)
+                heldBase = encoder.id
+                model = try await Thread.run(named: "shoal-load") { try Model(base: encoder.model, head: folder) }
             } else {
                 model = try await Thread.run(named: "shoal-load") { try Model(folder: folder, options: options) }
             }
+            let family = location.base?.name ?? name
             let lease = try state.withLock { state throws(InferenceError) -> Lease in
                 state.reserved -= bytes
                 reservation = 0
-                if let shared = state.instances[fingerprint] {
-                    return Lease(name: name, version: location.version, instance: shared)
+                if let id = state.byFingerprint[fingerprint], let shared = state.slots[id] {
+                    return Lease(name: name, version: location.version, instance: shared.instance, counters: counters)
                 }
                 state.nextID += 1
-                let instance = LoadedModel(id: state.nextID, model: model, fingerprint: fingerprint)
-                try makeRoom(for: instance.bytes, name: name, in: &state)
-                state.instances[fingerprint] = instance
-                state.used += instance.bytes
-                return Lease(name: name, version: location.version, instance: instance)
+                let instance = LoadedModel(id: state.nextID, model: model, fingerprint: fingerprint, family: family)
+                _ = try makeRoom(for: instance.bytes, name: name, in: &state)
+                state.insert(instance, base: heldBase)
+                heldBase = nil
+                return Lease(name: name, version: location.version, instance: instance, counters: counters)
             }
-            metrics.model(name).loadDuration.record(duration: started.duration(to: clock.now))
+            if let heldBase { state.withLock { $0.releaseBase(heldBase) } }  // an identical head was loaded meanwhile
+            let duration = started.duration(to: clock.now)
+            metrics.workload(lease.instance).loadDuration.record(duration: duration)
+            counters.update {
+                $0.loads += 1
+                $0.loadSeconds += duration.seconds
+            }
             configuration.logger.info("loaded model", metadata: [
-                "model": "\(name)", "bytes": "\(lease.instance.bytes)", "duration": "\(started.duration(to: clock.now))",
+                "model": "\(name)", "bytes": "\(lease.instance.bytes)", "duration": "\(duration)",
             ])
             finish(name, with: .success(lease), outcome: "loaded")
         } catch {
-            if reservation > 0 { state.withLock { $0.reserved -= reservation } }
+            state.withLock { state in
+                state.reserved -= reservation
+                if let heldBase { state.releaseBase(heldBase) }
+            }
             let failure = (error as? InferenceError)
                 ?? .modelUnavailable(name: name, reason: (error as? ModelError)?.description ?? "\(error)")
             configuration.logger.error("cannot load model", metadata: ["model": "\(name)", "error": "\(failure)"])
@@ -264,20 +377,27 @@ final class ModelRegistry: Sendable {
         }
     }
 
-    /// The loaded instance of a head's base, loading it (within the budget) if no name or head holds it yet;
-    /// heads that ask while it loads wait for that one load.
+    /// The counters of `name`, whose load is under way.
+    private func counters(of name: String) throws(InferenceError) -> ModelCounters {
+        guard let counters = state.withLock({ $0.entries[name]?.counters }) else { throw .shuttingDown }
+        return counters
+    }
+
+    /// The loaded instance of a head's base, held for the head (release the hold with `State.releaseBase`),
+    /// loading it (within the budget) if nothing holds it yet; heads that ask while it loads wait for that one load.
     private func sharedBase(_ base: SharedBase, for name: String) async throws -> LoadedModel {
         let bytes = Self.estimatedBytes(folder: base.folder)
         // nil: this head loads the base; the others get the instance it loads (or its error).
         let ready: LoadedModel? = try await withCheckedThrowingContinuation { continuation in
             state.withLock { state in
-                if let loaded = state.instances[base.fingerprint] {
+                if let id = state.byFingerprint[base.fingerprint], let loaded = state.slots[id]?.instance {
+                    state.update(id) { $0.heads += 1 }
                     continuation.resume(returning: loaded)
                 } else if state.baseWaiters[base.fingerprint] != nil {
                     state.baseWaiters[base.fingerprint]?.append(continuation)
                 } else {
                     do {
-                        try makeRoom(for: bytes, name: name, in: &state)
+                        _ = try makeRoom(for: bytes, name: name, in: &state)
                         state.reserved += bytes
                         state.baseWaiters[base.fingerprint] = []
                         continuation.resume(returning: nil)
@@ -298,13 +418,17 @@ final class ModelRegistry: Sendable {
         let (result, waiters) = state.withLock { state in
             state.reserved -= bytes
             let waiters = state.baseWaiters.removeValue(forKey: base.fingerprint) ?? []
-            let result = loaded.map { model in
-                if let shared = state.instances[base.fingerprint] { return shared }
-                state.nextID += 1
-                let instance = LoadedModel(id: state.nextID, model: model, fingerprint: base.fingerprint)
-                state.instances[base.fingerprint] = instance
-                state.used += instance.bytes
-                return instance
+            let result = loaded.map { model -> LoadedModel in
+                let id: Int
+                if let shared = state.byFingerprint[base.fingerprint] {
+                    id = shared
+                } else {
+                    state.nextID += 1
+                    id = state.nextID
+                    state.insert(LoadedModel(id: id, model: model, fingerprint: base.fingerprint, family: base.name), base: nil)
+                }
+                state.update(id) { $0.heads += 1 + waiters.count }
+                return state.slots[id]!.instance
             }
             return (result, waiters)
         }
@@ -314,13 +438,18 @@ final class ModelRegistry: Sendable {
 
     /// Ends a load: hands the outcome to every waiter and records the entry's new phase.
     private func finish(_ name: String, with result: Result<Lease, InferenceError>, outcome: String?) {
+        let pinned = configuration.pinned.contains(name)
         let waiters: [CheckedContinuation<Lease, any Error>] = state.withLock { state in
             guard case .loading(let waiters) = state.entries[name]?.phase else { return [] }
             switch result {
             case .success(let lease):
                 state.entries[name]?.phase = .ready(lease)
-                state.entries[name]?.leases += waiters.count
-                state.entries[name]?.lastUsed = .now
+                state.ready += 1
+                state.update(lease.instance.id) { slot in
+                    slot.names.insert(name)
+                    if pinned { slot.pinnedNames += 1 }
+                    slot.leases += waiters.count
+                }
             case .failure(.unknownModel):
                 state.entries[name] = nil
             case .failure(.cannotFit):
@@ -335,8 +464,11 @@ final class ModelRegistry: Sendable {
             return waiters
         }
         if let outcome {
-            metrics.countLoad(name, outcome: outcome)
-            if case .success = result { metrics.model(name).cacheMisses.increment(by: waiters.count) }
+            metrics.countLoad(outcome: outcome)
+            if case .success(let lease) = result {
+                lease.counters.update { $0.cacheMisses += waiters.count }
+                metrics.cacheMisses.increment(by: waiters.count)
+            }
         }
         for waiter in waiters { waiter.resume(with: result) }
         publishGauges()
@@ -344,77 +476,45 @@ final class ModelRegistry: Sendable {
 
     // MARK: Memory
 
-    /// Evicts least recently used idle, unpinned instances until `bytes` more fit the budget; evicts nothing if
-    /// even evicting all of them would not make room.
-    private func makeRoom(for bytes: Int, name: String, in state: inout State) throws(InferenceError) {
-        guard let budget = configuration.limits.memoryBudget else { return }
-        // One pass over entries and instances, so that a load costs O(models), not O(models²), with thousands loaded.
-        var namesByInstance: [ObjectIdentifier: [String]] = [:]
-        for (entryName, entry) in state.entries {
-            if case .ready(let lease) = entry.phase { namesByInstance[ObjectIdentifier(lease.instance), default: []].append(entryName) }
+    /// Evicts the idle, unpinned instances used longest ago until `bytes` more fit the budget; evicts nothing if
+    /// even evicting all of them would not make room. Returns whether it evicted any.
+    private func makeRoom(for bytes: Int, name: String, in state: inout State) throws(InferenceError) -> Bool {
+        guard let budget = configuration.limits.memoryBudget else { return false }
+        guard state.used + state.reserved + bytes - state.idleBytes <= budget else {
+            throw .cannotFit(name: name, bytes: bytes, budget: max(0, budget - (state.used + state.reserved - state.idleBytes)))
         }
-        let basesOfHeads = Set(state.instances.values.compactMap { $0.model.base.map(ObjectIdentifier.init) })
-        var candidates = state.instances.values.compactMap { instance -> (LoadedModel, ContinuousClock.Instant)? in
-            let names = namesByInstance[ObjectIdentifier(instance)] ?? []
-            // A base stays while heads use it; it goes with the last of them (see `detach`).
-            guard !names.isEmpty, !basesOfHeads.contains(ObjectIdentifier(instance.model)) else { return nil }
-            let idle = names.allSatisfy { (state.entries[$0]?.leases ?? 0) == 0 && !configuration.pinned.contains($0) }
-            guard idle else { return nil }
-            let lastUsed = names.compactMap { state.entries[$0]?.lastUsed }.max() ?? .now
-            return (instance, lastUsed)
-        }
-        let freeable = candidates.reduce(0) { $0 + $1.0.bytes }
-        guard state.used + state.reserved + bytes - freeable <= budget else {
-            throw .cannotFit(name: name, bytes: bytes, budget: max(0, budget - (state.used + state.reserved - freeable)))
-        }
-        candidates.sort { $0.1 < $1.1 }
-        for (instance, _) in candidates where state.used + state.reserved + bytes > budget {
-            for evicted in namesByInstance[ObjectIdentifier(instance)] ?? [] {
-                detach(evicted, reason: "evicted", in: &state)
-                metrics.model(evicted).evictions.increment()
-                configuration.logger.info("evicted model", metadata: ["model": "\(evicted)", "for": "\(name)"])
+        var evicted = false
+        while state.used + state.reserved + bytes > budget, let oldest = state.idle.oldest, let slot = state.slots[oldest] {
+            for victim in slot.names.sorted() {
+                detach(victim, reason: "evicted", in: &state)
+                state.entries[victim]?.counters.update { $0.evictions += 1 }
+                metrics.evictions.increment()
+                configuration.logger.info("evicted model", metadata: ["model": "\(victim)", "for": "\(name)"])
             }
+            evicted = true
         }
+        return evicted
     }
 
-    /// Takes `name` out of memory; its instance goes when no other name holds it.
+    /// Takes `name` out of memory; its instance goes when no other name and no head holds it.
     private func detach(_ name: String, reason: String, in state: inout State) {
         guard case .ready(let lease) = state.entries[name]?.phase else {
             if case .failed = state.entries[name]?.phase { state.entries[name]?.phase = .idle(reason: reason) }
             return
         }
         state.entries[name]?.phase = .idle(reason: reason)
-        release(lease.instance, in: &state)
-    }
-
-    /// Drops an instance no name and no head holds any more, then its base if that is left unused too.
-    private func release(_ instance: LoadedModel, in state: inout State) {
-        guard names(of: instance, in: state).isEmpty, !hasHeads(instance, in: state),
-              state.instances[instance.fingerprint] === instance else { return }
-        state.instances[instance.fingerprint] = nil
-        state.used -= instance.bytes
-        if let base = instance.model.base, let baseInstance = state.instances.values.first(where: { $0.model === base }) {
-            release(baseInstance, in: &state)
+        state.ready -= 1
+        let pinned = configuration.pinned.contains(name)
+        state.update(lease.instance.id) { slot in
+            slot.names.remove(name)
+            if pinned { slot.pinnedNames -= 1 }
         }
-    }
-
-    /// Whether loaded heads share this instance's encoder.
-    private func hasHeads(_ instance: LoadedModel, in state: State) -> Bool {
-        state.instances.values.contains { $0.model.base === instance.model }
-    }
-
-    private func names(of instance: LoadedModel, in state: State) -> [String] {
-        state.entries.compactMap { name, entry in
-            guard case .ready(let lease) = entry.phase, lease.instance === instance else { return nil }
-            return name
-        }
+        state.dropIfUnheld(lease.instance.id)
     }
 
     private func publishGauges() {
-        let (loaded, used) = state.withLock { state in
-            (state.entries.values.filter { if case .ready = $0.phase { true } else { false } }.count, state.used)
-        }
-        metrics.modelsLoaded.record(loaded)
+        let (ready, used) = state.withLock { ($0.ready, $0.used) }
+        metrics.modelsLoaded.record(ready)
         metrics.memoryUsed.record(used)
     }
 

@@ -35,12 +35,15 @@ public struct ModelLocation: Sendable, Hashable {
 
 /// The embedding model whose encoder a head shares.
 public struct SharedBase: Sendable, Hashable {
+    /// Its name in the source.
+    public var name: String
     /// Its Hugging Face model folder.
     public var folder: URL
     /// The sha256 identity of its files; one instance is loaded per fingerprint.
     public var fingerprint: String
 
-    public init(folder: URL, fingerprint: String) {
+    public init(name: String, folder: URL, fingerprint: String) {
+        self.name = name
         self.folder = folder
         self.fingerprint = fingerprint
     }

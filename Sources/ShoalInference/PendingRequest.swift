@@ -15,14 +15,17 @@ final class PendingRequest: Sendable {
 
     /// The model name the request was made to, for metrics and errors.
     let modelName: String
+    /// The statistics of that model.
+    let counters: ModelCounters
     /// When the request stops being worth computing.
     let deadline: ContinuousClock.Instant
     /// Whether the client has gone away; checked before compute.
     let isAbandoned: @Sendable () -> Bool
     private let state: Mutex<State>
 
-    init(modelName: String, inputs: Int, deadline: ContinuousClock.Instant, isAbandoned: @escaping @Sendable () -> Bool) {
+    init(modelName: String, counters: ModelCounters, inputs: Int, deadline: ContinuousClock.Instant, isAbandoned: @escaping @Sendable () -> Bool) {
         self.modelName = modelName
+        self.counters = counters
         self.deadline = deadline
         self.isAbandoned = isAbandoned
         state = Mutex(State(outputs: Array(repeating: [], count: inputs), remaining: inputs))

@@ -1,3 +1,6 @@
+import Foundation
+import ShoalStore
+
 /// A model of the engine, loaded: what it computes, and the way to run inputs through it. It is not evicted
 /// while a `ServedModel` holds it, so a caller can check a request against `info` before anything is queued.
 public final class ServedModel: Sendable {
@@ -18,7 +21,7 @@ public final class ServedModel: Sendable {
     }
 
     deinit {
-        registry.release(lease.name)
+        registry.release(lease)
     }
 
     /// The outputs for `texts`: embeddings or class probabilities, one row per text. The texts are tokenized and
@@ -28,11 +31,23 @@ public final class ServedModel: Sendable {
         -> InferenceResult {
         try configuration.validate(texts)
         try Task.checkCancellation()
+        let started = ContinuousClock.now
         let request = PendingRequest(
-            modelName: lease.name, inputs: texts.count, deadline: .now + configuration.limits.requestTimeout,
-            isAbandoned: isAbandoned)
-        try scheduler.enqueue(request, texts: texts, on: lease.instance, name: lease.name)
-        let (outputs, tokens) = try await request.outputs()
-        return InferenceResult(model: info, outputs: outputs, tokenCount: tokens)
+            modelName: lease.name, counters: lease.counters, inputs: texts.count,
+            deadline: started + configuration.limits.requestTimeout, isAbandoned: isAbandoned)
+        do {
+            try scheduler.enqueue(request, texts: texts, on: lease.instance, name: lease.name)
+            let (outputs, tokens) = try await request.outputs()
+            let seconds = (ContinuousClock.now - started).seconds
+            lease.counters.update {
+                $0.requests += 1
+                $0.requestSeconds += seconds
+                $0.lastUsed = Date()
+            }
+            return InferenceResult(model: info, outputs: outputs, tokenCount: tokens)
+        } catch {
+            lease.counters.update { $0.failures += 1 }
+            throw error
+        }
     }
 }

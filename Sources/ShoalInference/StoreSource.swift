@@ -46,7 +46,8 @@ public struct StoreSource: ModelSource {
             folder: try await folder(for: manifest), version: manifest.version, fingerprint: manifest.contentDigest)
         if let base = manifest.base {
             let baseManifest = try await store.manifest(ModelReference(name: base.name, version: base.version))
-            location.base = SharedBase(folder: try await folder(for: baseManifest), fingerprint: baseManifest.contentDigest)
+            location.base = SharedBase(
+                name: base.name, folder: try await folder(for: baseManifest), fingerprint: baseManifest.contentDigest)
             // A head's outputs depend on its base too.
             location.fingerprint = FileDigest.sha256(of: Data((manifest.contentDigest + baseManifest.contentDigest).utf8))
         }

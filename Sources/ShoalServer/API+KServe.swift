@@ -31,6 +31,12 @@ extension API {
                 try await infer(request, context: context)
             }
         }
+        router.get("/v2/models/:model/stats") { _, context in
+            let name = try modelName(context)
+            let statistics = try await inference.statistics(model: name)
+            let version = try await inference.index(model: name)?.version ?? "1"
+            return JSONResponse.make(KServe.Statistics(models: [.init(statistics, version: version)]))
+        }
         router.post("/v2/repository/index") { request, _ in
             let filter = try await indexFilter(request)
             let entries = try await inference.index()

@@ -8,7 +8,7 @@ extension API {
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition(models: inference.busiestModels(configuration.metricsModels)))))
         }
         router.get("/openapi.json") { _, _ in
             guard let document = Self.openAPIDocument else {

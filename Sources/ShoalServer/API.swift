@@ -57,12 +57,11 @@ struct API: Sendable {
             let model = try await inference.model(name)
             try check(model.info)
             let result = try await model.infer(texts) { !channel.isActive }
-            metrics.countRequest(model: name, status: 200)
+            metrics.countRequest(status: 200)
             return result
         } catch {
             let apiError = APIError(error)
-            // Unknown names are counted together, so clients cannot grow the label set.
-            metrics.countRequest(model: apiError.status == .notFound ? "unknown" : name, status: apiError.status.code)
+            metrics.countRequest(status: apiError.status.code)
             throw apiError
         }
     }

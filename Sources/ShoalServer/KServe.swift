@@ -261,3 +261,80 @@ enum KServe {
     static let probabilitiesOutput = "probabilities"
     static let labelOutput = "label"
 }
+
+extension KServe {
+    /// `GET /v2/models/{name}/stats`: the statistics extension's shape (as Triton answers it), with Shoal's own
+    /// figures under `shoal`. Durations are nanoseconds summed over the counted events.
+    struct Statistics: Encodable {
+        let models: [Model]
+
+        enum CodingKeys: String, CodingKey { case models = "model_stats" }
+
+        /// One model's statistics.
+        struct Model: Encodable {
+            let name: String
+            let version: String
+            /// Milliseconds since 1970 of the last answered request; 0 for never.
+            let lastInference: Int64
+            let inferenceCount: Int
+            let executionCount: Int
+            let inferenceStats: InferenceStats
+            let shoal: Extra
+
+            enum CodingKeys: String, CodingKey {
+                case name, version, lastInference = "last_inference", inferenceCount = "inference_count"
+                case executionCount = "execution_count", inferenceStats = "inference_stats", shoal
+            }
+
+            init(_ statistics: ModelStatistics, version: String) {
+                name = statistics.name
+                self.version = version
+                lastInference = statistics.lastUsed.map { Int64($0.timeIntervalSince1970 * 1_000) } ?? 0
+                inferenceCount = statistics.inputs
+                executionCount = statistics.requests
+                inferenceStats = InferenceStats(
+                    success: .init(statistics.requests, seconds: statistics.requestSeconds),
+                    fail: .init(statistics.failures, seconds: 0),
+                    queue: .init(statistics.inputs, seconds: statistics.queueSeconds),
+                    computeInfer: .init(statistics.inputs, seconds: statistics.computeSeconds))
+                shoal = Extra(
+                    loads: .init(statistics.loads, seconds: statistics.loadSeconds), evictions: statistics.evictions,
+                    cacheHits: statistics.cacheHits, cacheMisses: statistics.cacheMisses, droppedInputs: statistics.dropped)
+            }
+        }
+
+        /// Counts and summed durations by phase: requests for success and fail, inputs for queue and compute.
+        struct InferenceStats: Encodable {
+            let success: Duration
+            let fail: Duration
+            let queue: Duration
+            let computeInfer: Duration
+
+            enum CodingKeys: String, CodingKey { case success, fail, queue, computeInfer = "compute_infer" }
+        }
+
+        /// How many events, and their nanoseconds in all.
+        struct Duration: Encodable {
+            let count: Int
+            let ns: Int64
+
+            init(_ count: Int, seconds: Double) {
+                self.count = count
+                ns = Int64((seconds * 1e9).rounded())
+            }
+        }
+
+        /// What the extension has no field for.
+        struct Extra: Encodable {
+            let loads: Duration
+            let evictions: Int
+            let cacheHits: Int
+            let cacheMisses: Int
+            let droppedInputs: Int
+
+            enum CodingKeys: String, CodingKey {
+                case loads, evictions, cacheHits = "cache_hits", cacheMisses = "cache_misses", droppedInputs = "dropped_inputs"
+            }
+        }
+    }
+}

@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     /// request head, or is answered 503 when every connection has a request in flight. The default leaves room
     /// under the process's open-file limit for model files, logs and outgoing connections.
     public var maxConnections = ServerConfiguration.defaultMaxConnections
+    /// Models whose own series `/metrics` shows: this many of the busiest, and the pinned ones. Every other
+    /// series is a total or labelled by workload, so the exposition's size does not grow with the number of models.
+    public var metricsModels = 20
     /// The engine's settings.
     public var inference = InferenceConfiguration()
     /// The server's logger; every request's messages carry its `request_id`.

@@ -14,8 +14,8 @@ import Testing
 
     init() throws {
         folders = try ModelFolders()
-        hot = LoadedModel(id: 1, model: try Model(folder: try folders.embedding("hot")), fingerprint: "hot")
-        cold = LoadedModel(id: 2, model: try Model(folder: try folders.embedding("cold", seed: 5)), fingerprint: "cold")
+        hot = LoadedModel(id: 1, model: try Model(folder: try folders.embedding("hot")), fingerprint: "hot", family: "hot")
+        cold = LoadedModel(id: 2, model: try Model(folder: try folders.embedding("cold", seed: 5)), fingerprint: "cold", family: "cold")
     }
 
     private func scheduler(_ adjust: (inout InferenceConfiguration) -> Void = { _ in }) -> BatchScheduler {
@@ -27,7 +27,7 @@ import Testing
 
     private func request(_ name: String, inputs: Int = 1, timeout: Duration = .seconds(30),
                          onCut: @escaping @Sendable () -> Bool = { false }) -> PendingRequest {
-        PendingRequest(modelName: name, inputs: inputs, deadline: .now + timeout, isAbandoned: onCut)
+        PendingRequest(modelName: name, counters: ModelCounters(name: name), inputs: inputs, deadline: .now + timeout, isAbandoned: onCut)
     }
 
     /// Runs the compute loop until every queued input is done.

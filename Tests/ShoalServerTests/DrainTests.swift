@@ -32,7 +32,7 @@ import Testing
                         }
                     }
                     let queued = ContinuousClock.now + .seconds(30)
-                    while prometheusSamples(String(buffer: try await probe.get("/metrics").body ?? ByteBuffer()))[#"shoal_queue_depth{model="embed"}"#] != 48 {
+                    while prometheusSamples(String(buffer: try await probe.get("/metrics").body ?? ByteBuffer()))["shoal_queued_inputs"] != 48 {
                         guard ContinuousClock.now < queued else {
                             Issue.record("the 12 requests were not all queued within 30 s")
                             break

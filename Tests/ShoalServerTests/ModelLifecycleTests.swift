@@ -22,7 +22,7 @@ import Testing
             }
             #expect(statuses.allSatisfy { $0 == .ok })
             let samples = prometheusSamples(try await client.get("/metrics").text)
-            #expect(samples[#"shoal_model_loads_total{model="classify",outcome="loaded"}"#] == 1)
+            #expect(samples[#"shoal_model_loads_total{model="classify"}"#] == 1)
             #expect(samples[#"shoal_model_cache_misses_total{model="classify"}"#] ?? 0 >= 1)
         }
     }
@@ -76,7 +76,7 @@ import Testing
                     }
                     #expect(queued == .ok)
                 }
-                while prometheusSamples(try await client.get("/metrics").text)[#"shoal_queue_depth{model="embed"}"#] != 2 {
+                while prometheusSamples(try await client.get("/metrics").text)[#"shoal_queued_inputs"#] != 2 {
                     try await Task.sleep(for: .milliseconds(10))
                 }
                 let refused = try await client.post("/v2/models/embed/infer", json: inferBody(["c"]))
@@ -100,7 +100,7 @@ import Testing
             try await leaving.executeAndDontWaitForResponse(.init(
                 "/v2/models/embed/infer", method: .post, authority: "localhost",
                 headers: [.contentType: "application/json"], body: ByteBuffer(string: inferBody(["bye"]))))
-            while prometheusSamples(try await client.get("/metrics").text)[#"shoal_queue_depth{model="embed"}"#] != 1 {
+            while prometheusSamples(try await client.get("/metrics").text)[#"shoal_queued_inputs"#] != 1 {
                 try await Task.sleep(for: .milliseconds(5))
             }
             try await leaving.shutdown()
@@ -109,13 +109,13 @@ import Testing
             let deadline = ContinuousClock.now + .seconds(30)
             while dropped == nil, computed ?? 0 == 0, ContinuousClock.now < deadline {
                 let samples = prometheusSamples(try await client.get("/metrics").text)
-                dropped = samples[#"shoal_dropped_inputs_total{model="embed",reason="cancelled"}"#]
-                computed = samples[#"shoal_infer_duration_seconds_count{model="embed"}"#]
+                dropped = samples[#"shoal_dropped_inputs_total{reason="cancelled"}"#]
+                computed = samples[#"shoal_infer_duration_seconds_count{family="embed",task="embedding"}"#]
                 try await Task.sleep(for: .milliseconds(5))
             }
             #expect(dropped == 1, "the input of the client that left was computed (\(computed ?? 0)) or never dropped")
             let samples = prometheusSamples(try await client.get("/metrics").text)
-            #expect(samples[#"shoal_infer_duration_seconds_count{model="embed"}"#] ?? 0 == 0)
+            #expect(samples[#"shoal_infer_duration_seconds_count{family="embed",task="embedding"}"#] ?? 0 == 0)
         }
     }
 
@@ -139,8 +139,8 @@ import Testing
                 try await group.next()
             }
             let samples = prometheusSamples(try await client.get("/metrics").text)
-            #expect(samples[#"shoal_dropped_inputs_total{model="embed",reason="timed_out"}"#] == 1)
-            #expect(samples[#"shoal_requests_total{model="embed",outcome="unavailable"}"#] == 1)
+            #expect(samples[#"shoal_dropped_inputs_total{reason="timed_out"}"#] == 1)
+            #expect(samples[#"shoal_requests_total{outcome="unavailable"}"#] == 1)
         }
     }
 
@@ -157,7 +157,7 @@ import Testing
                 #expect(status == (name == "broken" ? .serviceUnavailable : .ok))
             }
             let samples = prometheusSamples(try await client.get("/metrics").text)
-            #expect(samples[#"shoal_model_loads_total{model="broken",outcome="failed"}"#] == 1)
+            #expect(samples[#"shoal_loads_total{outcome="failed"}"#] == 1)
         }
     }
 }

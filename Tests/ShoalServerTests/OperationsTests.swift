@@ -23,22 +23,73 @@ import Testing
             let samples = prometheusSamples(response.text)
             // The HTTP layer's counter and the engine's metrics come through the one swift-metrics factory.
             #expect(response.text.contains("# TYPE shoal_requests_total counter"))
-            #expect(response.text.contains("# TYPE shoal_model_loads_total counter"))
-            #expect(samples[#"shoal_requests_total{model="embed",outcome="success"}"#] == 3)
-            #expect(samples[#"shoal_requests_total{model="embed",outcome="bad_input"}"#] == 1)
-            #expect(samples[#"shoal_requests_total{model="unknown",outcome="not_found"}"#] == 1)
-            #expect(samples[#"shoal_model_loads_total{model="embed",outcome="loaded"}"#] == 1)
-            #expect(samples[#"shoal_model_cache_misses_total{model="embed"}"#] == 1)
-            #expect(samples[#"shoal_model_cache_hits_total{model="embed"}"#] == 2)
+            #expect(response.text.contains("# TYPE shoal_loads_total counter"))
+            #expect(response.text.contains("# TYPE shoal_model_requests_total counter"))
+            #expect(samples[#"shoal_requests_total{outcome="success"}"#] == 3)
+            #expect(samples[#"shoal_requests_total{outcome="bad_input"}"#] == 1)
+            #expect(samples[#"shoal_requests_total{outcome="not_found"}"#] == 1)
+            #expect(samples[#"shoal_loads_total{outcome="loaded"}"#] == 1)
+            #expect(samples[#"shoal_cache_misses_total"#] == 1)
+            #expect(samples[#"shoal_cache_hits_total"#] == 2)
             #expect(samples[#"shoal_models_loaded"#] == 1)
             #expect((samples[#"shoal_memory_used_bytes"#] ?? 0) > 0)
-            #expect(samples[#"shoal_queue_duration_seconds_count{model="embed"}"#] == 6)
-            #expect((samples[#"shoal_infer_duration_seconds_count{model="embed"}"#] ?? 0) >= 3)
-            #expect((samples[#"shoal_tokenize_duration_seconds_count{model="embed"}"#] ?? 0) >= 3)
-            #expect(samples[#"shoal_batch_size_bucket{model="embed",le="+Inf"}"#] != nil)
-            #expect(samples[#"shoal_batch_tokens_sum{model="embed"}"#] != nil)
-            #expect(samples[#"shoal_queue_depth{model="embed"}"#] == 0)
-            #expect(samples[#"shoal_model_load_duration_seconds_count{model="embed"}"#] == 1)
+            // Histograms are labelled by workload: the encoder's model and the task.
+            let embed = #"family="embed",task="embedding""#
+            #expect(samples["shoal_queue_duration_seconds_count{\(embed)}"] == 6)
+            #expect((samples["shoal_infer_duration_seconds_count{\(embed)}"] ?? 0) >= 3)
+            #expect((samples["shoal_tokenize_duration_seconds_count{\(embed)}"] ?? 0) >= 3)
+            #expect(samples["shoal_batch_size_bucket{\(embed),le=\"+Inf\"}"] != nil)
+            #expect(samples["shoal_batch_tokens_sum{\(embed)}"] != nil)
+            #expect(samples["shoal_load_duration_seconds_count{\(embed)}"] == 1)
+            #expect(samples[#"shoal_queued_inputs"#] == 0)
+            // The model's own series; an unknown name makes none.
+            #expect(samples[#"shoal_model_requests_total{model="embed"}"#] == 3)
+            #expect(samples[#"shoal_model_failures_total{model="embed"}"#] == 0)
+            #expect(samples[#"shoal_model_inputs_total{model="embed"}"#] == 6)
+            #expect(samples[#"shoal_model_loads_total{model="embed"}"#] == 1)
+            #expect(samples[#"shoal_model_cache_misses_total{model="embed"}"#] == 1)
+            #expect(samples[#"shoal_model_cache_hits_total{model="embed"}"#] == 2)
+            #expect(!response.text.contains("nope"))
+        }
+    }
+
+    @Test func metricsShowTheBusiestAndPinnedModelsAndStatsAnswerForAnyOne() async throws {
+        try models.embedding("third", seed: 13)
+        let server = try models.server {
+            $0.metricsModels = 1
+            $0.inference.pinned = ["third"]
+        }
+        try await server.application(services: [server.inference]).test(.live) { client in
+            for name in ["embed", "embed", "classify"] {
+                #expect(try await client.post("/predictions/\(name)", json: #"{"inputs":["good"]}"#).status == .ok, "\(name)")
+            }
+            let text = try await client.get("/metrics").text
+            let samples = prometheusSamples(text)
+            // One busiest model (embed) and the pinned one; classify's requests are in the totals only.
+            #expect(samples[#"shoal_model_requests_total{model="embed"}"#] == 2)
+            #expect(samples[#"shoal_model_requests_total{model="third"}"#] == 0)
+            #expect(!text.contains(#"model="classify""#))
+            #expect(samples[#"shoal_requests_total{outcome="success"}"#] == 3)
+
+            let stats = try await client.get("/v2/models/classify/stats")
+            #expect(stats.status == .ok)
+            let model = try #require((try stats.object()["model_stats"] as? [[String: Any]])?.first)
+            #expect(model["name"] as? String == "classify")
+            #expect(model["execution_count"] as? Int == 1)
+            #expect(model["inference_count"] as? Int == 1)
+            #expect((model["last_inference"] as? Int ?? 0) > 0)
+            let phases = try #require(model["inference_stats"] as? [String: [String: Int]])
+            #expect(phases["success"]?["count"] == 1 && (phases["success"]?["ns"] ?? 0) > 0)
+            #expect(phases["compute_infer"]?["count"] == 1 && (phases["compute_infer"]?["ns"] ?? 0) > 0)
+            let shoal = try #require(model["shoal"] as? [String: Any])
+            #expect((shoal["loads"] as? [String: Int])?["count"] == 1)
+            #expect(shoal["cache_misses"] as? Int == 1)
+
+            // A model of the source not asked for yet has zeros; an unknown one is 404. Neither loads anything.
+            let idle = try await client.get("/v2/models/nope/stats")
+            #expect(idle.status == .notFound)
+            #expect(try await client.get("/v2/models/embed/stats").status == .ok)
+            #expect(samples["shoal_models_loaded"] == 3)
         }
     }
 

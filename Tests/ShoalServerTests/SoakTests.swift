@@ -63,7 +63,7 @@ import Testing
             let loadedBytes = prometheusSamples(try await client.get("/metrics").text)["shoal_memory_used_bytes"] ?? 0
             // Let the requests of clients that left drain, so that no request still holds a model.
             while prometheusSamples(try await client.get("/metrics").text)
-                .contains(where: { $0.key.hasPrefix("shoal_queue_depth") && $0.value > 0 }) {
+                .contains(where: { $0.key.hasPrefix("shoal_queued_inputs") && $0.value > 0 }) {
                 try await Task.sleep(for: .milliseconds(10))
             }
             try await unloadAll(client)

@@ -80,6 +80,8 @@ struct ServeCommand: AsyncParsableCommand {
     var idleTimeout = "75s"
     @Option(name: .long, help: "Most connections open at once; beyond it the one longest without a request head is closed, or 503 when all are busy (default: the open-file limit less 64).")
     var maxConnections: Int?
+    @Option(name: .long, help: "Models with their own series in /metrics: this many of the busiest, plus the pinned ones (GET /v2/models/NAME/stats has any one).")
+    var metricsModels = 20
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -142,6 +144,8 @@ struct ServeCommand: AsyncParsableCommand {
             guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
             server.maxConnections = maxConnections
         }
+        guard (0...10_000).contains(metricsModels) else { throw ValidationError("--metrics-models must be within 0...10000") }
+        server.metricsModels = metricsModels
         var engine = InferenceConfiguration()
         engine.threads = threads
         engine.modelOptions = ModelOptions(provider: gemm, maxSequenceLength: maxLength)

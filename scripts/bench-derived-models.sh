@@ -43,6 +43,6 @@ for _ in $(seq 600); do
   sleep 0.05
 done
 echo "server ready in $(echo "$(date +%s.%N) - $start" | bc) s over a store of $(ls "$store/models" | wc -l) models"
-echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} cores=$(nproc) cpu=$(grep -m1 -o -E 'avx512f|avx2' /proc/cpuinfo | head -1) budget=$BUDGET options: $*"
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} cores=$(nproc) class=$(if grep -q amx_tile /proc/cpuinfo; then echo amx; elif grep -q avx512f /proc/cpuinfo; then echo avx512; else echo avx2; fi) budget=$BUDGET options: $*"
 python3 scripts/derived_models_client.py --port "$PORT" --pid "$server" --count "$COUNT" --prefix head- \
   --revisits "${REVISITS:-0}"

@@ -121,7 +121,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ShoalStoreTests",
-            dependencies: ["ShoalImporter", "ShoalInference", "ShoalModels", "ShoalStore", "ShoalTensor", "ShoalTesting", "shoal"]
+            dependencies: [
+                "ShoalImporter", "ShoalInference", "ShoalModels", "ShoalStore", "ShoalTensor", "ShoalTesting", "shoal",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .testTarget(
             name: "ShoalControlTests",

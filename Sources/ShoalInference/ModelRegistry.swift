@@ -323,6 +323,13 @@ final class ModelRegistry: Sendable {
                        outcome: "shared")
                 return
             }
+            // A head holds its base before making room for itself, so that evicting the last other head cannot
+            // take the base out of memory only for this head to load it again.
+            var encoder: LoadedModel?
+            if let base = location.base {
+                encoder = try await sharedBase(base, for: name)
+                heldBase = encoder?.id
+            }
             let bytes = Self.estimatedBytes(folder: folder)
             let evicted = try state.withLock { state throws(InferenceError) in
                 let evicted = try makeRoom(for: bytes, name: name, in: &state)
@@ -333,9 +340,7 @@ final class ModelRegistry: Sendable {
             if evicted { Self.returnFreedMemory() }
             let options = configuration.modelOptions
             let model: Model
-            if let base = location.base {
-                let encoder = try await sharedBase(base, for: name)
-                heldBase = encoder.id
+            if let encoder {
                 model = try await Thread.run(named: "shoal-load") { try Model(base: encoder.model, head: folder) }
             } else {
                 model = try await Thread.run(named: "shoal-load") { try Model(folder: folder, options: options) }
@@ -408,6 +413,8 @@ final class ModelRegistry: Sendable {
             }
         }
         if let ready { return ready }
+        let clock = ContinuousClock()
+        let started = clock.now
         let options = configuration.modelOptions
         let loaded: Result<Model, any Error>
         do {
@@ -433,6 +440,15 @@ final class ModelRegistry: Sendable {
             return (result, waiters)
         }
         for waiter in waiters { waiter.resume(with: result.map { $0 as LoadedModel? }) }
+        if case .success(let instance) = result {
+            metrics.countLoad(outcome: "loaded")
+            metrics.workload(instance).loadDuration.record(duration: started.duration(to: clock.now))
+            configuration.logger.info("loaded the base of heads", metadata: [
+                "model": "\(base.name)", "for": "\(name)", "bytes": "\(instance.bytes)",
+            ])
+        } else {
+            metrics.countLoad(outcome: "failed")
+        }
         return try result.get()
     }
 

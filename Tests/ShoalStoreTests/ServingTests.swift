@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import ShoalInference
 import ShoalModels
 import ShoalStore
@@ -19,10 +20,11 @@ struct ServingTests {
         return store
     }
 
-    static func engine(_ source: any ModelSource, budget: Int? = nil) throws -> Inference {
+    static func engine(_ source: any ModelSource, budget: Int? = nil, metrics: TestMetrics? = nil) throws -> Inference {
         var configuration = InferenceConfiguration()
         configuration.threads = 1
         configuration.limits.memoryBudget = budget
+        if let metrics { configuration.metricsFactory = metrics }
         return try Inference(source: source, configuration: configuration)
     }
 
@@ -85,6 +87,40 @@ struct ServingTests {
             }
             #expect(engine.memoryUsed == budget)
         }
+    }
+
+    @Test("under a budget, heads evict the least recently used, and the base is loaded once even with room for one head")
+    func headsEvictInLeastRecentlyUsedOrderAndTheBaseStays() async throws {
+        let work = try TemporaryFolder()
+        let store = try await Self.storeWithHeads(work, heads: 4)
+        let base = try Model(folder: work.child("tiny"))
+        let head = try Model(base: base, head: work.child("heads/0")).parameterBytes
+        let metrics = TestMetrics()
+        let engine = try Self.engine(try StoreSource(store: store, cache: nil), budget: base.parameterBytes + 2 * head, metrics: metrics)
+        try await withRunningEngine(engine) { () async throws in
+            // Room for two heads: head-0 is used again after head-1, so head-2 evicts head-1, the least recently
+            // used; then head-3 evicts head-0.
+            for name in ["head-0", "head-1", "head-0", "head-2", "head-3"] {
+                #expect(try await engine.infer(model: name, texts: ["a"]).outputs[0].count == 3, "\(name)")
+            }
+            #expect(try await engine.statistics(model: "head-1").evictions == 1)
+            #expect(try await engine.statistics(model: "head-0").evictions == 1)
+            #expect(try await engine.statistics(model: "head-0").cacheHits == 1)
+            #expect(try await engine.statistics(model: "head-2").evictions == 0)
+            #expect(try await engine.index().filter { $0.state == .ready }.map(\.name).sorted() == ["head-2", "head-3"])
+        }
+        #expect(try metrics.expectCounter("shoal_loads_total", [("outcome", "loaded")]).totalValue == 1 + 4)
+        // Room for one head: each head evicts the only other one, which leaves the base unheld for a moment;
+        // the base is still loaded once for eight head loads.
+        let tightMetrics = TestMetrics()
+        let tight = try Self.engine(try StoreSource(store: store, cache: nil), budget: base.parameterBytes + head, metrics: tightMetrics)
+        try await withRunningEngine(tight) {
+            for round in 0..<2 {
+                for index in 0..<4 { _ = try await tight.infer(model: "head-\(index)", texts: ["round \(round)"]) }
+            }
+            #expect(try await tight.statistics(model: "head-0").loads == 2)
+        }
+        #expect(try tightMetrics.expectCounter("shoal_loads_total", [("outcome", "loaded")]).totalValue == 1 + 8)
     }
 
     @Test("a file corrupted after publishing is refused by checksum; the other models are still served")

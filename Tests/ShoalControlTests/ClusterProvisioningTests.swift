@@ -55,7 +55,7 @@ import Yams
         try Data(yaml.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let script = """
-            import json, sys, yaml, jsonschema
+            json, sys, yaml, jsonschema = map(__import__, ["json", "sys", "yaml", "jsonschema"])
             schema = json.load(open(sys.argv[1]))
             document = yaml.safe_load(open(sys.argv[2]))
             errors = ["/".join(map(str, e.absolute_path)) + ": " + e.message for e in jsonschema.Draft7Validator(schema).iter_errors(document)]

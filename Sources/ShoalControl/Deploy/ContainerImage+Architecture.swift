@@ -47,7 +47,9 @@ extension ContainerImage {
     /// The architecture of `platform` (`linux/arm64`, `linux/amd64`); throws for any other.
     public static func architecture(ofPlatform platform: String) throws -> ShoalConfiguration.TargetSpec.Architecture {
         let parts = platform.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0] == "linux", let architecture = ShoalConfiguration.TargetSpec.Architecture(rawValue: String(parts[1])) else {
+        guard parts.count == 2, parts[0] == "linux",
+              let architecture = ShoalConfiguration.TargetSpec.Architecture(rawValue: String(parts[1]))
+        else {
             throw ControlError.invalidValue(key: "--platform", value: platform, expected: "linux/amd64 or linux/arm64")
         }
         return architecture
@@ -56,11 +58,12 @@ extension ContainerImage {
     /// Why `facts` of `binary` cannot go into an image for `architecture`, or nil when they can: its machine
     /// must be that architecture, and a binary for another architecture than this machine's must be static
     /// (its libraries cannot be listed by this machine's `ldd` nor copied from it).
-    public static func refusal(_ facts: ExecutableFacts, binary: String, for architecture: ShoalConfiguration.TargetSpec.Architecture) -> String? {
+    public static func refusal(_ facts: ExecutableFacts, binary: String,
+                               for architecture: ShoalConfiguration.TargetSpec.Architecture) -> String? {
         guard facts.architecture == architecture else {
             let actual = facts.architecture.map { "an \($0.rawValue)" } ?? "an ELF machine \(facts.machine)"
-            return "\(binary) is \(actual) executable, not \(architecture.rawValue); pass --platform linux/\(facts.architecture?.rawValue ?? "ARCH") "
-                + "or a binary built for \(architecture.rawValue)"
+            return "\(binary) is \(actual) executable, not \(architecture.rawValue); pass --platform "
+                + "linux/\(facts.architecture?.rawValue ?? "ARCH") or a binary built for \(architecture.rawValue)"
         }
         guard architecture == hostArchitecture || !facts.isDynamic else {
             return "\(binary) is a dynamically linked \(architecture.rawValue) executable, whose libraries this \(hostArchitecture.rawValue) "

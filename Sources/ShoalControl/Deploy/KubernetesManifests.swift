@@ -102,13 +102,14 @@ public struct KubernetesManifests {
         var server = configuration.server
         if server.threads == 0 { server.threads = target.cpus }
         let source = isS3 ? ["--store", store, "--cache-dir", Self.cacheFolder] : ["--store", Self.storeFolder]
+        let devices = Self.devices(of: target)
         var container = Kubernetes.Container(
             name: "server", image: configuration.kubernetes.image, command: ["shoal"],
             args: DeploymentSpec.serverArguments(group, server: server, source: source, host: "0.0.0.0"),
             ports: [.init(name: "http", containerPort: group.port)],
             resources: .init(
-                requests: ["cpu": Self.millicores(group.cores), "memory": Self.mebibytes(group.memory)].merging(Self.devices(of: target)) { $1 },
-                limits: ["memory": Self.mebibytes(max(group.memory, group.memoryCapacity))].merging(Self.devices(of: target)) { $1 }),
+                requests: ["cpu": Self.millicores(group.cores), "memory": Self.mebibytes(group.memory)].merging(devices) { $1 },
+                limits: ["memory": Self.mebibytes(max(group.memory, group.memoryCapacity))].merging(devices) { $1 }),
             startupProbe: probe("/v2/health/live", port: group.port, period: 2, failures: 150),
             readinessProbe: probe("/v2/health/ready", port: group.port, period: 5, failures: 2),
             livenessProbe: probe("/v2/health/live", port: group.port, period: 10, failures: 3),

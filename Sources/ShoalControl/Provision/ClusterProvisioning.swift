@@ -59,10 +59,11 @@ public struct ClusterProvisioning: Sendable {
             managedNodeGroups: nodeGroups)
     }
 
-    /// The definition as YAML, headed by the command that creates the cluster from it.
+    /// The definition as YAML with sorted keys, headed by the command that creates the cluster from it.
     public func yaml() throws -> String {
         let encoder = YAMLEncoder()
         encoder.options.width = -1
+        encoder.options.sortKeys = true  // labels and conditions are dictionaries, whose order varies by process
         return "# eksctl create cluster -f THIS_FILE, then kubectl apply -f the output of `shoal deploy manifests`.\n"
             + (try encoder.encode(clusterConfig()))
     }
@@ -76,7 +77,8 @@ public struct ClusterProvisioning: Sendable {
                 continue
             }
             guard let target = configuration.targets.first(where: { $0.name == group.target }) else {
-                throw ControlError.unknownName(key: "plan.groups.\(group.name).target", name: group.target, valid: configuration.targets.map(\.name))
+                throw ControlError.unknownName(
+                    key: "plan.groups.\(group.name).target", name: group.target, valid: configuration.targets.map(\.name))
             }
             used.append((target, 1))
         }
@@ -120,7 +122,8 @@ public struct ClusterProvisioning: Sendable {
         do {
             store = try StoreConfiguration(url: configuration.store.url, environment: [:])
         } catch {
-            throw ControlError.invalidValue(key: "store.url", value: configuration.store.url, expected: "a folder or s3://bucket/prefix (\(error))")
+            throw ControlError.invalidValue(
+                key: "store.url", value: configuration.store.url, expected: "a folder or s3://bucket/prefix (\(error))")
         }
         guard case .s3(let bucket, let prefix) = store.location, store.endpoint == nil else { return nil }
         let objects = prefix.isEmpty ? "arn:aws:s3:::\(bucket)/*" : "arn:aws:s3:::\(bucket)/\(prefix)/*"

@@ -1,5 +1,5 @@
 /// eksctl's cluster definition (`ClusterConfig`, apiVersion `eksctl.io/v1alpha5`) as Codable values with
-/// eksctl's field names and only the fields `shoal provision` sets, in the order a reader wants them.
+/// eksctl's field names and only the fields `shoal provision` sets.
 public struct EKSClusterConfig: Codable, Sendable, Equatable {
     var apiVersion = "eksctl.io/v1alpha5"
     var kind = "ClusterConfig"

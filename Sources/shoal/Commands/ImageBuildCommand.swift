@@ -31,7 +31,7 @@ struct ImageBuildCommand: AsyncParsableCommand {
     var context = ".shoal/image"
     @Flag(name: .long, help: "Push the image to its registry after building it (podman push kubernetes.image).")
     var push = false
-    @Option(name: .long, help: "linux/amd64 or linux/arm64 (default: this machine's); another than this machine's needs a static --binary built for it.")
+    @Option(name: .long, help: "linux/amd64 or linux/arm64 (default: this machine's); another needs a static --binary built for it.")
     var platform: String?
     @Option(name: .long, help: "The plan whose target's architecture the image is checked against, when it exists.")
     var plan = "plan.json"

@@ -51,6 +51,7 @@ struct ProvisionCommand: AsyncParsableCommand {
         } catch {
             throw ControlError.file(path: out, reason: "cannot be written (\(error.localizedDescription))")
         }
-        print("wrote the cluster \(configuration.cluster.name) (\(configuration.cluster.region)) to \(out); create it with eksctl create cluster -f \(out)")
+        let cluster = configuration.cluster
+        print("wrote the cluster \(cluster.name) (\(cluster.region)) to \(out); create it with eksctl create cluster -f \(out)")
     }
 }

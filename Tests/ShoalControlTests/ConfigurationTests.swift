@@ -173,6 +173,58 @@ import Testing
         #expect(ConfigurationTree.plainOrQuoted("a: b") == "\"a: b\"")
     }
 
+    @Test func anAcceleratorIsReadWithItsCountAndChecked() throws {
+        let targets = """
+            targets:
+              - {name: local, cpus: 2, memory: 8GiB}
+              - {name: g6.xlarge, cpus: 4, memory: 16GiB, accelerator: {kind: nvidia-gpu}}
+              - {name: trn1.2xlarge, cpus: 8, memory: 32GiB, accelerator: {kind: aws-neuron, count: 1}}
+
+            """
+        let configuration = try load(targets)
+        #expect(configuration.targets.map(\.accelerator) == [.init(), .init(kind: .nvidiaGPU, count: 1), .init(kind: .awsNeuron, count: 1)])
+        #expect(configuration.targets[0].accelerator.count == 0 && !configuration.targets[0].hasAccelerator)
+        #expect(failure(targets.replacingOccurrences(of: "kind: aws-neuron, count: 1", with: "kind: aws-neuron, count: 0"))
+            == .invalidValue(key: "targets.trn1.2xlarge.accelerator.count", value: "0", expected: ConfigurationSchema.expected(for: "targets.x.accelerator.count")))
+        #expect(failure(targets.replacingOccurrences(of: "{kind: nvidia-gpu}", with: "{count: 2}"))?.description
+            .contains("targets.g6.xlarge.accelerator.count") == true)
+        let wrongKind = failure(targets.replacingOccurrences(of: "nvidia-gpu", with: "tpu"))
+        #expect(wrongKind?.description.contains("targets.g6.xlarge.accelerator.kind") == true, "\(String(describing: wrongKind))")
+        #expect(wrongKind?.description.contains("none, nvidia-gpu, aws-neuron") == true)
+        #expect(failure(targets.replacingOccurrences(of: "{kind: nvidia-gpu}", with: "{kind: nvidia-gpu, model: A10G}"))
+            == .unknownKey(key: "targets.g6.xlarge.accelerator.model", valid: ["kind", "count"]))
+    }
+
+    /// Target names hold dots (`c7i.xlarge`): `set` finds the entry by its whole name, and a file without
+    /// targets edits the default ones instead of replacing them.
+    @Test func setReachesTargetsWhoseNamesHoldDots() throws {
+        let path = try folder("runtime: kubernetes\n") + "/shoal.yaml"
+        var configuration = try ConfigurationFile.set("targets.g5.xlarge.accelerator.count", to: "2", path: path)
+        #expect(configuration.targets.map(\.name) == ShoalConfiguration.TargetSpec.defaults.map(\.name))
+        #expect(configuration.targets.first { $0.name == "g5.xlarge" }?.accelerator == .init(kind: .nvidiaGPU, count: 2))
+        configuration = try ConfigurationFile.set("targets.c7i.xlarge.price_per_hour", to: "0.2", path: path)
+        #expect(configuration.targets.first { $0.name == "c7i.xlarge" }?.pricePerHour == 0.2)
+        #expect(configuration.targets.first { $0.name == "g5.xlarge" }?.accelerator.count == 2)
+        #expect(throws: ControlError.self) { try ConfigurationFile.set("targets.inf2.xlarge.accelerator.kind", to: "tpu", path: path) }
+
+        let commented = try folder(nil) + "/shoal.yaml"
+        try ConfigurationFile.initialise(path: commented, force: false)
+        _ = try ConfigurationFile.set("targets.inf2.xlarge.accelerator.count", to: "4", path: commented)
+        let text = try String(contentsOfFile: commented, encoding: .utf8)
+        #expect(text.contains("# Shoal configuration.") && text.contains("count: 4"))
+        #expect(try ConfigurationFile.load(path: commented).configuration.targets.first { $0.name == "inf2.xlarge" }?.accelerator.count == 4)
+    }
+
+    @Test func theClusterSectionIsChecked() throws {
+        let configuration = try load("cluster: {name: fleet-1, region: eu-west-1, version: '1.33'}\n")
+        #expect(configuration.cluster.name == "fleet-1" && configuration.cluster.region == "eu-west-1" && configuration.cluster.version == "1.33")
+        #expect(try load(nil).cluster.version.isEmpty)
+        for (key, value) in [("name", "1fleet"), ("name", "fleet_1"), ("region", "mars"), ("region", "US-EAST-1"), ("version", "1.x"), ("version", "latest")] {
+            let error = failure("cluster: {\(key): '\(value)'}\n")
+            #expect(error?.description.hasPrefix("cluster.\(key): '\(value)' is not valid") == true, "\(String(describing: error))")
+        }
+    }
+
     @Test func initRefusesToOverwrite() throws {
         let path = try folder("runtime: local\n") + "/shoal.yaml"
         #expect(throws: ControlError.self) { try ConfigurationFile.initialise(path: path, force: false) }

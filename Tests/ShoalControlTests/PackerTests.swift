@@ -171,4 +171,36 @@ import Testing
         #expect(try PlacementPlan.decode(plan.encoded(), path: "plan.json") == plan)
         #expect(plan.rendered.contains("group-0"))
     }
+
+    /// The engine computes on CPUs: with the default targets, a cluster plan picks a CPU machine whatever the
+    /// traffic; an accelerator target is packed for when named, and says that its devices stay idle.
+    @Test(arguments: [30.0, 3_000.0])
+    func acceleratorTargetsAreChosenOnlyWhenNamed(traffic: Double) throws {
+        var configuration = ShoalConfiguration()
+        configuration.runtime = .kubernetes
+        let models = [PackingModel(name: "m", memory: 256 * Self.mib, traffic: traffic, throughputPerCore: 100)]
+        let cheapest = try Packer(configuration: configuration).plan(models)
+        #expect(!(configuration.targets.first { $0.name == cheapest.target }?.hasAccelerator ?? true), "\(cheapest.target)")
+        #expect(!cheapest.reasons.contains { $0.contains("devices stay idle") })
+        #expect(cheapest.alternatives.contains { $0.target == "g5.xlarge" && ($0.costPerHour ?? 0) > cheapest.costPerHour })
+
+        configuration.pack.target = "g5.xlarge"
+        let named = try Packer(configuration: configuration).plan(models)
+        #expect(named.target == "g5.xlarge")
+        #expect(named.reasons.contains { $0.contains("1 nvidia-gpu device(s)") && $0.contains("devices stay idle") }, "\(named.reasons)")
+    }
+
+    /// At equal cost the CPU machine wins; an accelerator machine that really is cheaper for the CPU work wins.
+    @Test func anAcceleratorTargetWinsOnlyWhenItIsCheaper() throws {
+        let gpu = { (price: Double) in
+            ShoalConfiguration.TargetSpec(name: "gpu", cpus: 4, memory: ByteCount(1 << 30), pricePerHour: price,
+                                          accelerator: .init(kind: .nvidiaGPU))
+        }
+        let models = [PackingModel(name: "m", memory: 64 * Self.mib, traffic: 10, throughputPerCore: 100)]
+        let tie = try Packer(configuration: Self.configuration(targets: [gpu(0.2), Self.small])).plan(models)
+        #expect(tie.target == "small")
+        let cheaper = try Packer(configuration: Self.configuration(targets: [gpu(0.1), Self.small])).plan(models)
+        #expect(cheaper.target == "gpu")
+        #expect(cheaper.reasons.contains { $0.contains("devices stay idle") })
+    }
 }

@@ -73,7 +73,10 @@ public struct ConfigurationFile: Sendable {
         let defaults = try ConfigurationTree.encode(ShoalConfiguration())
         let entryDefaults = [
             "models": try entryNode(ShoalConfiguration.ModelSpec(name: "", traffic: 0, memory: nil)),
-            "targets": Node([(Node("architecture"), Node("amd64")), (Node("price_per_hour"), Node("0"))]),
+            "targets": Node([
+                (Node("architecture"), Node("amd64")), (Node("price_per_hour"), Node("0")),
+                (Node("accelerator"), Node([(Node("kind"), Node("none"))])),
+            ]),
         ]
         let configuration = try ConfigurationTree.decode(ConfigurationTree.merge(tree, onto: defaults, entryDefaults: entryDefaults))
         try configuration.validate()

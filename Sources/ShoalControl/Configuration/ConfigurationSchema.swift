@@ -18,6 +18,9 @@ public enum ConfigurationSchema {
         ("targets.*.memory", ByteCount.expected + ", > 0"),
         ("targets.*.price_per_hour", "dollars per hour, a number ≥ 0"),
         ("targets.*.architecture", oneOf(ShoalConfiguration.TargetSpec.Architecture.self)),
+        ("targets.*.accelerator.kind", oneOf(ShoalConfiguration.TargetSpec.Accelerator.Kind.self)
+            + " (the engine computes on the CPUs; an accelerator only steers where the pods run)"),
+        ("targets.*.accelerator.count", "devices per machine: 0 with kind none, 1...16 otherwise (absent: 1)"),
         ("server.host", "an IP address or host name to bind"),
         ("server.port", "a port number 1...65535, different from server.gateway_port"),
         ("server.gateway_port", "a port number 1...65535, different from server.port"),
@@ -46,6 +49,9 @@ public enum ConfigurationSchema {
         ("kubernetes.image", "a container image reference such as registry.example.com/shoal:1.0"),
         ("kubernetes.max_replicas", "a whole number 1...100"),
         ("kubernetes.gateway_replicas", "a whole number 1...100"),
+        ("cluster.name", "an EKS cluster name: 1 to 100 letters, digits and '-', starting with a letter"),
+        ("cluster.region", "an AWS region such as us-east-1"),
+        ("cluster.version", "a Kubernetes version such as 1.33, or empty for eksctl's default"),
     ]
 
     static let targetNameRule = "a name of 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"
@@ -54,12 +60,15 @@ public enum ConfigurationSchema {
         "one of " + T.allCases.map(\.rawValue).joined(separator: ", ")
     }
 
-    /// What `key` accepts; list indices and entry names in `key` match `*`.
+    /// What `key` accepts; list indices and entry names in `key` match `*`, names with dots (`c7i.xlarge`) too.
     public static func expected(for key: String) -> String {
-        let pattern = key.split(separator: ".").enumerated().map { index, part in
-            index == 1 && (key.hasPrefix("models.") || key.hasPrefix("targets.")) ? "*" : String(part)
-        }.joined(separator: ".")
-        return expectations.first { $0.key == pattern }?.expected ?? "a value of the documented type"
+        let list = ["models.", "targets."].first { key.hasPrefix($0) }
+        let match = expectations.filter { expectation in
+            guard let list else { return expectation.key == key }
+            let field = expectation.key.dropFirst(list.count + 2)  // after `targets.*.`
+            return expectation.key.hasPrefix(list + "*.") && key.hasSuffix("." + field) && key.count > list.count + field.count + 1
+        }.max { $0.key.count < $1.key.count }
+        return match?.expected ?? "a value of the documented type"
     }
 
     /// Whether `name` is a DNS label (RFC 1123), as Kubernetes names and namespaces must be.

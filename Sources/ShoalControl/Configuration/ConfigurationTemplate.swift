@@ -57,7 +57,11 @@ public enum ConfigurationTemplate {
         """
 
     static let settings = """
-        # Machines a server group can run on; price_per_hour is the on-demand price in dollars.
+        # Machines a server group can run on: vCPUs, memory and the us-east-1 on-demand price in dollars per hour
+        # (AWS's EC2 pricing and instance-type pages). accelerator (kind: none | nvidia-gpu | aws-neuron, count)
+        # only steers where pods run: the node group is tainted, pods request the devices and tolerate the taint.
+        # The engine computes on the CPUs, so packing picks such a target only when pack.target names it or it
+        # is the cheapest for the CPU work.
         targets:
           - name: local
             cpus: 2
@@ -78,7 +82,23 @@ public enum ConfigurationTemplate {
             cpus: 16
             memory: 32GiB
             price_per_hour: 0.58
-            architecture: arm64
+            architecture: arm64        # Graviton3
+          - name: g5.xlarge
+            cpus: 4
+            memory: 16GiB
+            price_per_hour: 1.006
+            architecture: amd64
+            accelerator:
+              kind: nvidia-gpu         # one NVIDIA A10G
+              count: 1
+          - name: inf2.xlarge
+            cpus: 4
+            memory: 16GiB
+            price_per_hour: 0.7582
+            architecture: amd64
+            accelerator:
+              kind: aws-neuron         # one Inferentia2 chip
+              count: 1
 
         server:
           host: 127.0.0.1
@@ -118,6 +138,12 @@ public enum ConfigurationTemplate {
           image: localhost/shoal:latest  # an image holding the shoal binary (`shoal image build`)
           max_replicas: 3              # pods per group the autoscaler may run
           gateway_replicas: 2
+
+        # `shoal provision` writes an eksctl ClusterConfig with one node group per target of the plan.
+        cluster:
+          name: shoal
+          region: us-east-1
+          version: ""                  # a Kubernetes version such as 1.33; empty: eksctl's default
 
         """
 }

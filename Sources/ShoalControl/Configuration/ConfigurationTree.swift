@@ -101,17 +101,19 @@ enum ConfigurationTree {
         switch node {
         case .sequence(let sequence):
             var elements = Array(sequence)
-            let index = elements.firstIndex { $0["name"]?.string == head }
-                ?? Int(head).flatMap { elements.indices.contains($0) ? $0 : nil }
-            if let index {
-                elements[index] = try setting(rest, fullKey: fullKey, to: value, in: elements[index])
+            if let match = entry(of: elements, parts: parts) {
+                elements[match.index] = try setting(match.rest, fullKey: fullKey, to: value, in: elements[match.index])
             } else {
                 let isTarget = fullKey.hasPrefix("targets.")
-                guard isTarget ? ConfigurationSchema.isValidTargetName(head) : ModelReference.isValidName(head) else {
+                // A new entry's name runs up to the first key an entry has: `targets.g6.xlarge.cpus` names g6.xlarge.
+                let fields = try schema()[isTarget ? "targets" : "models"]?.sequence?.first?.mapping?.keys.compactMap(\.string) ?? []
+                let length = parts.indices.dropFirst().first { fields.contains(parts[$0]) } ?? 1
+                let name = parts[..<length].joined(separator: ".")
+                guard isTarget ? ConfigurationSchema.isValidTargetName(name) : ModelReference.isValidName(name) else {
                     throw ControlError.invalidValue(
-                        key: fullKey, value: head, expected: isTarget ? ConfigurationSchema.targetNameRule : ModelReference.nameRule)
+                        key: fullKey, value: name, expected: isTarget ? ConfigurationSchema.targetNameRule : ModelReference.nameRule)
                 }
-                elements.append(try setting(rest, fullKey: fullKey, to: value, in: Node([(Node("name"), Node(head))])))
+                elements.append(try setting(Array(parts[length...]), fullKey: fullKey, to: value, in: Node([(Node("name"), Node(name))])))
             }
             return Node(elements)
         case .mapping(let mapping):
@@ -119,7 +121,9 @@ enum ConfigurationTree {
             if let index = pairs.firstIndex(where: { $0.0.string == head }) {
                 pairs[index].1 = try setting(rest, fullKey: fullKey, to: value, in: pairs[index].1)
             } else {
-                let empty = rest.isEmpty ? Node("") : (Int(rest[0]) == nil && isList(head) ? Node([Node]()) : Node([(Node, Node)]()))
+                var empty = rest.isEmpty ? Node("") : (Int(rest[0]) == nil && isList(head) ? Node([Node]()) : Node([(Node, Node)]()))
+                // A file without targets has the default ones: a setting edits or adds to them, not replaces them.
+                if head == "targets", let defaults = try encode(ShoalConfiguration())["targets"] { empty = defaults }
                 pairs.append((Node(head), try setting(rest, fullKey: fullKey, to: value, in: empty)))
             }
             return Node(pairs)
@@ -128,16 +132,31 @@ enum ConfigurationTree {
         }
     }
 
+    /// The entry of a list that `parts` start with, and the parts after it: by name, the longest that matches
+    /// (names may hold dots, as `c7i.xlarge` does), else by index; nil when no entry matches.
+    static func entry(of elements: [Node], parts: [String]) -> (index: Int, rest: [String])? {
+        for length in stride(from: parts.count, through: 1, by: -1) {
+            let name = parts[..<length].joined(separator: ".")
+            if let index = elements.firstIndex(where: { $0["name"]?.string == name }) { return (index, Array(parts[length...])) }
+        }
+        guard let head = parts.first, let index = Int(head), elements.indices.contains(index) else { return nil }
+        return (index, Array(parts.dropFirst()))
+    }
+
     /// `text` with the plain scalar at `key` replaced where it is written, keeping comments and layout; nil
     /// when the key is absent or not a one-line plain scalar, so the caller re-emits the whole tree instead.
     static func editedInPlace(_ text: String, key: String, to value: String, tree: Node) -> String? {
         var node: Node? = tree
-        for part in key.split(separator: ".").map(String.init) {
+        var parts = key.split(separator: ".").map(String.init)
+        while let part = parts.first {
             switch node {
             case .sequence(let sequence)?:
-                node = sequence.first { $0["name"]?.string == part } ?? Int(part).flatMap { sequence.indices.contains($0) ? sequence[$0] : nil }
+                guard let match = entry(of: Array(sequence), parts: parts) else { return nil }
+                node = sequence[match.index]
+                parts = match.rest
             case .mapping?:
                 node = node?[part]
+                parts.removeFirst()
             default:
                 return nil
             }

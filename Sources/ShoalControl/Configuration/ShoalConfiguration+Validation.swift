@@ -32,6 +32,8 @@ extension ShoalConfiguration {
             try check(target.cpus >= 1, "\(key).cpus", target.cpus)
             try check(target.memory.bytes > 0, "\(key).memory", target.memory)
             try check(target.pricePerHour >= 0 && target.pricePerHour.isFinite, "\(key).price_per_hour", target.pricePerHour)
+            let devices = target.accelerator.count
+            try check(target.hasAccelerator ? (1...16).contains(devices) : devices == 0, "\(key).accelerator.count", devices)
         }
         try check((1...65_535).contains(server.port) && server.port != server.gatewayPort, "server.port", server.port)
         try check((1...65_535).contains(server.gatewayPort), "server.gateway_port", server.gatewayPort)
@@ -55,6 +57,24 @@ extension ShoalConfiguration {
         try check(!kubernetes.image.isEmpty && !kubernetes.image.contains(where: \.isWhitespace), "kubernetes.image", kubernetes.image)
         try check((1...100).contains(kubernetes.maxReplicas), "kubernetes.max_replicas", kubernetes.maxReplicas)
         try check((1...100).contains(kubernetes.gatewayReplicas), "kubernetes.gateway_replicas", kubernetes.gatewayReplicas)
+        try validateCluster()
+    }
+
+    /// The names eksctl accepts: a cluster name as CloudFormation stacks allow it, a region like `eu-west-1`,
+    /// a version like `1.33`.
+    private func validateCluster() throws {
+        let name = cluster.name.unicodeScalars
+        let nameIsValid = (1...100).contains(name.count) && name.first.map { $0.isASCII && $0.properties.isAlphabetic } == true
+            && name.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-") }
+        try check(nameIsValid, "cluster.name", cluster.name)
+        let region = cluster.region.split(separator: "-", omittingEmptySubsequences: false)
+        let regionIsValid = region.count >= 3 && region.allSatisfy { part in
+            !part.isEmpty && part.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) }
+        }
+        try check(regionIsValid, "cluster.region", cluster.region)
+        let version = cluster.version.split(separator: ".", omittingEmptySubsequences: false)
+        try check(cluster.version.isEmpty || (version.count == 2 && version.allSatisfy { Int($0) != nil && !$0.hasPrefix("+") }),
+                  "cluster.version", cluster.version)
     }
 
     private func validateTest(targetNames: [String]) throws {

@@ -11,6 +11,7 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
     public var pack = PackSettings()
     public var test = TestSettings()
     public var kubernetes = KubernetesSettings()
+    public var cluster = ClusterSettings()
 
     public init() {}
 
@@ -66,18 +67,23 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
     /// A kind of machine models can be placed on.
     public struct TargetSpec: Codable, Sendable, Equatable {
         public var name: String
+        /// Virtual CPUs (hyperthreads on x86, cores on Graviton): what the engine computes on.
         public var cpus: Int
         public var memory: ByteCount
         /// On-demand price of one machine, dollars per hour.
         public var pricePerHour: Double
         public var architecture: Architecture
+        /// The devices beside the CPUs; the engine does not use them, but a pod on such a machine requests them.
+        public var accelerator: Accelerator
 
-        public init(name: String, cpus: Int, memory: ByteCount, pricePerHour: Double, architecture: Architecture = .amd64) {
+        public init(name: String, cpus: Int, memory: ByteCount, pricePerHour: Double, architecture: Architecture = .amd64,
+                    accelerator: Accelerator = Accelerator()) {
             self.name = name
             self.cpus = cpus
             self.memory = memory
             self.pricePerHour = pricePerHour
             self.architecture = architecture
+            self.accelerator = accelerator
         }
 
         /// CPU architectures a target can have.
@@ -85,16 +91,70 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
             case amd64, arm64
         }
 
-        enum CodingKeys: String, CodingKey, CaseIterable {
-            case name, cpus, memory, pricePerHour = "price_per_hour", architecture
+        /// Accelerator devices of one machine: their kind and how many.
+        public struct Accelerator: Codable, Sendable, Equatable {
+            public var kind: Kind
+            /// Devices per machine; 0 with `none`, at least 1 otherwise (absent: 0 with `none`, else 1).
+            public var count: Int
+
+            public init(kind: Kind = .none, count: Int? = nil) {
+                self.kind = kind
+                self.count = count ?? (kind == .none ? 0 : 1)
+            }
+
+            public init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.init(kind: try container.decodeIfPresent(Kind.self, forKey: .kind) ?? .none,
+                          count: try container.decodeIfPresent(Int.self, forKey: .count))
+            }
+
+            /// Kinds of accelerator, each with the Kubernetes resource its device plugin advertises.
+            public enum Kind: String, Codable, Sendable, CaseIterable {
+                case none
+                /// NVIDIA GPUs (g5, g6, p4 instances), advertised by the NVIDIA device plugin.
+                case nvidiaGPU = "nvidia-gpu"
+                /// AWS Inferentia or Trainium chips, advertised by the Neuron device plugin.
+                case awsNeuron = "aws-neuron"
+
+                /// The extended resource a pod requests to get the device, which is also the key of the taint
+                /// that keeps other pods off such nodes; nil for `none`.
+                public var resourceName: String? {
+                    switch self {
+                    case .none: nil
+                    case .nvidiaGPU: "nvidia.com/gpu"
+                    case .awsNeuron: "aws.amazon.com/neuron"
+                    }
+                }
+            }
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case kind, count
+            }
         }
 
-        /// Common cloud machines (us-east-1 on-demand list prices) and this laptop-sized machine.
+        /// Whether the machine has accelerator devices.
+        public var hasAccelerator: Bool { accelerator.kind != .none }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, cpus, memory, pricePerHour = "price_per_hour", architecture, accelerator
+        }
+
+        /// Common cloud machines and this laptop-sized machine. Prices are the us-east-1 on-demand Linux list
+        /// prices, vCPUs and memory the instance type's specifications, both from AWS's EC2 pages
+        /// (aws.amazon.com/ec2/pricing/on-demand and aws.amazon.com/ec2/instance-types), as listed in 2025.
         public static let defaults = [
             TargetSpec(name: "local", cpus: 2, memory: ByteCount(8 << 30), pricePerHour: 0),
+            // Intel Sapphire Rapids.
             TargetSpec(name: "c7i.xlarge", cpus: 4, memory: ByteCount(8 << 30), pricePerHour: 0.1785),
             TargetSpec(name: "c7i.4xlarge", cpus: 16, memory: ByteCount(32 << 30), pricePerHour: 0.714),
+            // AWS Graviton3.
             TargetSpec(name: "c7g.4xlarge", cpus: 16, memory: ByteCount(32 << 30), pricePerHour: 0.58, architecture: .arm64),
+            // AMD EPYC with one NVIDIA A10G (24 GiB).
+            TargetSpec(name: "g5.xlarge", cpus: 4, memory: ByteCount(16 << 30), pricePerHour: 1.006,
+                       accelerator: Accelerator(kind: .nvidiaGPU, count: 1)),
+            // AMD EPYC with one Inferentia2 chip (2 NeuronCores, 32 GiB).
+            TargetSpec(name: "inf2.xlarge", cpus: 4, memory: ByteCount(16 << 30), pricePerHour: 0.7582,
+                       accelerator: Accelerator(kind: .awsNeuron, count: 1)),
         ]
     }
 
@@ -198,5 +258,17 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey, CaseIterable {
             case namespace, image, maxReplicas = "max_replicas", gatewayReplicas = "gateway_replicas"
         }
+    }
+
+    /// What `shoal provision` writes into the eksctl cluster definition.
+    public struct ClusterSettings: Codable, Sendable, Equatable {
+        /// The EKS cluster's name.
+        public var name = "shoal"
+        /// The AWS region it runs in.
+        public var region = "us-east-1"
+        /// The Kubernetes version, such as 1.33; empty leaves the choice to eksctl (its default version).
+        public var version = ""
+
+        public init() {}
     }
 }

@@ -9,7 +9,8 @@ import Yams
 /// - one PodDisruptionBudget letting at most one server pod go at a time, so that replicated models stay up.
 ///
 /// Memory requests come from the plan's footprint of the group and limits from the target's capacity, CPU
-/// requests from the cores the plan gives the group, node selectors from the target's name and architecture.
+/// requests from the cores the plan gives the group, node selectors from the target's name and architecture;
+/// on an accelerator target the pod also requests its devices and tolerates its node group's taint.
 /// Servers read an S3 store directly (keys from the optional Secret `shoal-s3`) and cache it in an emptyDir;
 /// a folder store is mounted read-only from the PersistentVolumeClaim `shoal-store`.
 public struct KubernetesManifests {
@@ -101,13 +102,14 @@ public struct KubernetesManifests {
         var server = configuration.server
         if server.threads == 0 { server.threads = target.cpus }
         let source = isS3 ? ["--store", store, "--cache-dir", Self.cacheFolder] : ["--store", Self.storeFolder]
+        let devices = Self.devices(of: target)
         var container = Kubernetes.Container(
             name: "server", image: configuration.kubernetes.image, command: ["shoal"],
             args: DeploymentSpec.serverArguments(group, server: server, source: source, host: "0.0.0.0"),
             ports: [.init(name: "http", containerPort: group.port)],
             resources: .init(
-                requests: ["cpu": Self.millicores(group.cores), "memory": Self.mebibytes(group.memory)],
-                limits: ["memory": Self.mebibytes(max(group.memory, group.memoryCapacity))]),
+                requests: ["cpu": Self.millicores(group.cores), "memory": Self.mebibytes(group.memory)].merging(devices) { $1 },
+                limits: ["memory": Self.mebibytes(max(group.memory, group.memoryCapacity))].merging(devices) { $1 }),
             startupProbe: probe("/v2/health/live", port: group.port, period: 2, failures: 150),
             readinessProbe: probe("/v2/health/ready", port: group.port, period: 5, failures: 2),
             livenessProbe: probe("/v2/health/live", port: group.port, period: 10, failures: 3),
@@ -124,8 +126,7 @@ public struct KubernetesManifests {
         let selector = labels(component: "server", group: group.name)
         let pod = Kubernetes.PodSpec(
             containers: [container], volumes: [volume],
-            nodeSelector: ["kubernetes.io/arch": target.architecture.rawValue, "node.kubernetes.io/instance-type": target.name],
-            terminationGracePeriodSeconds: 30)
+            nodeSelector: Self.nodeSelector(of: target), tolerations: Self.tolerations(of: target), terminationGracePeriodSeconds: 30)
         return Kubernetes.Deployment(
             metadata: metadata(Self.name(group), component: "server", group: group.name),
             spec: .init(replicas: 1, selector: .init(matchLabels: selector), template: .init(metadata: .init(labels: selector), spec: pod)))

@@ -6,7 +6,8 @@ import ShoalStore
 ///
 /// The heuristic is first-fit decreasing by dominant share (the larger of a replica's memory and CPU share of
 /// one group), choosing among the groups a replica fits the one it adds the least memory to, so that heads
-/// land beside their base. Every target is packed and the cheapest plan wins unless `pack.target` names one.
+/// land beside their base. Every target is packed and the cheapest plan wins unless `pack.target` names one;
+/// at equal cost a target without accelerators wins, since the engine computes on CPUs.
 public struct Packer: Sendable {
     public var targets: [ShoalConfiguration.TargetSpec]
     public var settings: ShoalConfiguration.PackSettings
@@ -43,7 +44,12 @@ public struct Packer: Sendable {
                 if miss.needs > (largestMiss?.needs ?? -1) { largestMiss = miss }
             }
         }
-        let ranked = plans.sorted { ($0.costPerHour, $0.groups.count, $0.target) < ($1.costPerHour, $1.groups.count, $1.target) }
+        // The engine computes on CPUs: at equal cost a machine without accelerators wins, its devices would idle.
+        let accelerated = Set(candidates.filter(\.hasAccelerator).map(\.name))
+        let ranked = plans.sorted {
+            ($0.costPerHour, accelerated.contains($0.target) ? 1 : 0, $0.groups.count, $0.target)
+                < ($1.costPerHour, accelerated.contains($1.target) ? 1 : 0, $1.groups.count, $1.target)
+        }
         guard var best = ranked.first else {
             let largest = candidates.max { capacity(of: $0).memory < capacity(of: $1).memory }
             throw ControlError.modelTooLarge(
@@ -58,6 +64,10 @@ public struct Packer: Sendable {
         best.alternatives = alternatives.sorted { $0.target < $1.target }
         if settings.target.isEmpty, ranked.count > 1 {
             best.reasons.append("\(best.target) is the cheapest of \(ranked.count) targets that can hold every model")
+        }
+        if let target = candidates.first(where: { $0.name == best.target }), target.hasAccelerator {
+            best.reasons.append("\(target.name) has \(target.accelerator.count) \(target.accelerator.kind.rawValue) device(s), which "
+                + "its pods request so that they land there; the engine computes on its \(target.cpus) CPUs, the devices stay idle")
         }
         return best
     }

@@ -31,6 +31,7 @@ struct DeployManifestsCommand: AsyncParsableCommand {
         let store = FileManager.default.fileExists(atPath: plan) ? nil : try Self.localStore(configuration)
         let placement = try await DeployRunCommand.plan(at: plan, configuration: configuration, store: store, serving: false)
         let yaml = try KubernetesManifests(configuration: configuration, plan: placement).yaml()
+        await Self.checkImage(configuration, plan: placement)
         guard let out else {
             print(yaml, terminator: "")
             return
@@ -41,6 +42,20 @@ struct DeployManifestsCommand: AsyncParsableCommand {
             throw ControlError.file(path: out, reason: "cannot be written (\(error.localizedDescription))")
         }
         print("wrote \(placement.groups.count) groups and the gateway to \(out); apply with kubectl apply -f \(out)")
+    }
+
+    /// Warns when the image of the manifests, as built here, is for another architecture than the plan's
+    /// target. Only a warning: the registry's image may be a multi-architecture one made elsewhere, and without
+    /// podman or the image here there is nothing to compare.
+    static func checkImage(_ configuration: ShoalConfiguration, plan: PlacementPlan) async {
+        let image = configuration.kubernetes.image
+        guard let target = configuration.targets.first(where: { $0.name == plan.target }),
+              let podman = try? Podman.locate(configurationFile: FileManager.default.temporaryDirectory
+                  .appendingPathComponent("shoal-manifests-podman").appendingPathComponent("containers.conf")),
+              let architectures = try? await ContainerImage.architectures(of: image, podman: podman),
+              let warning = ContainerImage.mismatch(image: image, architectures: architectures, target: target)
+        else { return }
+        PackCommand.warn(warning)
     }
 
     /// The store to read manifests from when packing; nil for an S3 store without keys here, since the

@@ -26,9 +26,18 @@ extension Kubernetes {
         var containers: [Container]
         var volumes: [Volume]
         var nodeSelector: [String: String]?
+        var tolerations: [Toleration]?
         var terminationGracePeriodSeconds: Int?
         /// Whether the pod shares the node's network (set only for podman, which has no Services).
         var hostNetwork: Bool?
+    }
+
+    /// A taint a pod tolerates, so that it may run on nodes that carry it.
+    struct Toleration: Codable, Sendable, Equatable {
+        var key: String
+        var `operator`: String
+        var value: String
+        var effect: String
     }
 
     /// A container of a pod.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Serves COUNT classifier heads derived from all-MiniLM-L6-v2 out of a model store and sends one request to
 # each in turn: every head loads on demand over the one shared base, within --memory-budget.
-# Reports the first-request latency, the server's resident memory and the per-head footprint.
+# Reports the derive time, the time to list one page, the first-request latency, the server's resident memory and the per-head footprint.
 # Usage: scripts/bench-derived-models.sh [COUNT] [extra shoal serve options...]
 # Environment: BUDGET (default 160MiB), PORT (default 18095), SHOAL (default .build/release/shoal), KEEP=1 keeps the store.
 set -euo pipefail
@@ -27,6 +27,9 @@ start=$(date +%s.%N)
 "$SHOAL" models derive minilm --heads "$work/heads" --store "$store" >/dev/null
 echo "derived $COUNT heads in $(echo "$(date +%s.%N) - $start" | bc) s; store: $(du -sh "$store" | cut -f1)"
 "$SHOAL" models show "$(ls "$store/models" | grep '^head-' | head -1)" --store "$store" | grep footprint
+start=$(date +%s.%N)
+"$SHOAL" models list --store "$store" --limit 100 >/dev/null 2>&1
+echo "listed the first page of 100 of $((COUNT + 1)) models in $(echo "$(date +%s.%N) - $start" | bc) s"
 
 "$SHOAL" serve --store "$store" --port "$PORT" --memory-budget "$BUDGET" --log-level warning "$@" &
 server=$!

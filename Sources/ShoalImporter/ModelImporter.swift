@@ -70,8 +70,8 @@ public struct ModelImporter: Sendable {
     /// Publishes one model per head folder that reuses `base`'s encoder and stores only its head.
     ///
     /// The base is read, checked against its manifest and run on the check texts once for all heads; each head
-    /// then costs its own small files: it is loaded over the base, its product checked on the base's outputs,
-    /// and published, `width` heads at a time. A derived model carries the base's profile, since a head adds
+    /// then costs its own small files: it is loaded over the base and its product checked on the base's outputs
+    /// (all heads before any is published, so a broken head publishes nothing), then published, `width` at a time. A derived model carries the base's profile, since a head adds
     /// only one small matrix product.
     public func derive(base reference: ModelReference, heads: [(name: String, folder: URL)],
                        width: Int = 16) async throws -> [Manifest] {
@@ -100,19 +100,27 @@ public struct ModelImporter: Sendable {
             try Self.check(base, source: baseManifest.id, pool: pool, texts: Self.headCheckTexts)
             return (base, try base(Self.headCheckTexts, on: pool))
         }
-        let store = store
         let baseReference = Manifest.BaseReference(name: baseManifest.name, version: baseManifest.version)
-        return try await heads.concurrentMap(width: max(1, width)) { head in
-            let files = try Self.headFiles(in: head.folder)
-            let draft = try await Thread.run(named: "shoal-import") { () throws -> Manifest in
-                let model = try Self.load(source: head.folder.path) { try Model(base: base, head: head.folder) }
-                try Self.checkHead(model, over: embeddings, source: head.folder.path)
-                var draft = Self.draft(model, name: head.name, source: head.folder.path, base: baseReference,
-                                       profile: baseManifest.profile)
-                draft.architecture = baseManifest.architecture
-                return draft
+        // Every head is loaded and checked before any is published, so that a broken one publishes nothing.
+        let threads = max(1, options.threads)
+        let chunkSize = max(1, (heads.count + threads - 1) / threads)
+        let chunks = stride(from: 0, to: heads.count, by: chunkSize).map { Array(heads[$0..<min($0 + chunkSize, heads.count)]) }
+        let drafts = try await chunks.concurrentMap(width: threads) { chunk in
+            try await Thread.run(named: "shoal-import") { () throws -> [(Manifest, [StagedFile])] in
+                try chunk.map { head in
+                    let files = try Self.headFiles(in: head.folder)
+                    let model = try Self.load(source: head.folder.path) { try Model(base: base, head: head.folder) }
+                    try Self.checkHead(model, over: embeddings, source: head.folder.path)
+                    var draft = Self.draft(model, name: head.name, source: head.folder.path, base: baseReference,
+                                           profile: baseManifest.profile)
+                    draft.architecture = baseManifest.architecture
+                    return (draft, files)
+                }
             }
-            return try await store.publish(draft, files: files)
+        }.flatMap { $0 }
+        let store = store
+        return try await drafts.concurrentMap(width: max(1, width)) { draft, files in
+            try await store.publish(draft, files: files)
         }
     }
 

@@ -200,7 +200,7 @@ struct FileSystemStoreTests {
         #expect(try await store.names() == ["base"])
     }
 
-    @Test("derive refuses a head with non-finite weights and a base whose files no longer match their manifest")
+    @Test("derive refuses a set of heads with one of non-finite weights, publishing none, and a base whose files no longer match their manifest")
     func deriveChecksHeadsAndBase() async throws {
         let folder = try TemporaryFolder()
         let store = Fixtures.store(folder.child("store"))
@@ -215,7 +215,9 @@ struct FileSystemStoreTests {
         } catch let error as StoreError {
             #expect(error.description.contains("not finite"), "\(error)")
         }
+        // Every head is checked before any is published.
         #expect(try await store.versions(of: "broken").isEmpty)
+        #expect(try await store.versions(of: "good").isEmpty)
 
         let weights = try #require(store.localFolder(base)).appendingPathComponent("model.safetensors")
         try Self.flipByte(weights, at: 300)

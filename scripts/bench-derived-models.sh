@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Serves COUNT classifier heads derived from all-MiniLM-L6-v2 out of a model store and sends one request to
 # each in turn: every head loads on demand over the one shared base, within --memory-budget.
-# Reports the derive rate, the server's start-up time, the first-request latency (first and last 1,000 heads),
+# Reports the derive rate, the time to list one page, the server's start-up time, the first-request latency (first and last 1,000 heads),
 # the server's resident memory per head and the size of /metrics; with REVISITS, then the hit ratio and reload
 # latency of Zipf-drawn requests (set BUDGET to hold only some of the heads).
 # Usage: scripts/bench-derived-models.sh [COUNT] [extra shoal serve options...]
@@ -34,6 +34,9 @@ if [ -z "${STORE:-}" ]; then
   rm -rf "$work/heads"
 fi
 "$SHOAL" models show "$(ls "$store/models" | grep '^head-' | head -1)" --store "$store" | grep footprint
+start=$(date +%s.%N)
+"$SHOAL" models list --store "$store" --limit 100 >/dev/null 2>&1
+echo "listed the first page of 100 of $((COUNT + 1)) models in $(echo "$(date +%s.%N) - $start" | bc) s"
 
 start=$(date +%s.%N)
 "$SHOAL" serve --store "$store" --port "$PORT" --memory-budget "$BUDGET" --log-level warning "$@" &

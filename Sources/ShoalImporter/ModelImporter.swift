@@ -69,9 +69,12 @@ public struct ModelImporter: Sendable {
 
     /// Publishes one model per head folder that reuses `base`'s encoder and stores only its head.
     ///
-    /// Loads the base once for all heads; a derived model carries the base's profile, since a head adds
+    /// The base is read, checked against its manifest and run on the check texts once for all heads; each head
+    /// then costs its own small files: it is loaded over the base and its product checked on the base's outputs
+    /// (all heads before any is published, so a broken head publishes nothing), then published, `width` at a time. A derived model carries the base's profile, since a head adds
     /// only one small matrix product.
-    public func derive(base reference: ModelReference, heads: [(name: String, folder: URL)]) async throws -> [Manifest] {
+    public func derive(base reference: ModelReference, heads: [(name: String, folder: URL)],
+                       width: Int = 16) async throws -> [Manifest] {
         for head in heads { _ = try ModelReference(name: head.name) }
         let baseManifest = try await store.manifest(reference)
         guard baseManifest.task == "embedding", baseManifest.base == nil else {
@@ -80,6 +83,7 @@ public struct ModelImporter: Sendable {
         var scratch: URL?
         let baseFolder: URL
         if let local = store.localFolder(baseManifest) {
+            try await Thread.run(named: "shoal-verify") { try VerifiedFiles().verify(baseManifest, in: local) }
             baseFolder = local
         } else {
             let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-base-\(UUID().uuidString)")
@@ -88,24 +92,36 @@ public struct ModelImporter: Sendable {
         }
         defer { if let scratch { try? FileManager.default.removeItem(at: scratch) } }
         let options = options
-        let base = try await Thread.run(named: "shoal-import") {
-            try Self.load(source: baseManifest.id) { try Model(folder: baseFolder, options: ModelOptions(provider: options.provider)) }
-        }
-        let pool = ComputePool(threads: options.threads)
-        var published: [Manifest] = []
-        for head in heads {
-            let files = try Self.headFiles(in: head.folder)
-            let draft = try await Thread.run(named: "shoal-import") { () throws -> Manifest in
-                let model = try Self.load(source: head.folder.path) { try Model(base: base, head: head.folder) }
-                try Self.check(model, source: head.folder.path, pool: pool, texts: Self.headCheckTexts)
-                var draft = Self.draft(model, name: head.name, source: head.folder.path,
-                                       base: .init(name: baseManifest.name, version: baseManifest.version), profile: baseManifest.profile)
-                draft.architecture = baseManifest.architecture
-                return draft
+        let (base, embeddings) = try await Thread.run(named: "shoal-import") { () throws -> (Model, [[Float]]) in
+            let base = try Self.load(source: baseManifest.id) {
+                try Model(folder: baseFolder, options: ModelOptions(provider: options.provider))
             }
-            published.append(try await store.publish(draft, files: files))
+            let pool = ComputePool(threads: options.threads)
+            try Self.check(base, source: baseManifest.id, pool: pool, texts: Self.headCheckTexts)
+            return (base, try base(Self.headCheckTexts, on: pool))
         }
-        return published
+        let baseReference = Manifest.BaseReference(name: baseManifest.name, version: baseManifest.version)
+        // Every head is loaded and checked before any is published, so that a broken one publishes nothing.
+        let threads = max(1, options.threads)
+        let chunkSize = max(1, (heads.count + threads - 1) / threads)
+        let chunks = stride(from: 0, to: heads.count, by: chunkSize).map { Array(heads[$0..<min($0 + chunkSize, heads.count)]) }
+        let drafts = try await chunks.concurrentMap(width: threads) { chunk in
+            try await Thread.run(named: "shoal-import") { () throws -> [(Manifest, [StagedFile])] in
+                try chunk.map { head in
+                    let files = try Self.headFiles(in: head.folder)
+                    let model = try Self.load(source: head.folder.path) { try Model(base: base, head: head.folder) }
+                    try Self.checkHead(model, over: embeddings, source: head.folder.path)
+                    var draft = Self.draft(model, name: head.name, source: head.folder.path, base: baseReference,
+                                           profile: baseManifest.profile)
+                    draft.architecture = baseManifest.architecture
+                    return (draft, files)
+                }
+            }
+        }.flatMap { $0 }
+        let store = store
+        return try await drafts.concurrentMap(width: max(1, width)) { draft, files in
+            try await store.publish(draft, files: files)
+        }
     }
 
     // MARK: Steps
@@ -133,6 +149,39 @@ public struct ModelImporter: Sendable {
             guard output.allSatisfy(\.isFinite) else {
                 throw StoreError.invalidModel(
                     source: source, reason: "the output for \"\(text.prefix(40))\" is not finite (NaN or infinity); the weights are broken")
+            }
+        }
+    }
+
+    /// Checks a head's outputs over the base's outputs for the check texts: one finite value per label.
+    ///
+    /// Computes the head's own product, `classifier.weight · embedding + classifier.bias`, the only part of
+    /// its outputs that differs from its base's: the encoder ran once, for all heads. Finite logits give
+    /// finite probabilities, as softmax subtracts their maximum.
+    static func checkHead(_ model: Model, over embeddings: [[Float]], source: String) throws {
+        let labels = model.dimensions
+        let width = model.base?.dimensions ?? model.configuration.hiddenSize
+        let weight: FloatTensor
+        let bias: FloatTensor
+        do {
+            let tensors = try SafeTensors(contentsOf: model.folder.appendingPathComponent("head.safetensors"))
+            weight = try tensors.floats("classifier.weight", shape: [labels, width])
+            bias = try tensors.floats("classifier.bias", shape: [labels])
+        } catch let error as ModelError {
+            throw StoreError.invalidModel(source: source, reason: error.description)
+        }
+        try weight.withUnsafeBufferPointer { weight in
+            try bias.withUnsafeBufferPointer { bias in
+                for embedding in embeddings {
+                    for label in 0..<labels {
+                        var logit = bias[label]
+                        for column in 0..<width { logit += weight[label * width + column] * embedding[column] }
+                        guard logit.isFinite else {
+                            throw StoreError.invalidModel(
+                                source: source, reason: "the output for label \(label) is not finite (NaN or infinity); the head's weights are broken")
+                        }
+                    }
+                }
             }
         }
     }

@@ -68,7 +68,7 @@ public struct StoreSource: ModelSource {
         } catch let error as StoreError {
             switch error {
             case .checksumMismatch, .missingFile:
-                try? FileManager.default.removeItem(at: cached)
+                cache.discard(manifest, from: store)
                 let fresh = try await cache.folder(for: manifest, from: store)
                 try await check(manifest, in: fresh)
                 return fresh

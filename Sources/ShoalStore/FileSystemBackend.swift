@@ -14,10 +14,26 @@ public struct FileSystemBackend: StoreBackend {
 
     public var description: String { root.path }
 
-    public func names() async throws -> [String] {
-        try children(of: root.appendingPathComponent("models")).filter { name in
-            !((try? children(of: root.appendingPathComponent("models/\(name)"))) ?? []).isEmpty
+    public func catalog() async throws -> [ModelVersions] {
+        try children(of: root.appendingPathComponent("models")).compactMap { name in
+            let versions = (try? children(of: root.appendingPathComponent("models/\(name)"))) ?? []
+            return versions.isEmpty ? nil : ModelVersions(name: name, versions: versions)
         }
+    }
+
+    /// Lists the names folder once (names only, no manifest) and reads the versions of the page's models alone.
+    public func models(prefix: String, after: String?, limit: Int) async throws -> (models: [ModelVersions], more: Bool) {
+        let candidates = try children(of: root.appendingPathComponent("models"))
+            .filter { name in name.hasPrefix(prefix) && after.map { ModelStore.listingOrder($0, name) } ?? true }
+            .sorted(by: ModelStore.listingOrder)
+        var page: [ModelVersions] = []
+        var examined = 0
+        for name in candidates where page.count < limit {
+            examined += 1
+            let versions = try children(of: root.appendingPathComponent("models/\(name)"))
+            if !versions.isEmpty { page.append(ModelVersions(name: name, versions: versions)) }
+        }
+        return (page, examined < candidates.count)
     }
 
     public func versions(of name: String) async throws -> [String] {
@@ -39,7 +55,13 @@ public struct FileSystemBackend: StoreBackend {
         try LocalFile.copy(source, to: destination, progress: progress)
     }
 
+    /// Runs on a thread of its own: its writes wait for the disk (fsync), and many publishers (`shoal models
+    /// derive`) would otherwise hold every thread of the cooperative pool while they wait.
     public func publish(_ files: [StagedFile], manifest: Data, at folder: String, progress: TransferProgress?) async throws {
+        try await Self.onThread { try publishBlocking(files, manifest: manifest, at: folder, progress: progress) }
+    }
+
+    private func publishBlocking(_ files: [StagedFile], manifest: Data, at folder: String, progress: TransferProgress?) throws {
         removeAbandonedStaging()
         // Named after this process, so that a later publish can tell a writer that was killed from one at work.
         let staging = root.appendingPathComponent(".staging/\(getpid())-\(UUID().uuidString)")
@@ -111,6 +133,13 @@ public struct FileSystemBackend: StoreBackend {
             guard let pid = name.split(separator: "-").first.flatMap({ pid_t($0) }), pid > 0,
                   kill(pid, 0) != 0, errno == ESRCH else { continue }
             try? FileManager.default.removeItem(at: staging.appendingPathComponent(name))
+        }
+    }
+
+    /// Runs blocking `body` on a new thread, off the cooperative pool.
+    private static func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
         }
     }
 

@@ -23,9 +23,30 @@ public struct ModelStore: Sendable, CustomStringConvertible {
 
     public var description: String { backend.description }
 
-    /// Names of the models with a published version, sorted.
+    /// One page of `models(prefix:after:limit:)`: models in listing order, and where the next page starts.
+    public struct Page: Sendable {
+        /// The page's models, each with its versions lowest first.
+        public var models: [ModelVersions]
+        /// The `after` of the next page (the last name of this one); `nil` on the last page.
+        public var next: String?
+    }
+
+    /// The order pages list names in: S3's key order of `NAME/`, so that a folder and a bucket page alike.
+    public static func listingOrder(_ first: String, _ second: String) -> Bool {
+        Array((first + "/").utf8).lexicographicallyPrecedes(Array((second + "/").utf8))
+    }
+
+    /// Names of the models with a published version, sorted; lists the whole store.
     public func names() async throws -> [String] {
-        try await backend.names()
+        try await backend.catalog().map(\.name).sorted()
+    }
+
+    /// Up to `limit` models whose names start with `prefix`, after `after` in `listingOrder`; reads no manifest,
+    /// and lists only the page's names and their versions (a folder store reads its one folder of names).
+    public func models(prefix: String = "", after: String? = nil, limit: Int) async throws -> Page {
+        let (models, more) = try await backend.models(prefix: prefix, after: after, limit: max(1, limit))
+        let sorted = models.map { ModelVersions(name: $0.name, versions: ModelReference.sorted($0.versions)) }
+        return Page(models: sorted, next: more ? sorted.last?.name ?? after : nil)
     }
 
     /// Published versions of `name`, lowest first.
@@ -33,7 +54,7 @@ public struct ModelStore: Sendable, CustomStringConvertible {
         ModelReference.sorted(try await backend.versions(of: name))
     }
 
-    /// The manifest `reference` names, resolving `latest` to the highest version.
+    /// The manifest `reference` names, resolving `latest` to the highest version; lists only that model's versions.
     public func manifest(_ reference: ModelReference) async throws -> Manifest {
         let version: String
         if let exact = reference.version {
@@ -44,23 +65,34 @@ public struct ModelStore: Sendable, CustomStringConvertible {
             }
             version = highest
         }
-        let path = Self.folder(reference.name, version) + "/" + Manifest.fileName
-        guard let data = try await backend.read(path) else { throw StoreError.notFound("\(reference.name)@\(version)") }
+        return try await manifest(reference.name, version)
+    }
+
+    /// The manifest of `name@version`, read without listing anything.
+    private func manifest(_ name: String, _ version: String) async throws -> Manifest {
+        let path = Self.folder(name, version) + "/" + Manifest.fileName
+        guard let data = try await backend.read(path) else { throw StoreError.notFound("\(name)@\(version)") }
         let manifest = try Manifest.decode(data, path: "\(description)/\(path)")
-        guard manifest.name == reference.name, manifest.version == version else {
+        guard manifest.name == name, manifest.version == version else {
             throw StoreError.corruptManifest(
-                path: "\(description)/\(path)", reason: "it describes \(manifest.id), not \(reference.name)@\(version)")
+                path: "\(description)/\(path)", reason: "it describes \(manifest.id), not \(name)@\(version)")
         }
         return manifest
     }
 
-    /// The latest manifest of every model, by name.
+    /// The latest manifest of every model, by name: one listing of the whole store, then 16 manifests read at once.
     public func latestManifests() async throws -> [Manifest] {
-        var manifests: [Manifest] = []
-        for name in try await names() {
-            manifests.append(try await manifest(ModelReference(name: name)))
-        }
-        return manifests
+        try await latest().concurrentMap(width: Self.readWidth) { try await self.manifest($0.name, $0.version) }
+    }
+
+    /// Manifests read at once when many are needed.
+    static let readWidth = 16
+
+    /// The highest published version of every model, sorted by name, from one listing.
+    private func latest() async throws -> [(name: String, version: String)] {
+        try await backend.catalog().compactMap { model in
+            ModelReference.sorted(model.versions).last.map { (model.name, $0) }
+        }.sorted { $0.name < $1.name }
     }
 
     /// Publishes `files` as a new version of `draft.name` (the next number unless `version` is given).
@@ -108,8 +140,19 @@ public struct ModelStore: Sendable, CustomStringConvertible {
     }
 
     /// Latest versions of other models whose base is `manifest`'s version.
+    ///
+    /// Reads every latest manifest (16 at once), decoding only its `base`: the base is recorded in its derived
+    /// models alone, and a second record kept beside it could go stale. Removing a version is rare.
     public func dependents(of manifest: Manifest) async throws -> [String] {
-        try await latestManifests().filter { $0.base == .init(name: manifest.name, version: manifest.version) }.map(\.id)
+        struct BaseOnly: Decodable { var base: Manifest.BaseReference? }
+        let target = Manifest.BaseReference(name: manifest.name, version: manifest.version)
+        let uses = try await latest().concurrentMap(width: Self.readWidth) { model -> String? in
+            let path = Self.folder(model.name, model.version) + "/" + Manifest.fileName
+            guard let data = try await self.backend.read(path) else { return nil }
+            let base = try? ShoalJSON.decoder().decode(BaseOnly.self, from: data).base
+            return base == target ? "\(model.name)@\(model.version)" : nil
+        }
+        return uses.compactMap { $0 }
     }
 
     /// Checks every file of a version against its manifest's sha256 and size; throws the first mismatch.

@@ -28,8 +28,34 @@ public struct S3Backend: StoreBackend {
 
     public var description: String { client.storeName }
 
-    public func names() async throws -> [String] {
-        Array(Set(try await publishedVersions(under: "models/").map(\.name))).sorted()
+    /// One listing of every key under `models/`.
+    public func catalog() async throws -> [ModelVersions] {
+        Dictionary(grouping: try await publishedVersions(under: "models/"), by: \.name)
+            .map { ModelVersions(name: $0.key, versions: $0.value.map(\.version)) }
+    }
+
+    /// ListObjectsV2 with delimiter `/` lists names as common prefixes, `max-keys` at a time, from `start-after`;
+    /// then each name's versions are listed, 16 names at once, to leave out names without a published version.
+    public func models(prefix: String, after: String?, limit: Int) async throws -> (models: [ModelVersions], more: Bool) {
+        let root = key("models/")
+        // The first key past every key under `models/AFTER/`: '0' follows '/'.
+        let startAfter = after.map { root + $0 + "0" }
+        var found: [ModelVersions] = []
+        var token: String?
+        while found.count < limit {
+            let page = try await client.listPage(
+                prefix: root + prefix, delimiter: "/", startAfter: token == nil ? startAfter : nil,
+                maxKeys: min(1000, limit - found.count), token: token)
+            let names = page.prefixes.filter { $0.hasPrefix(root) && $0.hasSuffix("/") }
+                .map { String($0.dropFirst(root.count).dropLast()) }
+            let listed = try await names.concurrentMap(width: 16) { name in
+                ModelVersions(name: name, versions: try await self.versions(of: name))
+            }
+            found += listed.filter { !$0.versions.isEmpty }
+            guard let next = page.nextToken else { return (found, false) }
+            token = next
+        }
+        return (found, true)
     }
 
     public func versions(of name: String) async throws -> [String] {

@@ -70,18 +70,40 @@ struct S3Client: Sendable {
         }
     }
 
+    /// One answer of ListObjectsV2: keys, common prefixes (with a delimiter), and the token of the next page.
+    struct ListPage: Sendable {
+        var keys: [String]
+        var prefixes: [String]
+        /// Set when the listing goes on.
+        var nextToken: String?
+    }
+
+    /// One page of the keys under `prefix` after `startAfter` (at most `maxKeys`, S3 caps it at 1,000); with a
+    /// `delimiter`, keys that share the part of their name up to it come back once, as a common prefix.
+    func listPage(prefix: String, delimiter: String? = nil, startAfter: String? = nil, maxKeys: Int? = nil,
+                  token: String? = nil) async throws -> ListPage {
+        var query = [("list-type", "2"), ("prefix", prefix)]
+        if let delimiter { query.append(("delimiter", delimiter)) }
+        if let startAfter { query.append(("start-after", startAfter)) }
+        if let maxKeys { query.append(("max-keys", "\(maxKeys)")) }
+        if let token { query.append(("continuation-token", token)) }
+        let response = try await send("GET", key: nil, query: query, accept: [200])
+        let values = S3XML.values(in: response.body)
+        let truncated = values["ListBucketResult/IsTruncated"]?.first == "true"
+        return ListPage(
+            keys: values["ListBucketResult/Contents/Key"] ?? [],
+            prefixes: values["ListBucketResult/CommonPrefixes/Prefix"] ?? [],
+            nextToken: truncated ? values["ListBucketResult/NextContinuationToken"]?.first : nil)
+    }
+
     /// Keys under `prefix`, every page of them.
     func list(prefix: String) async throws -> [String] {
         var keys: [String] = []
         var token: String?
         repeat {
-            var query = [("list-type", "2"), ("prefix", prefix)]
-            if let token { query.append(("continuation-token", token)) }
-            let response = try await send("GET", key: nil, query: query, accept: [200])
-            let values = S3XML.values(in: response.body)
-            keys += values["ListBucketResult/Contents/Key"] ?? []
-            let truncated = values["ListBucketResult/IsTruncated"]?.first == "true"
-            token = truncated ? values["ListBucketResult/NextContinuationToken"]?.first : nil
+            let page = try await listPage(prefix: prefix, token: token)
+            keys += page.keys
+            token = page.nextToken
         } while token != nil
         return keys
     }

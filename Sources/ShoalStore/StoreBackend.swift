@@ -16,14 +16,28 @@ public struct StagedFile: Sendable {
     }
 }
 
+/// A model's name and its published version numbers.
+public struct ModelVersions: Sendable, Equatable {
+    public var name: String
+    public var versions: [String]
+
+    public init(name: String, versions: [String]) {
+        self.name = name
+        self.versions = versions
+    }
+}
+
 /// Where a store keeps its objects; paths are `/`-separated and relative to the store's root.
 ///
 /// A backend publishes a version atomically: readers see all of its files and its manifest, or none.
 public protocol StoreBackend: Sendable {
     /// The store's address, for messages (`/srv/store`, `s3://bucket/prefix`).
     var description: String { get }
-    /// Names of the models with at least one published version, sorted.
-    func names() async throws -> [String]
+    /// Every model with at least one published version, with those versions (in any order).
+    func catalog() async throws -> [ModelVersions]
+    /// Up to `limit` models whose names start with `prefix` and come after `after` in listing order (see
+    /// `ModelStore.listingOrder`), with their published versions; `more` when the listing goes on. Reads no manifest.
+    func models(prefix: String, after: String?, limit: Int) async throws -> (models: [ModelVersions], more: Bool)
     /// Published versions of `name`, in any order.
     func versions(of name: String) async throws -> [String]
     /// The bytes at `path`, or `nil` when there is no such object.

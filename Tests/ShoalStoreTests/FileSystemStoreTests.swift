@@ -200,6 +200,52 @@ struct FileSystemStoreTests {
         #expect(try await store.names() == ["base"])
     }
 
+    @Test("derive refuses a set of heads with one of non-finite weights, publishing none, and a base whose files no longer match their manifest")
+    func deriveChecksHeadsAndBase() async throws {
+        let folder = try TemporaryFolder()
+        let store = Fixtures.store(folder.child("store"))
+        let importer = try Fixtures.importer(store)
+        let base = try await importer.importFolder(try Fixtures.embeddingModel(at: folder.child("tiny")), name: "base")
+        let good = try Fixtures.head(at: folder.child("good"))
+        let broken = try Fixtures.head(at: folder.child("broken"), seed: 3)
+        try Self.poisonWeights(broken.appendingPathComponent("head.safetensors"))
+        do {
+            _ = try await importer.derive(base: ModelReference(parsing: "base"), heads: [("good", good), ("broken", broken)])
+            Issue.record("a head with NaN weights must be refused")
+        } catch let error as StoreError {
+            #expect(error.description.contains("not finite"), "\(error)")
+        }
+        // Every head is checked before any is published.
+        #expect(try await store.versions(of: "broken").isEmpty)
+        #expect(try await store.versions(of: "good").isEmpty)
+
+        let weights = try #require(store.localFolder(base)).appendingPathComponent("model.safetensors")
+        try Self.flipByte(weights, at: 300)
+        await #expect(throws: StoreError.checksumMismatch(
+            model: "base@1", file: "model.safetensors",
+            expected: base.files.first { $0.path == "model.safetensors" }?.sha256 ?? "",
+            actual: try FileDigest.sha256(file: weights).sha256)) {
+            _ = try await importer.derive(base: ModelReference(parsing: "base"), heads: [("late", good)])
+        }
+    }
+
+    @Test("derive publishes many heads at once, each under its own name and checked against its own weights")
+    func deriveMany() async throws {
+        let folder = try TemporaryFolder()
+        let store = Fixtures.store(folder.child("store"))
+        let importer = try Fixtures.importer(store)
+        _ = try await importer.importFolder(try Fixtures.embeddingModel(at: folder.child("tiny")), name: "base")
+        let heads = try (0..<40).map { ("head-\($0)", try Fixtures.head(at: folder.child("heads/\($0)"), seed: UInt64($0 + 1))) }
+        let published = try await importer.derive(base: ModelReference(parsing: "base"), heads: heads, width: 6)
+        #expect(published.map(\.id) == heads.map { "\($0.0)@1" })
+        for (manifest, head) in zip(published, heads) {
+            let sha = try FileDigest.sha256(file: head.1.appendingPathComponent("head.safetensors")).sha256
+            #expect(manifest.files.first { $0.path == "head.safetensors" }?.sha256 == sha)
+            _ = try await store.verify(ModelReference(name: manifest.name, version: "1"))
+        }
+        #expect(try await store.names().count == 41)
+    }
+
     @Test("copy moves a version with its base between stores, keeps its number, and is idempotent")
     func copyBetweenStores() async throws {
         let folder = try TemporaryFolder()

@@ -58,6 +58,35 @@ struct MotoStoreTests {
         #expect(missingBucket.error.contains("bucket no-such-bucket does not exist"))
     }
 
+    @Test("an S3 store pages through every model once with delimiter, start-after and max-keys, like a folder store",
+          .timeLimit(.minutes(2)))
+    func pages() async throws {
+        let server = try await S3TestServer(.moto)
+        defer { server.stop() }
+        try await server.createBucket()
+        let work = try TemporaryFolder()
+        let store = try server.store()
+        try await publishBlobs(trickyNames, to: store, work: work)
+        // A name whose only object is a dead publisher's claim has no version to list.
+        let client = try S3Client(
+            bucket: "models", configuration: StoreConfiguration(url: "s3://models", endpoint: server.endpoint,
+                                                               environment: server.environment), storeName: "test")
+        try await client.put("shoal/models/ghost/1/" + S3Backend.claimName, data: Data(), ifAbsent: true)
+        let expected = trickyNames.sorted(by: ModelStore.listingOrder)
+        for limit in [1, 4, 100] {
+            #expect(try await pageThrough(store, limit: limit).names == expected, "limit \(limit)")
+        }
+        #expect(try await pageThrough(store, prefix: "head-", limit: 3).names == ["head-0", "head-1", "head-10", "head-2"])
+        #expect(try await store.models(after: "head-2", limit: 10).models.map(\.name) == ["z"])
+        #expect(try await store.names() == trickyNames.sorted())
+
+        let list = try await ShoalExecutable.run(
+            ["models", "list", "--store", "s3://models/shoal", "--endpoint-url", server.endpoint, "--limit", "2", "--after", "a", "--json"],
+            environment: server.environment)
+        #expect(list.status == 0, "\(list.error)")
+        #expect(list.output.contains("\"name\" : \"a0\"") && list.output.contains("\"next\" : \"a_b\""), "\(list.output)")
+    }
+
     @Test("a large file goes up in parts and comes back in ranges, byte for byte", .timeLimit(.minutes(2)))
     func multipart() async throws {
         let server = try await S3TestServer(.moto)

@@ -10,7 +10,9 @@ struct ModelsDeriveCommand: AsyncParsableCommand {
         discussion: """
             A head folder holds head.json ({"labels": [...]}) and head.safetensors (classifier.weight \
             [labels, dimensions], classifier.bias [labels]). With --heads, every sub-folder is published under its \
-            folder name, loading the base once. A server loads the base once for all models derived from it.
+            folder name: the base is checked and run once, every head is checked before any is published (a broken \
+            head publishes nothing), and heads are published 16 at a time. A server loads the base once for all models \
+            derived from it.
             Example: shoal models derive minilm --head ./sentiment-head --name sentiment
             """)
 

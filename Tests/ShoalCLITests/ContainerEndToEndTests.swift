@@ -123,8 +123,17 @@ import Testing
             throw error
         }
 
+        // A load test interrupted before it removed its pod and secret: `deploy stop` removes them too.
+        let leftPod = "\(namespace)-load-left-0", leftSecret = "\(namespace)-s3"
+        try await podman.check(["pod", "create", "--name", leftPod], doing: "creating a left-over pod")
+        try Data("{}".utf8).write(to: work.root.appendingPathComponent("secret.json"))
+        try await podman.check(["secret", "create", leftSecret, work.path("secret.json")], doing: "creating a left-over secret")
+        let record = #"{"run": "left", "pods": ["\#(leftPod)"], "secret": "\#(leftSecret)"}"#
+        try Data(record.utf8).write(to: work.root.appendingPathComponent(".shoal/deploy/load-test.json"))
+
         let stop = try await work.shoal(["deploy", "stop"]).output
-        #expect(stop.contains("removed"), "\(stop)")
+        #expect(stop.contains("removed 1 load-test pods: \(leftPod)") && stop.contains("removed"), "\(stop)")
+        #expect(!work.exists(".shoal/deploy/load-test.json"))
         let after = try await Self.podmanObjects(podman)
         #expect(after.filter { $0.contains(namespace) }.isEmpty, "\(after)")
         #expect(Set(after).subtracting(before).isEmpty, "left behind: \(Set(after).subtracting(before))")

@@ -6,9 +6,10 @@ import Testing
 /// runtime: podman through the `shoal` executable: `shoal image build` makes the image, `deploy run` plays the
 /// Kubernetes Deployments of two real models and ten heads derived from one, `test seq` reaches every model
 /// through the gateway's container, `deploy load-test` plays a pod of the load-test Job that writes its result
-/// into an S3 store, `test bma` merges it from there, and `deploy stop` leaves no container, pod, volume, secret
-/// or process. Bad input is refused with a clear error before anything is made. podman and moto_server are
-/// required (scripts/setup.sh installs them): without them these tests fail, saying so.
+/// into an S3 store (and two that write into the folder store), `test bma` merges them from there, and
+/// `deploy stop` leaves no container, pod, volume, secret or process. Bad input is refused with a clear error
+/// before anything is made. podman and moto_server are required (scripts/setup.sh installs them): without them
+/// these tests fail, saying so.
 @Suite(.serialized, .timeLimit(.minutes(10))) struct ContainerEndToEndTests {
     /// podman as the project runs it, or a failure that says how to install it.
     static func podman(in work: Workspace) throws -> Podman {
@@ -114,6 +115,16 @@ import Testing
             #expect(!loaded.isEmpty && loaded.isSubset(of: Set(models + Workspace.heads)), "\(loaded)")
             let none = try await work.run(["test", "bma", "--from-store", "\(loadRun)-none", "--store", results])
             #expect(none.status != 0 && none.error.contains("no results under s3://results/e2e/results/\(loadRun)-none/"), "\(none.error)")
+
+            // Two pods into the folder store the models are served from: mounted writable, results written by the
+            // pods' unprivileged user.
+            let folderRun = "\(loadRun)-folder"
+            let twoPods = try await work.shoal(["deploy", "load-test", "--pods", "2", "--run", folderRun]).output
+            #expect(twoPods.contains("2 of 2 pods wrote results"), "\(twoPods)")
+            let written = try FileManager.default.contentsOfDirectory(atPath: work.path("store/results/\(folderRun)")).sorted()
+            #expect(written == (0..<2).map { "\(namespace)-load-\(folderRun)-\($0).json" }, "\(written)")
+            let both = try #require(try await work.json(["test", "bma", "--from-store", folderRun, "--json"]) as? [String: Any])
+            #expect((both["runs"] as? [[String: Any]])?.count == 2 && (both["total"] as? [String: Any])?["failed"] as? Int == 0, "\(both)")
 
             // podman keeps each container's log.
             let logs = try await work.run(["deploy", "logs", "gateway"])

@@ -36,7 +36,11 @@ public struct LoadResultStore: Sendable {
     /// Stores `result` as `results/RUN/NAME.json` and returns where it went; refuses a name written before.
     @discardableResult
     public func write(_ result: LoadResult, run: String, name: String) async throws -> String {
-        try Self.check(run: run, name: name)
+        try Self.check(run: run)
+        guard ModelReference.isValidName(name) else {
+            throw ControlError.invalidValue(key: "result name", value: name, expected: "1 to 200 of letters, digits, '.', '_' or '-', "
+                + "not starting with '.' or '-'")
+        }
         let path = "\(Self.folder(run))/\(name).json"
         try await backend.write(try result.encoded(), to: path)
         return "\(backend.description)/\(path)"
@@ -44,7 +48,7 @@ public struct LoadResultStore: Sendable {
 
     /// Every result of `run`, by where it is; throws when there is none, or naming the first unreadable one.
     public func results(of run: String) async throws -> [(path: String, result: LoadResult)] {
-        try Self.check(run: run, name: "result")
+        try Self.check(run: run)
         let paths = try await backend.list(Self.folder(run)).filter { $0.hasSuffix(".json") }
         guard !paths.isEmpty else {
             throw ControlError.loadTest("no results under \(backend.description)/\(Self.folder(run))/; "
@@ -62,11 +66,7 @@ public struct LoadResultStore: Sendable {
         return results
     }
 
-    private static func check(run: String, name: String) throws {
+    private static func check(run: String) throws {
         guard isValidRun(run) else { throw ControlError.invalidValue(key: "run", value: run, expected: runRule) }
-        guard ModelReference.isValidName(name) else {
-            throw ControlError.invalidValue(key: "result name", value: name, expected: "1 to 200 of letters, digits, '.', '_' or '-', "
-                + "not starting with '.' or '-'")
-        }
     }
 }

@@ -95,11 +95,10 @@ public struct PodmanLoadTest: Sendable {
         let file = directory.root.appendingPathComponent("load-test-secret.json")
         defer { try? FileManager.default.removeItem(at: file) }
         let encoded = values.mapValues { Data($0.utf8).base64EncodedString() }
-        do {
-            try JSONSerialization.data(withJSONObject: encoded).write(to: file, options: .atomic)
-            chmod(file.path, 0o600)
-        } catch {
-            throw ControlError.file(path: file.path, reason: "cannot be written (\(error.localizedDescription))")
+        // Readable by this user alone from the start: it holds the keys.
+        guard let data = try? JSONSerialization.data(withJSONObject: encoded),
+              FileManager.default.createFile(atPath: file.path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw ControlError.file(path: file.path, reason: "cannot be written")
         }
         try await podman.check(["secret", "create", name, file.path], doing: "creating secret \(name)")
     }

@@ -15,6 +15,9 @@ public struct LoadResultStore: Sendable {
     /// it is a DNS label short enough for the Job's pod names.
     public static let runRule = "a run id is 1 to 40 of a-z, 0-9 and '-', starting and ending with a letter or digit"
 
+    /// What a result's name may be: the rule of model names, since it is a file or key name of the store too.
+    public static let nameRule = "a result name is 1 to 200 of letters, digits, '.', '_' or '-', not starting with '.' or '-'"
+
     /// Whether `run` can name a run (see `runRule`).
     public static func isValidRun(_ run: String) -> Bool {
         let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-")
@@ -38,8 +41,7 @@ public struct LoadResultStore: Sendable {
     public func write(_ result: LoadResult, run: String, name: String) async throws -> String {
         try Self.check(run: run)
         guard ModelReference.isValidName(name) else {
-            throw ControlError.invalidValue(key: "result name", value: name, expected: "1 to 200 of letters, digits, '.', '_' or '-', "
-                + "not starting with '.' or '-'")
+            throw ControlError.invalidValue(key: "result name", value: name, expected: Self.nameRule)
         }
         let path = "\(Self.folder(run))/\(name).json"
         try await backend.write(try result.encoded(), to: path)

@@ -45,7 +45,7 @@ struct TestOptions: ParsableArguments {
         }
         if let outStore, !LoadResultStore.isValidRun(outStore) { throw ValidationError("--out-store \(outStore): \(LoadResultStore.runRule)") }
         if let outName, !ModelReference.isValidName(outName) {
-            throw ValidationError("--out-name \(outName): 1 to 200 of letters, digits, '.', '_' or '-', not starting with '.' or '-'")
+            throw ValidationError("--out-name \(outName): \(LoadResultStore.nameRule)")
         }
         if outName != nil, outStore == nil { throw ValidationError("--out-name names a result of --out-store RUN; add --out-store") }
     }

@@ -90,7 +90,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .target(name: "ShoalTesting", dependencies: ["ShoalModels", "ShoalTensor"]),
+        .target(name: "ShoalTesting", dependencies: ["ShoalModels", "ShoalStore", "ShoalTensor"]),
         .executableTarget(
             name: "shoal",
             dependencies: [

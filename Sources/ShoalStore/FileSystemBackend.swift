@@ -125,6 +125,25 @@ public struct FileSystemBackend: StoreBackend {
         root.appendingPathComponent(path)
     }
 
+    /// Written beside the target under a hidden name and linked into place: link(2) refuses an existing
+    /// target, so the object appears whole or not at all, and never replaces another.
+    public func write(_ data: Data, to path: String) async throws {
+        let target = root.appendingPathComponent(path)
+        let staged = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).\(UUID().uuidString)")
+        try LocalFile.write(data, to: staged)
+        defer { unlink(staged.path) }
+        guard link(staged.path, target.path) == 0 else {
+            let code = errno
+            if code == EEXIST { throw StoreError.objectExists(target.path) }
+            throw LocalFile.failure(target.path, code)
+        }
+    }
+
+    public func list(_ folder: String) async throws -> [String] {
+        let base = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
+        return try children(of: root.appendingPathComponent(base)).map { base + "/" + $0 }
+    }
+
     /// Removes the staging folders of writers that died before renaming them (an import killed mid-copy):
     /// those whose name starts with the pid of a process that no longer exists.
     private func removeAbandonedStaging() {

@@ -107,6 +107,23 @@ public struct S3Backend: StoreBackend {
 
     public func localURL(_ path: String) -> URL? { nil }
 
+    public func write(_ data: Data, to path: String) async throws {
+        do {
+            try await client.put(key(path), data: data, ifAbsent: true)
+        } catch StoreError.versionExists {
+            throw StoreError.objectExists("\(description)/\(path)")
+        }
+    }
+
+    public func list(_ folder: String) async throws -> [String] {
+        let root = key(folder.hasSuffix("/") ? folder : folder + "/")
+        let base = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
+        return try await client.list(prefix: root).compactMap { fullKey in
+            let name = fullKey.dropFirst(root.count)
+            return name.isEmpty || name.contains("/") ? nil : base + "/" + name
+        }.sorted()
+    }
+
     /// Creates the bucket when it does not exist.
     public func createBucket() async throws {
         try await client.createBucket()

@@ -29,6 +29,15 @@ struct S3Client: Sendable {
         self.storeName = storeName
     }
 
+    /// The one HTTP client of every store. A connection that cannot be made fails at once rather than being
+    /// retried by the pool until its 90-second connect timeout: `send` retries it itself, four times, so an
+    /// unreachable server is reported in seconds. Like `HTTPClient.shared`, it lives as long as the process.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     /// A response's status, headers and (collected) body.
     struct Response: Sendable {
         var status: Int
@@ -181,7 +190,7 @@ struct S3Client: Sendable {
 
     // MARK: Requests
 
-    /// Sends one signed request, retrying server errors and lost connections four times (0.2 s to 1.6 s apart);
+    /// Sends one signed request, retrying server errors and lost or refused connections four times (0.2 s to 1.6 s apart);
     /// throws unless the status is in `accept`.
     func send(_ method: String, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
               body: Data? = nil, accept: Set<Int>) async throws -> Response {
@@ -196,12 +205,13 @@ struct S3Client: Sendable {
                     continue
                 }
                 throw failure(response, method: method, key: key)
-            } catch is HTTPClientError where attempt < 5 {
-                try await Task.sleep(for: .milliseconds(100 << attempt))
             } catch let error as StoreError {
                 throw error
             } catch let error as CancellationError {
                 throw error
+            } catch where attempt < 5 {
+                // A lost or refused connection (HTTPClientError, or NIO's connect errors): tried again shortly.
+                try await Task.sleep(for: .milliseconds(100 << attempt))
             } catch {
                 throw StoreError.remote(
                     store: storeName, reason: "cannot reach \(endpoint.absoluteString) (\(error)); check --endpoint-url and that the server runs")
@@ -226,7 +236,7 @@ struct S3Client: Sendable {
         }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let seconds = timeout.components.seconds
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(max(1, seconds)))
+        let response = try await Self.http.execute(request, timeout: .seconds(max(1, seconds)))
         let collected = method == "HEAD" ? ByteBuffer() : try await response.body.collect(upTo: 1 << 30)
         return Response(status: Int(response.status.code), headers: response.headers, body: Data(collected.readableBytesView))
     }

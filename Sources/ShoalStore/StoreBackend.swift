@@ -50,4 +50,8 @@ public protocol StoreBackend: Sendable {
     func remove(_ folder: String, files: [String]) async throws
     /// The local file of `path` when the backend is a local folder, else `nil`.
     func localURL(_ path: String) -> URL?
+    /// Stores `data` as a new object at `path` (outside `models/`); throws `objectExists` rather than replace one.
+    func write(_ data: Data, to path: String) async throws
+    /// Paths of the objects directly inside `folder`, sorted; none when there is no such folder.
+    func list(_ folder: String) async throws -> [String]
 }

@@ -10,6 +10,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(String)
     /// A version of this name already exists; versions never change once published.
     case versionExists(String)
+    /// An object (a load-test result) already exists at this path; objects are never replaced.
+    case objectExists(String)
     /// A file's bytes no longer match the sha256 its manifest records.
     case checksumMismatch(model: String, file: String, expected: String, actual: String)
     /// A file the manifest lists is absent or has another size.
@@ -39,6 +41,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "the store has no model \(what); `shoal models list` shows what it holds"
         case .versionExists(let what):
             "\(what) already exists and versions never change; import again to publish a new version"
+        case .objectExists(let path):
+            "\(path) exists already and is never replaced; write under another name"
         case .checksumMismatch(let model, let file, let expected, let actual):
             "\(model): \(file) is corrupt (sha256 \(actual.prefix(12))…, manifest says \(expected.prefix(12))…); "
                 + "remove the version with `shoal models rm` and import or pull it again"

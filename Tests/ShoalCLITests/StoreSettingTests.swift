@@ -7,11 +7,13 @@ import Testing
 
 /// One store for every command: `--store`, else `$SHOAL_STORE`, else `store.url` of shoal.yaml. A new user
 /// who sets only `SHOAL_STORE` imports, configures, packs and deploys against that one store; a plan whose
-/// models the store lacks is refused before anything starts; manifests for an S3 store need no keys here.
+/// models the store lacks is refused before anything starts; manifests for an S3 store need no keys here; load-test
+/// results are written into and merged from that store.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct StoreSettingTests {
     @Test func withOnlyShoalStoreSetImportConfigPackAndDeployServeTheImportedModel() async throws {
         var work = try Workspace("shoal-store")
-        work.environment = ["SHOAL_STORE": work.root.appendingPathComponent("my-store").path]
+        let store = work.root.appendingPathComponent("my-store").path
+        work.environment = ["SHOAL_STORE": store]
         defer { work.remove() }
         // The default configuration's model is `minilm`; a tiny model stands in for it.
         try await work.shoal(["models", "import", try work.model("minilm"), "--name", "minilm", "--profile-seconds", "0"])
@@ -31,6 +33,18 @@ import Testing
             let perModel = try #require(report["per_model"] as? [[String: Any]])
             #expect(perModel.count == 1 && perModel.allSatisfy { $0["ok"] as? Int == 2 && $0["failed"] as? Int == 0 },
                     "\(perModel)")
+
+            // Its results go into that store too, under a run id, and bma merges them from there.
+            for name in ["one", "two"] {
+                let out = try await work.shoal(["test", "seq", "--requests", "3", "--quiet", "--out-store", "run-1", "--out-name", name])
+                #expect(out.output.contains("wrote \(store)/results/run-1/\(name).json"), "\(out.output)")
+            }
+            let again = try await work.run(["test", "seq", "--requests", "1", "--quiet", "--out-store", "run-1", "--out-name", "one"])
+            #expect(again.status != 0 && again.error.contains("results/run-1/one.json exists already"), "\(again.error)")
+            let merged = try #require(try await work.json(["test", "bma", "--from-store", "run-1", "--json"]) as? [String: Any])
+            #expect((merged["runs"] as? [[String: Any]])?.compactMap { $0["source"] as? String }
+                == ["one", "two"].map { "\(store)/results/run-1/\($0).json" }, "\(merged)")
+            #expect((merged["total"] as? [String: Any])?["ok"] as? Int == 6, "\(merged)")
         } catch {
             _ = try? await work.run(["deploy", "stop"])
             throw error
@@ -82,6 +96,33 @@ import Testing
         // Reading the store is what needs keys, and says so.
         let pack = try await keyless.run(["pack"])
         #expect(pack.status != 0 && pack.error.contains("no AWS keys found"), "\(pack.error)")
+    }
+
+    /// `test bma --from-store` says what is wrong: a run with no results, a result that is not one (naming it),
+    /// a store it cannot reach; and a run id that cannot name a folder is refused before anything is read.
+    @Test func mergingResultsFromTheStoreFailsClearly() async throws {
+        var work = try Workspace("shoal-store")
+        work.environment = ["SHOAL_STORE": work.path("store"), "AWS_ACCESS_KEY_ID": "shoal", "AWS_SECRET_ACCESS_KEY": "shoal"]
+        defer { work.remove() }
+        let none = try await work.run(["test", "bma", "--from-store", "run-1"])
+        #expect(none.status != 0 && none.error.contains("no results under \(work.path("store"))/results/run-1/"), "\(none.error)")
+
+        try FileManager.default.createDirectory(atPath: work.path("store/results/run-1"), withIntermediateDirectories: true)
+        try Data("{\"format\": 2, \"ok\":".utf8).write(to: URL(fileURLWithPath: work.path("store/results/run-1/pod-a.json")))
+        let corrupt = try await work.run(["test", "bma", "--from-store", "run-1"])
+        #expect(corrupt.status != 0 && corrupt.error.contains("\(work.path("store"))/results/run-1/pod-a.json: is not a load-test result"),
+                "\(corrupt.error)")
+
+        // Nothing listens on port 1 of loopback: said within seconds (the client's own four retries), not minutes.
+        let began = ContinuousClock.now
+        let unreachable = try await work.run(["test", "bma", "--from-store", "run-1", "--store", "s3://results/x?endpoint=http://127.0.0.1:1"])
+        #expect(unreachable.status != 0 && unreachable.error.contains("cannot reach http://127.0.0.1:1"), "\(unreachable.error)")
+        #expect(ContinuousClock.now - began < .seconds(30))
+
+        let bad = try await work.run(["test", "bma", "--from-store", "Run_1"])
+        #expect(bad.status != 0 && bad.error.contains("a run id is 1 to 40 of a-z"), "\(bad.error)")
+        let nameless = try await work.run(["test", "seq", "--out-name", "a"])
+        #expect(nameless.status != 0 && nameless.error.contains("add --out-store"), "\(nameless.error)")
     }
 
     static func embed(_ model: String, at gateway: String) async throws -> UInt {

@@ -6,6 +6,23 @@ import Testing
 
 @Suite("Folder store: import, versions, verify, remove, derive, copy")
 struct FileSystemStoreTests {
+    @Test("plain objects are written once, whole, never replaced, and listed by folder")
+    func objects() async throws {
+        let folder = try TemporaryFolder()
+        let backend = FileSystemBackend(root: folder.child("store"))
+        #expect(try await backend.list("results/run-1").isEmpty)
+        try await backend.write(Data("b".utf8), to: "results/run-1/b.json")
+        try await backend.write(Data("a".utf8), to: "results/run-1/a.json")
+        try await backend.write(Data("x".utf8), to: "results/run-10/x.json")
+        await #expect(throws: StoreError.objectExists(folder.child("store/results/run-1/a.json").path)) {
+            try await backend.write(Data("again".utf8), to: "results/run-1/a.json")
+        }
+        #expect(try await backend.list("results/run-1") == ["results/run-1/a.json", "results/run-1/b.json"])
+        #expect(try await backend.read("results/run-1/a.json") == Data("a".utf8))
+        // No staged copy is left beside the objects, even after a refused write.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.child("store/results/run-1").path).sorted() == ["a.json", "b.json"])
+    }
+
     @Test("import publishes a checked manifest with files, footprint and profile; latest is the highest version")
     func importAndVersions() async throws {
         let folder = try TemporaryFolder()

@@ -87,6 +87,25 @@ struct MotoStoreTests {
         #expect(list.output.contains("\"name\" : \"a0\"") && list.output.contains("\"next\" : \"a_b\""), "\(list.output)")
     }
 
+    @Test("plain objects are written once, never replaced, and listed by folder", .timeLimit(.minutes(2)))
+    func objects() async throws {
+        let server = try await S3TestServer(.moto)
+        defer { server.stop() }
+        try await server.createBucket()
+        let backend = try server.store().backend
+        #expect(try await backend.list("results/run-1").isEmpty)
+        try await backend.write(Data("b".utf8), to: "results/run-1/b.json")
+        try await backend.write(Data("a".utf8), to: "results/run-1/a.json")
+        try await backend.write(Data("c".utf8), to: "results/run-1/deeper/c.json")
+        try await backend.write(Data("x".utf8), to: "results/run-10/x.json")
+        await #expect(throws: StoreError.objectExists("s3://models/shoal/results/run-1/a.json")) {
+            try await backend.write(Data("again".utf8), to: "results/run-1/a.json")
+        }
+        // Only the folder's own objects: not those of a deeper folder, nor of a folder whose name starts alike.
+        #expect(try await backend.list("results/run-1") == ["results/run-1/a.json", "results/run-1/b.json"])
+        #expect(try await backend.read("results/run-1/a.json") == Data("a".utf8))
+    }
+
     @Test("a large file goes up in parts and comes back in ranges, byte for byte", .timeLimit(.minutes(2)))
     func multipart() async throws {
         let server = try await S3TestServer(.moto)

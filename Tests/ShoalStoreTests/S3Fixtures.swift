@@ -1,5 +1,6 @@
 import Foundation
 import ShoalStore
+import ShoalTesting
 
 /// Stores on a test S3 server and files to move through them.
 extension S3TestServer {
@@ -13,22 +14,6 @@ extension S3TestServer {
         configuration.multipartThreshold = partSize
         configuration.requestTimeout = .seconds(60)
         return try ModelStore(configuration: configuration)
-    }
-
-    /// Creates a bucket, retrying while the server is still coming up (SeaweedFS needs a few seconds).
-    func createBucket(_ bucket: String = "models", timeout: Duration = .seconds(60)) async throws {
-        let backend = try S3Backend(
-            bucket: bucket, prefix: "",
-            configuration: StoreConfiguration(url: "s3://\(bucket)", endpoint: endpoint, environment: environment))
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            do {
-                try await backend.createBucket()
-                return
-            } catch where ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(500))
-            }
-        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import ShoalStore
+import ShoalTesting
 import Testing
 
 @Suite("S3 store against SeaweedFS", .enabled(if: S3TestServer.isInstalled(.seaweed), "weed is not installed; run scripts/setup.sh"))

@@ -4,6 +4,7 @@ import ShoalInference
 import ShoalModels
 import ShoalStore
 import ShoalTensor
+import ShoalTesting
 import Testing
 
 @Suite("Serving from a store: derived heads, checksums, cache")

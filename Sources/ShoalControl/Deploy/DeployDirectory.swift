@@ -20,6 +20,10 @@ public struct DeployDirectory: Sendable, Equatable {
     public var podmanManifest: URL { root.appendingPathComponent("podman.yaml") }
     /// What runtime: podman made: pods, containers, volumes.
     public var podmanState: URL { root.appendingPathComponent("podman.json") }
+    /// The pods of a load test runtime: podman plays (`shoal deploy load-test`).
+    public var loadTestManifest: URL { root.appendingPathComponent("load-test.yaml") }
+    /// What that load test made: pods and a secret.
+    public var loadTestState: URL { root.appendingPathComponent("load-test.json") }
     /// The podman settings file of the deployment's podman commands.
     public var containersConfiguration: URL { root.appendingPathComponent("containers.conf") }
 

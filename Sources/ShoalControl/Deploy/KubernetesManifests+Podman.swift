@@ -21,7 +21,7 @@ extension KubernetesManifests {
                 return .configMap(map)
             case .deployment(let deployment):
                 return .deployment(podmanDeployment(deployment, host: host, storeFolder: storeFolder))
-            case .service, .autoscaler, .disruptionBudget:
+            case .service, .autoscaler, .disruptionBudget, .job, .pod:
                 return nil
             }
         }
@@ -49,8 +49,11 @@ extension KubernetesManifests {
     static func podName(_ deployment: String) -> String { "\(deployment)-pod-0" }
 
     /// `shoal-group-0` as `NAMESPACE-group-0`.
-    func podmanName(_ name: String) -> String {
-        name.hasPrefix("shoal-") ? configuration.kubernetes.namespace + name.dropFirst("shoal".count) : name
+    func podmanName(_ name: String) -> String { Self.podmanName(name, namespace: configuration.kubernetes.namespace) }
+
+    /// `shoal-group-0` as `NAMESPACE-group-0`.
+    static func podmanName(_ name: String, namespace: String) -> String {
+        name.hasPrefix("shoal-") ? namespace + name.dropFirst("shoal".count) : name
     }
 
     private func podmanDeployment(_ deployment: Kubernetes.Deployment, host: String, storeFolder: URL?) -> Kubernetes.Deployment {
@@ -83,7 +86,7 @@ extension KubernetesManifests {
     }
 
     /// `arguments` with the value after `option` replaced, when the option is there.
-    private static func replacing(_ option: String, with value: String, in arguments: [String]) -> [String] {
+    static func replacing(_ option: String, with value: String, in arguments: [String]) -> [String] {
         guard let index = arguments.firstIndex(of: option), index + 1 < arguments.count else { return arguments }
         var arguments = arguments
         arguments[index + 1] = value

@@ -12,11 +12,12 @@ struct DeployCommand: AsyncParsableCommand {
             `manifests` writes the same groups as Kubernetes objects (runtime: kubernetes). With runtime: podman, \
             `run` plays those objects' Deployments and ConfigMap on this machine with podman kube play (the image \
             from `shoal image build`; host networking, the store folder mounted), and status, logs and stop ask \
-            podman; stop removes every pod, container and volume.
+            podman; stop removes every pod, container and volume. `manifests --load-test` writes a Job of load-test \
+            pods writing their results into the store; `load-test` plays those pods against the podman deployment.
             Example: shoal deploy run --models ./models && shoal deploy status && shoal deploy stop
             """,
         subcommands: [
             DeployRunCommand.self, DeployStatusCommand.self, DeployLogsCommand.self, DeployStopCommand.self,
-            DeployManifestsCommand.self, DeploySuperviseCommand.self,
+            DeployManifestsCommand.self, DeployLoadTestCommand.self, DeploySuperviseCommand.self,
         ])
 }

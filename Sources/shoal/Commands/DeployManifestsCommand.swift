@@ -14,7 +14,11 @@ struct DeployManifestsCommand: AsyncParsableCommand {
             servers. The image (kubernetes.image) runs `shoal`; an S3 store's keys come from the optional Secret \
             shoal-s3, a folder store from the PersistentVolumeClaim shoal-store. The plan's target must be an \
             instance type (not `local`): nodes are selected by it. runtime: podman plays the same Deployments here.
+            With --load-test, writes instead the load-test Job: --pods pods at once, each running `shoal test bmk` \
+            with the test settings of shoal.yaml against the gateway's Service and writing results/RUN/POD.json \
+            into the store, for `shoal test bma --from-store RUN`.
             Example: shoal deploy manifests --out shoal-k8s.yaml && kubectl apply -f shoal-k8s.yaml
+            Example: shoal deploy manifests --load-test --pods 4 --run trial-1 | kubectl apply -f -
             """)
 
     @OptionGroup var options: ConfigOptions
@@ -22,9 +26,13 @@ struct DeployManifestsCommand: AsyncParsableCommand {
     var plan = "plan.json"
     @Option(name: .long, help: "Write the manifests here instead of standard output.")
     var out: String?
+    @Flag(name: .customLong("load-test"), help: "Write the load-test Job (--pods, --run) instead of the deployment's objects.")
+    var loadTest = false
+    @OptionGroup var job: LoadTestJobOptions
 
     func run() async throws {
         var configuration = try options.load().configuration
+        if loadTest { return try write(try job.job(configuration).yaml(), summary: "the load-test Job") }
         // The objects are for a cluster, whatever shoal.yaml's runtime: a plan packed here skips `local`.
         configuration.runtime = .kubernetes
         // A plan that exists is all the manifests need; only packing one reads the store.
@@ -32,6 +40,11 @@ struct DeployManifestsCommand: AsyncParsableCommand {
         let placement = try await DeployRunCommand.plan(at: plan, configuration: configuration, store: store, serving: false)
         let yaml = try KubernetesManifests(configuration: configuration, plan: placement).yaml()
         await Self.checkImage(configuration, plan: placement)
+        try write(yaml, summary: "\(placement.groups.count) groups and the gateway")
+    }
+
+    /// Prints `yaml`, or writes it to --out and says what it holds.
+    private func write(_ yaml: String, summary: String) throws {
         guard let out else {
             print(yaml, terminator: "")
             return
@@ -41,7 +54,7 @@ struct DeployManifestsCommand: AsyncParsableCommand {
         } catch {
             throw ControlError.file(path: out, reason: "cannot be written (\(error.localizedDescription))")
         }
-        print("wrote \(placement.groups.count) groups and the gateway to \(out); apply with kubectl apply -f \(out)")
+        print("wrote \(summary) to \(out); apply with kubectl apply -f \(out)")
     }
 
     /// Warns when the image of the manifests, as built here, is for another architecture than the plan's

@@ -22,6 +22,12 @@ struct DeployOptions: ParsableArguments {
         return PodmanDeployment(directory: directory, podman: try podman())
     }
 
+    /// The load test recorded in the folder, or nil when none was left (podman is not needed then).
+    func podmanLoadTest() throws -> PodmanLoadTest? {
+        guard FileManager.default.fileExists(atPath: directory.loadTestState.path) else { return nil }
+        return PodmanLoadTest(directory: directory, podman: try podman())
+    }
+
     /// Refuses to start a deployment while one of either runtime runs from this folder.
     func refuseIfRunning() throws {
         let podman = FileManager.default.fileExists(atPath: directory.podmanState.path)

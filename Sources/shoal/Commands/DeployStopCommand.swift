@@ -9,6 +9,10 @@ struct DeployStopCommand: AsyncParsableCommand {
     @OptionGroup var deploy: DeployOptions
 
     func run() async throws {
+        if let loadTest = try deploy.podmanLoadTest() {
+            let removed = try await loadTest.stop()
+            print("removed \(removed.count) load-test pods: \(removed.joined(separator: ", "))")
+        }
         var pods: [String] = []
         if let podman = try deploy.podmanDeployment() {
             pods = try await podman.stop()

@@ -31,7 +31,7 @@ struct TestBmkCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = try options.config.load().configuration
+        let configuration = try options.load()
         var settings = options.settings("bmk", configuration)
         if let mode { settings.mode = mode }
         if let concurrency { settings.concurrency = concurrency }

@@ -24,6 +24,13 @@ struct TestOptions: ParsableArguments {
     var timeout: Double?
     @Option(name: .long, help: "Write the result file here (histogram, counts, timeline, settings, machine).")
     var out: String?
+    @Option(name: .customLong("out-store"), help: ArgumentHelp(
+        "Write the result into the store as results/RUN/NAME.json, for `shoal test bma --from-store RUN`.", valueName: "RUN"))
+    var outStore: String?
+    @Option(name: .customLong("out-name"), help: "The result's NAME under --out-store (default: this host's name).")
+    var outName: String?
+    @Option(name: .long, help: "The store --out-store writes to: a folder or s3://BUCKET/PREFIX (default: $SHOAL_STORE, else store.url).")
+    var store: String?
     @Flag(name: .long, help: "Print the summary as JSON.")
     var json = false
     @Flag(name: .long, help: "No progress lines on standard error.")
@@ -36,6 +43,16 @@ struct TestOptions: ParsableArguments {
         if let name = model.first(where: { !ModelReference.isValidName($0) }) {
             throw ValidationError("--model \(name): \(ModelReference.nameRule)")
         }
+        if let outStore, !LoadResultStore.isValidRun(outStore) { throw ValidationError("--out-store \(outStore): \(LoadResultStore.runRule)") }
+        if let outName, !ModelReference.isValidName(outName) {
+            throw ValidationError("--out-name \(outName): \(LoadResultStore.nameRule)")
+        }
+        if outName != nil, outStore == nil { throw ValidationError("--out-name names a result of --out-store RUN; add --out-store") }
+    }
+
+    /// shoal.yaml with --store over store.url, by the rule every command follows.
+    func load() throws -> ShoalConfiguration {
+        try config.load(store: store).configuration
     }
 
     /// shoal.yaml's test settings with these options laid over them, for `test`.
@@ -53,6 +70,8 @@ struct TestOptions: ParsableArguments {
     /// Runs `settings`, writes the result file if asked, and prints the summary.
     func run(_ settings: LoadSettings, configuration: ShoalConfiguration) async throws {
         let generator = try LoadGenerator(settings: settings)
+        // Opened first, so that a store that cannot be written to (no keys) fails before the load runs.
+        let results = try outStore.map { _ in LoadResultStore(backend: try configuration.openStore().backend) }
         let quiet = quiet
         let result = try await generator.run { line in
             if !quiet { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
@@ -64,11 +83,15 @@ struct TestOptions: ParsableArguments {
                 throw ControlError.file(path: out, reason: "cannot be written (\(error.localizedDescription))")
             }
         }
+        var stored: String?
+        if let results, let outStore {
+            stored = try await results.write(result, run: outStore, name: outName ?? ProcessInfo.processInfo.hostName)
+        }
         let price = configuration.targets.first { $0.name == configuration.test.target }?.pricePerHour ?? 0
         let analysis = try LoadAnalysis(results: [(out ?? settings.test, result)], target: configuration.test.target,
                                         pricePerHour: price, servers: 1)
         try TestOutput.print(analysis, json: json)
-        if let out, !json { print("wrote \(out)") }
+        for path in [out, stored].compactMap({ $0 }) where !json { print("wrote \(path)") }
         if result.ok == 0 { throw ExitCode(2) }
     }
 }

@@ -19,7 +19,7 @@ struct TestRndCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = try options.config.load().configuration
+        let configuration = try options.load()
         var settings = options.settings("rnd", configuration)
         settings.mode = .open
         settings.requests = requests

@@ -16,7 +16,7 @@ struct TestSeqCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = try options.config.load().configuration
+        let configuration = try options.load()
         var settings = options.settings("seq", configuration)
         settings.mode = .closed
         settings.concurrency = 1

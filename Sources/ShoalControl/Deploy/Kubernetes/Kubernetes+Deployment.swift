@@ -30,6 +30,8 @@ extension Kubernetes {
         var terminationGracePeriodSeconds: Int?
         /// Whether the pod shares the node's network (set only for podman, which has no Services).
         var hostNetwork: Bool?
+        /// `Never` for the pods of a Job; unset (`Always`) for a Deployment's.
+        var restartPolicy: String?
     }
 
     /// A taint a pod tolerates, so that it may run on nodes that carry it.
@@ -52,6 +54,7 @@ extension Kubernetes {
         var readinessProbe: Probe?
         var livenessProbe: Probe?
         var securityContext: SecurityContext
+        var env: [EnvVar]?
         var envFrom: [EnvFromSource]?
         var volumeMounts: [VolumeMount]
     }

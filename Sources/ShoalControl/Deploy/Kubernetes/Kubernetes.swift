@@ -8,6 +8,8 @@ enum Kubernetes {
         case service(Service)
         case autoscaler(HorizontalPodAutoscaler)
         case disruptionBudget(PodDisruptionBudget)
+        case job(Job)
+        case pod(Pod)
 
         /// The object's `kind`.
         var kind: String {
@@ -17,6 +19,8 @@ enum Kubernetes {
             case .service(let object): object.kind
             case .autoscaler(let object): object.kind
             case .disruptionBudget(let object): object.kind
+            case .job(let object): object.kind
+            case .pod(let object): object.kind
             }
         }
 
@@ -27,6 +31,8 @@ enum Kubernetes {
             case .service(let object): try object.encode(to: encoder)
             case .autoscaler(let object): try object.encode(to: encoder)
             case .disruptionBudget(let object): try object.encode(to: encoder)
+            case .job(let object): try object.encode(to: encoder)
+            case .pod(let object): try object.encode(to: encoder)
             }
         }
 
@@ -39,6 +45,8 @@ enum Kubernetes {
             case Service.kind: self = .service(try Service(from: decoder))
             case HorizontalPodAutoscaler.kind: self = .autoscaler(try HorizontalPodAutoscaler(from: decoder))
             case PodDisruptionBudget.kind: self = .disruptionBudget(try PodDisruptionBudget(from: decoder))
+            case Job.kind: self = .job(try Job(from: decoder))
+            case Pod.kind: self = .pod(try Pod(from: decoder))
             default:
                 throw DecodingError.dataCorruptedError(forKey: .kind, in: try decoder.container(keyedBy: KindKey.self),
                                                        debugDescription: "no object of kind \(kind) is written")

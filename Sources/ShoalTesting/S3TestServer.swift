@@ -1,4 +1,5 @@
 import Foundation
+import ShoalStore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -6,54 +7,62 @@ import Glibc
 
 /// An S3-compatible server on 127.0.0.1 that a test starts and stops itself: `moto_server` (in memory) or
 /// SeaweedFS (`weed`, on disk, checks credentials).
-final class S3TestServer: @unchecked Sendable {
+public final class S3TestServer: @unchecked Sendable {
     // @unchecked: `process` is replaced only by `restart()`, which tests call from one task.
 
-    enum Kind {
+    /// Which server.
+    public enum Kind: Sendable {
         case moto
         case seaweed
     }
 
     /// Keys SeaweedFS accepts; moto accepts any.
-    static let accessKey = "shoalaccess"
-    static let secretKey = "shoalsecret"
+    public static let accessKey = "shoalaccess"
+    /// The secret of `accessKey`.
+    public static let secretKey = "shoalsecret"
 
-    let kind: Kind
-    let port: Int
-    let folder: TemporaryFolder
+    public let kind: Kind
+    public let port: Int
+    /// The server's data and log, removed with the server.
+    public let folder: URL
     /// SeaweedFS's master, volume and filer ports (each gRPC port is the HTTP port + 10000), kept across restarts.
     private let seaweedPorts: [Int]
     private var process: Process?
 
-    var endpoint: String { "http://127.0.0.1:\(port)" }
+    /// The server's URL.
+    public var endpoint: String { "http://127.0.0.1:\(port)" }
 
     /// The environment a client of this server needs.
-    var environment: [String: String] {
+    public var environment: [String: String] {
         ["AWS_ACCESS_KEY_ID": Self.accessKey, "AWS_SECRET_ACCESS_KEY": Self.secretKey, "AWS_REGION": "us-east-1",
-         "HOME": folder.url.path]
+         "HOME": folder.path]
     }
 
     /// Whether the server's program is installed (`scripts/setup.sh` installs both).
-    static func isInstalled(_ kind: Kind) -> Bool {
+    public static func isInstalled(_ kind: Kind) -> Bool {
         executable(kind) != nil
     }
 
     /// Starts the server and waits until it accepts connections (at most `timeout`). The wait suspends
     /// rather than blocks: SeaweedFS takes many seconds to start, and a blocked thread of the cooperative
     /// pool (2 on a 2-core machine) would stall every other suite running meanwhile.
-    init(_ kind: Kind, timeout: Duration = .seconds(30)) async throws {
+    public init(_ kind: Kind, timeout: Duration = .seconds(30)) async throws {
         self.kind = kind
-        folder = try TemporaryFolder()
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-s3-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let ports = try Self.freePorts(kind == .seaweed ? 4 : 1)
         port = ports[0]
         seaweedPorts = Array(ports.dropFirst())
         try await start(timeout: timeout)
     }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: folder)
+    }
 
     /// Kills the server at once (SeaweedFS takes 15-25 s to stop on SIGTERM); its data folder stays.
-    func stop() {
+    public func stop() {
         guard let process, process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -66,12 +75,12 @@ final class S3TestServer: @unchecked Sendable {
     }
 
     /// The end of the server's log, for a failure message.
-    var logTail: String {
-        String(((try? String(contentsOf: folder.child("server.log"), encoding: .utf8)) ?? "").suffix(3_000))
+    public var logTail: String {
+        String(((try? String(contentsOf: folder.appendingPathComponent("server.log"), encoding: .utf8)) ?? "").suffix(3_000))
     }
 
     /// Stops and starts the server on the same port and data folder.
-    func restart(timeout: Duration = .seconds(30)) async throws {
+    public func restart(timeout: Duration = .seconds(30)) async throws {
         stop()
         try await start(timeout: timeout)
     }
@@ -84,13 +93,13 @@ final class S3TestServer: @unchecked Sendable {
         case .moto:
             process.arguments = ["-H", "127.0.0.1", "-p", "\(port)"]
         case .seaweed:
-            let config = folder.child("s3.json")
+            let config = folder.appendingPathComponent("s3.json")
             let identities = """
                 {"identities":[{"name":"shoal","credentials":[{"accessKey":"\(Self.accessKey)","secretKey":"\(Self.secretKey)"}],\
                 "actions":["Admin","Read","Write","List","Tagging"]}]}
                 """
             try Data(identities.utf8).write(to: config)
-            let data = folder.child("data")
+            let data = folder.appendingPathComponent("data")
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
             let ports = seaweedPorts
             // Logs to the server's standard error (server.log), local sockets in the test's folder.
@@ -98,10 +107,10 @@ final class S3TestServer: @unchecked Sendable {
                 "-logtostderr", "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir=\(data.path)",
                 "-master.port=\(ports[0])", "-volume.port=\(ports[1])", "-filer", "-filer.port=\(ports[2])",
                 "-s3", "-s3.port=\(port)", "-s3.config=\(config.path)", "-master.volumeSizeLimitMB=64", "-volume.max=8",
-                "-filer.localSocket=\(folder.child("filer.sock").path)", "-s3.localSocket=\(folder.child("s3.sock").path)",
+                "-filer.localSocket=\(folder.appendingPathComponent("filer.sock").path)", "-s3.localSocket=\(folder.appendingPathComponent("s3.sock").path)",
             ]
         }
-        let log = folder.child("server.log")
+        let log = folder.appendingPathComponent("server.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
@@ -130,7 +139,7 @@ final class S3TestServer: @unchecked Sendable {
     /// `count` distinct ports nobody uses now, each with port + 10000 free too, all below the kernel's range of
     /// ephemeral ports. A port the kernel picked would be free only until the server stops: any test's
     /// outgoing connection could then take it as its local port, and the server could not bind it on restart.
-    static func freePorts(_ count: Int) throws -> [Int] {
+    public static func freePorts(_ count: Int) throws -> [Int] {
         let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
         let ephemeral = range.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
         // Below 20000, so that no port + 10000 is another's port.
@@ -147,12 +156,12 @@ final class S3TestServer: @unchecked Sendable {
     }
 
     /// Whether 127.0.0.1:`port` can be bound now.
-    static func canBind(port: Int) -> Bool {
+    public static func canBind(port: Int) -> Bool {
         onLoopback(port: port) { bind($0, $1, $2) == 0 }
     }
 
     /// Whether something accepts TCP connections on 127.0.0.1:`port`.
-    static func accepts(port: Int) -> Bool {
+    public static func accepts(port: Int) -> Bool {
         onLoopback(port: port) { connect($0, $1, $2) == 0 }
     }
 
@@ -172,8 +181,25 @@ final class S3TestServer: @unchecked Sendable {
         }
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-        init(_ description: String) { self.description = description }
+    /// The server did not start.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// Creates a bucket, retrying while the server is still coming up (SeaweedFS needs a few seconds).
+    public func createBucket(_ bucket: String = "models", timeout: Duration = .seconds(60)) async throws {
+        let backend = try S3Backend(
+            bucket: bucket, prefix: "",
+            configuration: StoreConfiguration(url: "s3://\(bucket)", endpoint: endpoint, environment: environment))
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            do {
+                try await backend.createBucket()
+                return
+            } catch where ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
     }
 }

@@ -27,6 +27,8 @@ extension Kubernetes {
         var volumes: [Volume]
         var nodeSelector: [String: String]?
         var terminationGracePeriodSeconds: Int?
+        /// The ServiceAccount the pod runs as (the servers': the identity an IAM role is bound to).
+        var serviceAccountName: String?
         /// Whether the pod shares the node's network (set only for podman, which has no Services).
         var hostNetwork: Bool?
     }

@@ -8,6 +8,7 @@ enum Kubernetes {
         case service(Service)
         case autoscaler(HorizontalPodAutoscaler)
         case disruptionBudget(PodDisruptionBudget)
+        case serviceAccount(ServiceAccount)
 
         /// The object's `kind`.
         var kind: String {
@@ -17,6 +18,7 @@ enum Kubernetes {
             case .service(let object): object.kind
             case .autoscaler(let object): object.kind
             case .disruptionBudget(let object): object.kind
+            case .serviceAccount(let object): object.kind
             }
         }
 
@@ -27,6 +29,7 @@ enum Kubernetes {
             case .service(let object): try object.encode(to: encoder)
             case .autoscaler(let object): try object.encode(to: encoder)
             case .disruptionBudget(let object): try object.encode(to: encoder)
+            case .serviceAccount(let object): try object.encode(to: encoder)
             }
         }
 
@@ -39,6 +42,7 @@ enum Kubernetes {
             case Service.kind: self = .service(try Service(from: decoder))
             case HorizontalPodAutoscaler.kind: self = .autoscaler(try HorizontalPodAutoscaler(from: decoder))
             case PodDisruptionBudget.kind: self = .disruptionBudget(try PodDisruptionBudget(from: decoder))
+            case ServiceAccount.kind: self = .serviceAccount(try ServiceAccount(from: decoder))
             default:
                 throw DecodingError.dataCorruptedError(forKey: .kind, in: try decoder.container(keyedBy: KindKey.self),
                                                        debugDescription: "no object of kind \(kind) is written")
@@ -53,6 +57,7 @@ enum Kubernetes {
         var name: String?
         var namespace: String?
         var labels: [String: String]
+        var annotations: [String: String]?
     }
 
     /// `matchLabels` of a selector.

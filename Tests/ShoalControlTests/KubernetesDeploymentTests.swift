@@ -1,4 +1,5 @@
 import Foundation
+import ShoalTesting
 import Testing
 @testable import ShoalControl
 

@@ -76,10 +76,9 @@ struct DeployRunCommand: AsyncParsableCommand {
             throw ValidationError("--models is for runtime: local; runtime: kubernetes serves the store of shoal.yaml (store.url)")
         }
         try deploy.refuseIfRunning()
-        // As for `deploy manifests`: the cluster reads the store, this machine only packs (with keys when it has them).
-        let store = try DeployManifestsCommand.localStore(configuration)
-        let placement = try await Self.plan(at: plan, configuration: configuration, store: store,
-                                            serving: configuration.store.url.hasPrefix("s3://"))
+        // As for `deploy manifests`: the cluster's servers read the store; this machine reads it only to pack a plan.
+        let store = FileManager.default.fileExists(atPath: plan) ? nil : try DeployManifestsCommand.localStore(configuration)
+        let placement = try await Self.plan(at: plan, configuration: configuration, store: store, serving: false)
         let deployment = KubernetesDeployment(directory: deploy.directory)
         let began = ContinuousClock.now
         let state = try await deployment.start(KubernetesManifests(configuration: configuration, plan: placement), timeout: .seconds(timeout))

@@ -3,21 +3,24 @@ import Foundation
 /// A stand-in for kubectl, since no cluster runs here: a shell script, alone in a folder of its own that the
 /// test passes as `PATH`, which appends each call's arguments to `calls.log`, keeps a copy of the file `-f`
 /// names, and answers as kubectl does: canned `-o json` for `get`, success or a timeout for `rollout status`.
-struct FakeKubectl {
-    let folder: URL
+public struct FakeKubectl: Sendable {
+    public let folder: URL
 
     /// How the fake cluster behaves.
-    struct Cluster {
-        var currentContext = "kind-fleet"
-        var namespaceExists = true
-        var rolloutFinishes = true
+    public struct Cluster: Sendable {
+        public var currentContext = "kind-fleet"
+        public var namespaceExists = true
+        public var rolloutFinishes = true
         /// What `get deployments,pods -o json` prints.
-        var deploymentsAndPods = FakeKubectl.runningList
+        public var deploymentsAndPods = FakeKubectl.runningList
         /// What `get pods -o json` prints.
-        var pods = FakeKubectl.failingPods
+        public var pods = FakeKubectl.failingPods
+
+        public init() {}
     }
 
-    init(_ cluster: Cluster = Cluster()) throws {
+    /// Writes the script and its canned answers into a new temporary folder.
+    public init(_ cluster: Cluster = Cluster()) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-kubectl-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Data(cluster.deploymentsAndPods.utf8).write(to: folder.appendingPathComponent("list.json"))
@@ -56,23 +59,24 @@ struct FakeKubectl {
     }
 
     /// The `PATH` holding only the fake.
-    var path: String { folder.path }
+    public var path: String { folder.path }
 
     /// Each call's arguments, one string per call.
-    func calls() -> [String] {
+    public func calls() -> [String] {
         let text = (try? String(contentsOf: folder.appendingPathComponent("calls.log"), encoding: .utf8)) ?? ""
         return text.split(separator: "\n").map(String.init)
     }
 
     /// The file the last `apply -f` named, as it was then.
-    func applied() throws -> String { try String(contentsOf: folder.appendingPathComponent("applied.yaml"), encoding: .utf8) }
+    public func applied() throws -> String { try String(contentsOf: folder.appendingPathComponent("applied.yaml"), encoding: .utf8) }
 
-    func remove() { try? FileManager.default.removeItem(at: folder) }
+    /// Deletes the folder.
+    public func remove() { try? FileManager.default.removeItem(at: folder) }
 }
 
 extension FakeKubectl {
     /// A pod of group `group` (nil: the gateway) as kubectl prints it, with `containerStatus` and `conditions`.
-    static func pod(_ name: String, group: String?, ready: Bool, restarts: Int, waiting: (String, String)? = nil,
+    public static func pod(_ name: String, group: String?, ready: Bool, restarts: Int, waiting: (String, String)? = nil,
                     conditions: String? = nil) -> String {
         let component = group == nil ? "gateway" : "server"
         let groupLabel = group.map { #", "shoal.dev/group": "\#($0)""# } ?? ""
@@ -112,7 +116,7 @@ extension FakeKubectl {
     }
 
     /// A Deployment as kubectl prints it, wanting `desired` replicas of which `ready` are ready.
-    static func deployment(_ name: String, group: String?, desired: Int, ready: Int) -> String {
+    public static func deployment(_ name: String, group: String?, desired: Int, ready: Int) -> String {
         let component = group == nil ? "gateway" : "server"
         let groupLabel = group.map { #", "shoal.dev/group": "\#($0)""# } ?? ""
         let readyField = ready > 0 ? #""readyReplicas": \#(ready), "availableReplicas": \#(ready), "# : ""
@@ -132,12 +136,12 @@ extension FakeKubectl {
     }
 
     /// `{"kind": "List", "items": [...]}` as `kubectl get A,B -o json` prints it.
-    static func list(_ items: [String]) -> String {
+    public static func list(_ items: [String]) -> String {
         #"{"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": ["# + items.joined(separator: ",\n") + "]}"
     }
 
     /// group-0 ready (its pod restarted twice), group-1 wanting 2 of which 1 is ready, the gateway's 2 ready.
-    static let runningList = list([
+    public static let runningList = list([
         deployment("shoal-group-0", group: "group-0", desired: 1, ready: 1),
         deployment("shoal-group-1", group: "group-1", desired: 2, ready: 1),
         deployment("shoal-gateway", group: nil, desired: 2, ready: 2),
@@ -150,7 +154,7 @@ extension FakeKubectl {
     ])
 
     /// group-0's image cannot be pulled, group-1's pod finds no node, the gateway is ready.
-    static let failingPods = list([
+    public static let failingPods = list([
         pod("shoal-group-0-7c9f5d8b4-x2lq9", group: "group-0", ready: false, restarts: 0,
             waiting: ("ImagePullBackOff", #"Back-off pulling image \"registry.example.com/shoal:1.0\""#)),
         pod("shoal-group-1-7c9f5d8b4-h8k2m", group: "group-1", ready: false, restarts: 0, conditions: """

@@ -44,9 +44,6 @@ public struct Kubectl: Sendable {
         return Kubectl(executable: command.executable, context: current, namespace: namespace)
     }
 
-    /// The options naming the context and namespace, as the user would type them.
-    public var scope: String { command.leadingArguments.joined(separator: " ") }
-
     /// Runs `kubectl ARGUMENTS` in the context and namespace and returns what it printed.
     public func run(_ arguments: [String]) async throws -> ExternalCommand.Output { try await command.run(arguments) }
 

@@ -23,6 +23,8 @@ public enum ControlError: Error, Sendable, Equatable, CustomStringConvertible {
     case loadTest(String)
     /// The container engine is missing, or one of its commands failed.
     case container(String)
+    /// kubectl is missing, one of its commands failed, or the cluster did not run what was applied.
+    case kubernetes(String)
 
     public var description: String {
         switch self {
@@ -49,7 +51,7 @@ public enum ControlError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "(--store, else $SHOAL_STORE, else store.url of shoal.yaml), then pack again"
         case .file(let path, let reason):
             return "\(path): \(reason)"
-        case .loadTest(let message), .container(let message):
+        case .loadTest(let message), .container(let message), .kubernetes(let message):
             return message
         }
     }

@@ -90,6 +90,9 @@ import Testing
         #expect(written.error.contains("no AWS keys here"), "\(written.error)")
         let manifests = try keyless.text("k8s.yaml")
         #expect(manifests.contains("s3://models/prod") && manifests.contains("--pin"))
+        // The servers read it as their ServiceAccount, with no key written anywhere.
+        #expect(manifests.contains("kind: ServiceAccount") && manifests.contains("serviceAccountName: shoal"))
+        #expect(!manifests.contains("AWS_ACCESS_KEY_ID") && !manifests.contains("AWS_SECRET_ACCESS_KEY"))
         let again = try await keyless.shoal(["deploy", "manifests"])  // from the plan.json just written
         #expect(again.output == manifests && !again.error.contains("no AWS keys"), "\(again.error)")
 

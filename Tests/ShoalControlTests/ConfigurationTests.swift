@@ -225,6 +225,44 @@ import Testing
         }
     }
 
+    /// The kubectl context and the servers' ServiceAccount with its annotations: names any annotation may have,
+    /// checked as Kubernetes checks them, and `config set` of the whole mapping.
+    @Test func theServiceAccountAndItsAnnotationsAreSettings() throws {
+        let role = "arn:aws:iam::123456789012:role/shoal-store-reader"
+        let configuration = try load("""
+            kubernetes:
+              context: arn:aws:eks:us-east-1:123456789012:cluster/fleet
+              service_account: store-reader
+              service_account_annotations:
+                eks.amazonaws.com/role-arn: \(role)
+                team: search
+            """)
+        #expect(configuration.kubernetes.context == "arn:aws:eks:us-east-1:123456789012:cluster/fleet")
+        #expect(configuration.kubernetes.serviceAccount == "store-reader")
+        #expect(configuration.kubernetes.serviceAccountAnnotations == ["eks.amazonaws.com/role-arn": role, "team": "search"])
+        #expect(ShoalConfiguration().kubernetes.serviceAccount == "shoal" && ShoalConfiguration().kubernetes.context.isEmpty)
+
+        #expect(failure("kubernetes: {service_account: Store_Reader}\n") == .invalidValue(
+            key: "kubernetes.service_account", value: "Store_Reader", expected: ConfigurationSchema.expected(for: "kubernetes.service_account")))
+        #expect(failure("kubernetes:\n  service_account_annotations: {'bad key/x/y': v}\n") == .invalidValue(
+            key: "kubernetes.service_account_annotations", value: "bad key/x/y",
+            expected: ConfigurationSchema.expected(for: "kubernetes.service_account_annotations")))
+        #expect(failure("kubernetes:\n  service_account_annotations: [a]\n")?.description.contains("kubernetes.service_account_annotations") == true)
+        #expect(!ConfigurationFile.overridableKeys().contains { $0.hasPrefix("kubernetes.service_account_annotations") })
+        #expect(ConfigurationFile.overridableKeys().contains("kubernetes.context"))
+
+        let path = try folder(nil) + "/shoal.yaml"
+        try ConfigurationFile.initialise(path: path, force: false)
+        let set = try ConfigurationFile.set("kubernetes.service_account_annotations", to: "{eks.amazonaws.com/role-arn: \(role)}", path: path)
+        #expect(set.kubernetes.serviceAccountAnnotations == ["eks.amazonaws.com/role-arn": role])
+        #expect(try ConfigurationFile.load(path: path).configuration.kubernetes.serviceAccountAnnotations == ["eks.amazonaws.com/role-arn": role])
+        #expect(try ConfigurationFile.set("kubernetes.service_account_annotations", to: "{}", path: path).kubernetes.serviceAccountAnnotations.isEmpty)
+        #expect(throws: ControlError.self) { try ConfigurationFile.set("kubernetes.service_account_annotations", to: "role", path: path) }
+        #expect(try ConfigurationFile.set("kubernetes.context", to: "staging", path: path).kubernetes.context == "staging")
+        #expect(ConfigurationSchema.isQualifiedName("eks.amazonaws.com/role-arn") && !ConfigurationSchema.isQualifiedName("-x"))
+        #expect(ConfigurationSchema.isDNSSubdomain("a.b-c") && !ConfigurationSchema.isDNSSubdomain("a..b"))
+    }
+
     @Test func initRefusesToOverwrite() throws {
         let path = try folder("runtime: local\n") + "/shoal.yaml"
         #expect(throws: ControlError.self) { try ConfigurationFile.initialise(path: path, force: false) }

@@ -5,11 +5,12 @@ import Yams
 
 @Suite struct KubernetesManifestsTests {
     /// The fixture's two groups (alpha on both, beta beside one) as Kubernetes objects.
-    static func manifests(store: String = "./.shoal/store") throws -> (KubernetesManifests, [[String: Any]]) {
+    static func manifests(store: String = "./.shoal/store", annotations: [String: String] = [:]) throws -> (KubernetesManifests, [[String: Any]]) {
         let fixture = try DeployFixture(target: DeployFixture.clusterTarget)
         defer { fixture.remove() }
         var configuration = fixture.configuration
         configuration.store.url = store
+        configuration.kubernetes.serviceAccountAnnotations = annotations
         let manifests = KubernetesManifests(configuration: configuration, plan: fixture.plan)
         let documents = try Yams.load_all(yaml: try manifests.yaml()).map { $0 as? [String: Any] ?? [:] }
         return (manifests, documents)
@@ -29,7 +30,7 @@ import Yams
     @Test func everyGroupGetsADeploymentServiceAndAutoscalerServingItsModels() throws {
         let (manifests, documents) = try Self.manifests()
         let plan = manifests.plan
-        #expect(documents.compactMap { $0["kind"] as? String } == ["ConfigMap"]
+        #expect(documents.compactMap { $0["kind"] as? String } == ["ConfigMap", "ServiceAccount"]
             + plan.groups.flatMap { _ in ["Deployment", "Service", "HorizontalPodAutoscaler"] }
             + ["PodDisruptionBudget", "Deployment", "Service"])
         #expect(documents.allSatisfy { ($0["metadata"] as? [String: Any])?["namespace"] as? String == "shoal" })
@@ -82,6 +83,32 @@ import Yams
         #expect(secret?["name"] as? String == "shoal-s3")
     }
 
+    /// Servers run as the ServiceAccount the manifests hold, annotated for IRSA when asked: an S3 store is read
+    /// with the role bound to it, and no key is written anywhere (the Secret stays optional).
+    @Test func serversRunAsTheServiceAccountAnIAMRoleIsBoundTo() throws {
+        let role = "arn:aws:iam::123456789012:role/shoal-store-reader"
+        let (manifests, documents) = try Self.manifests(store: "s3://models/prod", annotations: ["eks.amazonaws.com/role-arn": role])
+        let account = try #require(Self.objects(documents, kind: "ServiceAccount").first)
+        let metadata = try #require(account["metadata"] as? [String: Any])
+        #expect(metadata["name"] as? String == "shoal" && metadata["namespace"] as? String == "shoal")
+        #expect((metadata["annotations"] as? [String: String]) == ["eks.amazonaws.com/role-arn": role])
+        #expect((metadata["labels"] as? [String: String])?[KubernetesManifests.nameLabel] == "shoal")
+        for deployment in Self.objects(documents, kind: "Deployment") {
+            let pod = ((deployment["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any]
+            let isServer = Self.name(deployment) != "shoal-gateway"
+            #expect((pod?["serviceAccountName"] as? String) == (isServer ? "shoal" : nil), "\(Self.name(deployment) ?? "")")
+            let secret = (Self.container(deployment)?["envFrom"] as? [[String: Any]])?.first?["secretRef"] as? [String: Any]
+            #expect(secret?["optional"] as? Bool == (isServer ? true : nil))
+        }
+        let yaml = try manifests.yaml()
+        #expect(!yaml.contains("AWS_ACCESS_KEY_ID") && !yaml.contains("AWS_SECRET_ACCESS_KEY"))
+
+        // Without annotations (EKS Pod Identity: the association is made on the cluster's side) none is written.
+        let (_, plain) = try Self.manifests(store: "s3://models/prod")
+        let plainAccount = try #require(Self.objects(plain, kind: "ServiceAccount").first)
+        #expect((plainAccount["metadata"] as? [String: Any])?["annotations"] == nil)
+    }
+
     /// The YAML reads back into the same typed objects, for both kinds of store.
     @Test func theYAMLDecodesBackToTheObjects() throws {
         for store in ["./.shoal/store", "s3://models/prod"] {
@@ -89,15 +116,16 @@ import Yams
             let documents = try manifests.yaml().components(separatedBy: "---\n")
             let decoded = try documents.map { try YAMLDecoder().decode(Kubernetes.Object.self, from: $0) }
             #expect(decoded == (try manifests.objects()))
-            #expect(decoded.map(\.kind).first == "ConfigMap")
+            #expect(decoded.map(\.kind).prefix(2) == ["ConfigMap", "ServiceAccount"])
         }
     }
 
     /// `kubernetes-validate --strict` (offline schemas) accepts every object, with no warning either: an
     /// unknown apiVersion only warns, so a WARN line fails the test too.
     @Test func manifestsPassStrictSchemaValidation() throws {
-        for store in ["./.shoal/store", "s3://models/prod"] {
-            let (manifests, _) = try Self.manifests(store: store)
+        let irsa = ["eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/shoal-store-reader"]
+        for (store, annotations) in [("./.shoal/store", [:]), ("s3://models/prod", [:]), ("s3://models/prod", irsa)] {
+            let (manifests, _) = try Self.manifests(store: store, annotations: annotations)
             try Self.expectStrictlyValid(manifests)
         }
     }
@@ -105,6 +133,14 @@ import Yams
     /// Runs `kubernetes-validate --strict` on the manifests' YAML: every object passes, none warns.
     static func expectStrictlyValid(_ manifests: KubernetesManifests, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let yaml = try manifests.yaml()
+        let text = try validate(yaml, sourceLocation: sourceLocation)
+        let objects = yaml.components(separatedBy: "---\n").count
+        #expect(text.components(separatedBy: "passed").count - 1 == objects, "\(text)", sourceLocation: sourceLocation)
+    }
+
+    /// Runs `kubernetes-validate --strict` on `yaml` and returns what it printed; records an issue unless it
+    /// passed without a warning (an unknown apiVersion only warns).
+    static func validate(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-k8s-\(UUID().uuidString).yaml")
         try Data(yaml.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
@@ -119,7 +155,6 @@ import Yams
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "kubernetes-validate (pip install kubernetes-validate): \(text)", sourceLocation: sourceLocation)
         #expect(!text.contains("WARN"), "\(text)", sourceLocation: sourceLocation)
-        let objects = yaml.components(separatedBy: "---\n").count
-        #expect(text.components(separatedBy: "passed").count - 1 == objects, "\(text)", sourceLocation: sourceLocation)
+        return text
     }
 }

@@ -28,6 +28,7 @@ import Yams
             expected.metadata.name = podman.metadata.name
             expected.spec.replicas = 1
             expected.spec.template.spec.hostNetwork = true
+            expected.spec.template.spec.serviceAccountName = nil
             for index in expected.spec.template.spec.containers.indices {
                 var container = expected.spec.template.spec.containers[index]
                 container.ports = nil

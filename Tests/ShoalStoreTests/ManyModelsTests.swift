@@ -70,6 +70,13 @@ final class CountingBackend: StoreBackend {
     func remove(_ folder: String, files: [String]) async throws {
         try await inner.remove(folder, files: files)
     }
+    func write(_ data: Data, to path: String) async throws {
+        try await inner.write(data, to: path)
+    }
+    func list(_ folder: String) async throws -> [String] {
+        record("list \(folder)")
+        return try await inner.list(folder)
+    }
     func localURL(_ path: String) -> URL? { inner.localURL(path) }
 }
 

@@ -97,6 +97,12 @@ public struct ConfigurationFile: Sendable {
     public static func set(_ key: String, to value: String, path: String) throws -> ShoalConfiguration {
         let text = FileManager.default.fileExists(atPath: path) ? try read(path) : ""
         let original = try ConfigurationTree.parse(text, path: path)
+        if ConfigurationSchema.freeMappings.contains(key) {
+            let tree = try ConfigurationTree.setting(key, to: try mapping(value, key: key), in: original)
+            let configuration = try resolve(tree)
+            try write(try Yams.serialize(node: tree), to: path)
+            return configuration
+        }
         // Edit the value where it is written when possible, so comments survive; else re-emit the tree.
         if let edited = ConfigurationTree.editedInPlace(text, key: key, to: value, tree: original) {
             let tree = try ConfigurationTree.parse(edited, path: path)
@@ -108,6 +114,20 @@ public struct ConfigurationFile: Sendable {
         let configuration = try resolve(tree)
         try write(try Yams.serialize(node: tree), to: path)
         return configuration
+    }
+
+    /// `value` read as a YAML mapping, such as `{eks.amazonaws.com/role-arn: arn:aws:iam::1:role/r}`; `{}` or
+    /// nothing empties it.
+    private static func mapping(_ value: String, key: String) throws -> Node {
+        let node = try? Yams.compose(yaml: value)
+        guard let node else {
+            if value.trimmingCharacters(in: .whitespaces).isEmpty { return Node([(Node, Node)]()) }
+            throw ControlError.invalidValue(key: key, value: value, expected: ConfigurationSchema.expected(for: key))
+        }
+        guard case .mapping = node else {
+            throw ControlError.invalidValue(key: key, value: value, expected: ConfigurationSchema.expected(for: key))
+        }
+        return node
     }
 
     /// Writes `text` (by default the commented default configuration) to `path` once it validates; refuses
@@ -138,6 +158,7 @@ public struct ConfigurationFile: Sendable {
         guard case .mapping(let mapping) = node else { return [] }
         return mapping.flatMap { key, value -> [String] in
             let path = prefix.isEmpty ? (key.string ?? "") : "\(prefix).\(key.string ?? "")"
+            if ConfigurationSchema.freeMappings.contains(path) { return [] }
             switch value {
             case .scalar: return [path]
             case .mapping: return scalarKeys(value, prefix: path)

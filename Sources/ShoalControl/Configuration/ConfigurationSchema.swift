@@ -46,12 +46,16 @@ public enum ConfigurationSchema {
         ("test.timeout_s", "seconds, a number > 0"),
         ("test.target", "the name of an entry of targets"),
         ("kubernetes.namespace", "a DNS label: 1 to 63 of a-z, 0-9 and '-', starting and ending with a letter or digit"),
+        ("kubernetes.context", "empty (kubectl's current context) or the name of a context of the kubeconfig"),
         ("kubernetes.image", "a container image reference such as registry.example.com/shoal:1.0"),
         ("kubernetes.max_replicas", "a whole number 1...100"),
         ("kubernetes.gateway_replicas", "a whole number 1...100"),
         ("cluster.name", "an EKS cluster name: 1 to 100 letters, digits and '-', starting with a letter"),
         ("cluster.region", "an AWS region such as us-east-1"),
         ("cluster.version", "a Kubernetes version such as 1.33, or empty for eksctl's default"),
+        ("kubernetes.service_account", "a DNS subdomain: up to 253 of a-z, 0-9, '-' and '.', each part a DNS label"),
+        ("kubernetes.service_account_annotations", "a mapping of annotation names (such as eks.amazonaws.com/role-arn) "
+            + "to strings, given to `config set` as {NAME: VALUE}"),
     ]
 
     static let targetNameRule = "a name of 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"
@@ -60,8 +64,13 @@ public enum ConfigurationSchema {
         "one of " + T.allCases.map(\.rawValue).joined(separator: ", ")
     }
 
-    /// What `key` accepts; list indices and entry names in `key` match `*`, names with dots (`c7i.xlarge`) too.
+    /// Keys whose value is a mapping of names the user chooses, not keys of the schema.
+    static let freeMappings = ["kubernetes.service_account_annotations"]
+
+    /// What `key` accepts; list indices and entry names in `key` match `*`, names with dots (`c7i.xlarge`) too,
+    /// and a name inside a free mapping is the mapping.
     public static func expected(for key: String) -> String {
+        if let mapping = freeMappings.first(where: { key.hasPrefix($0 + ".") }) { return expected(for: mapping) }
         let list = ["models.", "targets."].first { key.hasPrefix($0) }
         let match = expectations.filter { expectation in
             guard let list else { return expectation.key == key }
@@ -75,6 +84,25 @@ public enum ConfigurationSchema {
     public static func isDNSLabel(_ name: String) -> Bool {
         let allowed = name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
         return allowed && (1...63).contains(name.count) && name.first != "-" && name.last != "-"
+    }
+
+    /// Whether `name` is a DNS subdomain (RFC 1123), as the names of most Kubernetes objects must be.
+    public static func isDNSSubdomain(_ name: String) -> Bool {
+        name.count <= 253 && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isDNSLabel(String($0)) }
+    }
+
+    /// Whether `name` is a Kubernetes annotation or label name: an optional DNS subdomain and `/`, then 1 to
+    /// 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit.
+    public static func isQualifiedName(_ name: String) -> Bool {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let last = parts.last else { return false }
+        if parts.count == 2, !isDNSSubdomain(String(parts[0])) { return false }
+        let isAlphanumeric = { (scalar: Unicode.Scalar) in
+            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+        }
+        guard let first = last.unicodeScalars.first, let end = last.unicodeScalars.last, last.count <= 63,
+              isAlphanumeric(first), isAlphanumeric(end) else { return false }
+        return last.unicodeScalars.allSatisfy { isAlphanumeric($0) || "-_.".unicodeScalars.contains($0) }
     }
 
     /// Whether `name` is a valid target name: a Kubernetes label value (the node selector), so at most 63

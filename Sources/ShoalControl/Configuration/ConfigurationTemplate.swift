@@ -131,13 +131,17 @@ public enum ConfigurationTemplate {
           target: local                # whose price gives the cost per million inferences
 
         # runtime: kubernetes. `shoal deploy manifests` writes a Deployment, Service and autoscaler per group,
-        # the gateway, a disruption budget and the plan as a ConfigMap; apply them with kubectl.
+        # the gateway, a disruption budget, the servers' ServiceAccount and the plan as a ConfigMap;
+        # `shoal deploy run` applies them with kubectl and waits for the rollout (docs/KUBERNETES.md).
         # runtime: podman plays the same Deployments on this machine (`shoal deploy run`).
         kubernetes:
-          namespace: shoal
+          namespace: shoal             # must exist: kubectl create namespace shoal
+          context: ""                  # the kubectl context to apply to; empty: kubectl's current context
           image: localhost/shoal:latest  # an image holding the shoal binary (`shoal image build`)
           max_replicas: 3              # pods per group the autoscaler may run
           gateway_replicas: 2
+          service_account: shoal       # the servers run as it; bind an IAM role to it to read S3 without keys
+          service_account_annotations: {}  # e.g. {eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/NAME}
 
         # `shoal provision` writes an eksctl ClusterConfig with one node group per target of the plan.
         cluster:

@@ -32,6 +32,8 @@ enum ConfigurationTree {
         var example = ShoalConfiguration()
         example.models[0].base = "base"
         example.models[0].throughput = 1
+        // A free mapping (`ConfigurationSchema.freeMappings`) has one schema key, `*`, standing for any name.
+        example.kubernetes.serviceAccountAnnotations = ["*": "value"]
         return try encode(example)
     }
 
@@ -46,7 +48,7 @@ enum ConfigurationTree {
                 guard seen.insert(key).inserted else {
                     throw ControlError.configurationSyntax(path: path, reason: "the key '\(key)' appears twice")
                 }
-                guard let knownValue = known[key] else {
+                guard let knownValue = known[key] ?? known["*"] else {
                     throw ControlError.unknownKey(key: path, valid: known.keys.compactMap(\.string))
                 }
                 try checkKeys(value, against: knownValue, prefix: path)
@@ -92,11 +94,16 @@ enum ConfigurationTree {
     /// `node` with the scalar at `key` (dot-separated; list entries by name or index) set to `value`. A list
     /// entry named in `key` that does not exist yet is appended with that name.
     static func setting(_ key: String, to value: String, in node: Node) throws -> Node {
+        try setting(key, to: Node(value), in: node)
+    }
+
+    /// `node` with the value at `key` replaced by the tree `value` (a whole free mapping).
+    static func setting(_ key: String, to value: Node, in node: Node) throws -> Node {
         try setting(key.split(separator: ".").map(String.init), fullKey: key, to: value, in: node)
     }
 
-    private static func setting(_ parts: [String], fullKey: String, to value: String, in node: Node) throws -> Node {
-        guard let head = parts.first else { return Node(value) }
+    private static func setting(_ parts: [String], fullKey: String, to value: Node, in node: Node) throws -> Node {
+        guard let head = parts.first else { return value }
         let rest = Array(parts.dropFirst())
         switch node {
         case .sequence(let sequence):
@@ -128,7 +135,7 @@ enum ConfigurationTree {
             }
             return Node(pairs)
         default:
-            throw ControlError.invalidValue(key: fullKey, value: value, expected: "a key inside a mapping; '\(head)' is below a plain value")
+            throw ControlError.invalidValue(key: fullKey, value: "\(value.any)", expected: "a key inside a mapping; '\(head)' is below a plain value")
         }
     }
 

@@ -57,6 +57,11 @@ extension ShoalConfiguration {
         try check(!kubernetes.image.isEmpty && !kubernetes.image.contains(where: \.isWhitespace), "kubernetes.image", kubernetes.image)
         try check((1...100).contains(kubernetes.maxReplicas), "kubernetes.max_replicas", kubernetes.maxReplicas)
         try check((1...100).contains(kubernetes.gatewayReplicas), "kubernetes.gateway_replicas", kubernetes.gatewayReplicas)
+        try check(!kubernetes.context.contains(where: \.isNewline), "kubernetes.context", kubernetes.context)
+        try check(ConfigurationSchema.isDNSSubdomain(kubernetes.serviceAccount), "kubernetes.service_account", kubernetes.serviceAccount)
+        for name in kubernetes.serviceAccountAnnotations.keys.sorted() {
+            try check(ConfigurationSchema.isQualifiedName(name), "kubernetes.service_account_annotations", name)
+        }
         try validateCluster()
     }
 

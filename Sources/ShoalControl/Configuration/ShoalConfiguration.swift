@@ -242,21 +242,29 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
         }
     }
 
-    /// What `shoal deploy manifests` writes for `runtime: kubernetes`.
+    /// What `shoal deploy manifests` writes for `runtime: kubernetes`, and where `shoal deploy run` applies it.
     public struct KubernetesSettings: Codable, Sendable, Equatable {
         /// The namespace of every object.
         public var namespace = "shoal"
+        /// The kubectl context `shoal deploy run` applies to; empty for kubectl's current context.
+        public var context = ""
         /// The container image holding the `shoal` binary.
         public var image = "localhost/shoal:latest"
         /// Most pods the autoscaler runs per group.
         public var maxReplicas = 3
         /// Pods of the gateway.
         public var gatewayReplicas = 2
+        /// The ServiceAccount the server pods run as, written with the manifests: the identity an IAM role
+        /// is bound to (IRSA or EKS Pod Identity) so that servers read an S3 store without static keys.
+        public var serviceAccount = "shoal"
+        /// Annotations of that ServiceAccount, such as `eks.amazonaws.com/role-arn` for IRSA.
+        public var serviceAccountAnnotations: [String: String] = [:]
 
         public init() {}
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case namespace, image, maxReplicas = "max_replicas", gatewayReplicas = "gateway_replicas"
+            case namespace, context, image, maxReplicas = "max_replicas", gatewayReplicas = "gateway_replicas"
+            case serviceAccount = "service_account", serviceAccountAnnotations = "service_account_annotations"
         }
     }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// The files of a deployment under one folder (`.shoal/deploy` by default): the spec the supervisor runs, the
 /// state it keeps, one log per member and each group's folder of model links; for runtime: podman, the
-/// played objects and what they made.
+/// played objects and what they made; for runtime: kubernetes, the applied objects and where they went.
 public struct DeployDirectory: Sendable, Equatable {
     public var root: URL
 
@@ -24,6 +24,10 @@ public struct DeployDirectory: Sendable, Equatable {
     public var loadTestManifest: URL { root.appendingPathComponent("load-test.yaml") }
     /// What that load test made: pods and a secret.
     public var loadTestState: URL { root.appendingPathComponent("load-test.json") }
+    /// The objects runtime: kubernetes applied.
+    public var kubernetesManifest: URL { root.appendingPathComponent("kubernetes.yaml") }
+    /// Where runtime: kubernetes applied them (context, namespace, kinds, Deployments).
+    public var kubernetesState: URL { root.appendingPathComponent("kubernetes.json") }
     /// The podman settings file of the deployment's podman commands.
     public var containersConfiguration: URL { root.appendingPathComponent("containers.conf") }
 

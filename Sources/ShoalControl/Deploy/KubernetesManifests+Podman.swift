@@ -11,6 +11,7 @@ extension KubernetesManifests {
     /// - no probes (podman runs them with curl inside the image, which has none, and only under systemd);
     ///   `shoal deploy run` checks readiness itself;
     /// - a folder store mounted from `storeFolder` (a hostPath) instead of the PersistentVolumeClaim;
+    /// - no ServiceAccount (podman has no API server to give one an identity);
     /// - names that begin with the namespace instead of `shoal` (podman has no namespaces), so that
     ///   deployments in two namespaces do not collide; with the default namespace they are unchanged.
     func podmanObjects(host: String, storeFolder: URL?) throws -> [Kubernetes.Object] {
@@ -21,7 +22,7 @@ extension KubernetesManifests {
                 return .configMap(map)
             case .deployment(let deployment):
                 return .deployment(podmanDeployment(deployment, host: host, storeFolder: storeFolder))
-            case .service, .autoscaler, .disruptionBudget, .job, .pod:
+            case .service, .autoscaler, .disruptionBudget, .job, .pod, .serviceAccount:
                 return nil
             }
         }
@@ -62,6 +63,7 @@ extension KubernetesManifests {
         deployment.spec.replicas = 1
         var pod = deployment.spec.template.spec
         pod.hostNetwork = true
+        pod.serviceAccountName = nil
         pod.containers = pod.containers.map { container in
             var container = container
             container.ports = nil

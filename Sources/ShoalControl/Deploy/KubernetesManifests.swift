@@ -6,12 +6,14 @@ import Yams
 /// - per group, a Deployment of `shoal serve` with the group's models pinned, a Service on the group's port
 ///   and a HorizontalPodAutoscaler on CPU at `pack.cpu_utilization`;
 /// - the gateway's Deployment and Service, routing `model → group` by the plan, mounted from a ConfigMap;
-/// - one PodDisruptionBudget letting at most one server pod go at a time, so that replicated models stay up.
+/// - one PodDisruptionBudget letting at most one server pod go at a time, so that replicated models stay up;
+/// - the ServiceAccount the servers run as (`KubernetesManifests+ServiceAccount.swift`).
 ///
 /// Memory requests come from the plan's footprint of the group and limits from the target's capacity, CPU
 /// requests from the cores the plan gives the group, node selectors from the target's name and architecture;
 /// on an accelerator target the pod also requests its devices and tolerates its node group's taint.
-/// Servers read an S3 store directly (keys from the optional Secret `shoal-s3`) and cache it in an emptyDir;
+/// Servers read an S3 store directly (as their ServiceAccount's IAM role, else with keys from the optional
+/// Secret `shoal-s3`) and cache it in an emptyDir;
 /// a folder store is mounted read-only from the PersistentVolumeClaim `shoal-store`.
 public struct KubernetesManifests {
     public let configuration: ShoalConfiguration
@@ -36,7 +38,7 @@ public struct KubernetesManifests {
         guard let target = configuration.targets.first(where: { $0.name == plan.target }) else {
             throw ControlError.unknownName(key: "plan.target", name: plan.target, valid: configuration.targets.map(\.name))
         }
-        var objects: [Kubernetes.Object] = [.configMap(try planConfigMap())]
+        var objects: [Kubernetes.Object] = [.configMap(try planConfigMap()), .serviceAccount(serviceAccount())]
         for group in plan.groups {
             objects += [
                 .deployment(serverDeployment(group, target: target)),
@@ -81,7 +83,7 @@ public struct KubernetesManifests {
 
     private var namespace: String { configuration.kubernetes.namespace }
 
-    private func metadata(_ name: String, component: String, group: String?) -> Kubernetes.ObjectMeta {
+    func metadata(_ name: String, component: String, group: String?) -> Kubernetes.ObjectMeta {
         Kubernetes.ObjectMeta(name: name, namespace: namespace, labels: labels(component: component, group: group))
     }
 
@@ -126,7 +128,8 @@ public struct KubernetesManifests {
         let selector = labels(component: "server", group: group.name)
         let pod = Kubernetes.PodSpec(
             containers: [container], volumes: [volume],
-            nodeSelector: Self.nodeSelector(of: target), tolerations: Self.tolerations(of: target), terminationGracePeriodSeconds: 30)
+            nodeSelector: Self.nodeSelector(of: target), tolerations: Self.tolerations(of: target),
+            terminationGracePeriodSeconds: 30, serviceAccountName: configuration.kubernetes.serviceAccount)
         return Kubernetes.Deployment(
             metadata: metadata(Self.name(group), component: "server", group: group.name),
             spec: .init(replicas: 1, selector: .init(matchLabels: selector), template: .init(metadata: .init(labels: selector), spec: pod)))

@@ -15,11 +15,9 @@ import Yams
 public struct ClusterProvisioning: Sendable {
     public let configuration: ShoalConfiguration
     public let plan: PlacementPlan
-    /// The ServiceAccount the server pods run as, which the IAM role is for.
-    public var serviceAccount = Self.defaultServiceAccount
+    /// The ServiceAccount the server pods run as (`kubernetes.service_account`), which the IAM role is for.
+    var serviceAccount: String { configuration.kubernetes.serviceAccount }
 
-    /// The name of the server pods' ServiceAccount when nothing names another.
-    public static let defaultServiceAccount = "shoal"
     /// The add-ons every cluster gets.
     static let addons = ["vpc-cni", "coredns", "kube-proxy", "metrics-server"]
     /// The node label naming the Shoal target of a node group, and the one saying what runs there.

@@ -14,6 +14,10 @@ struct DeployLogsCommand: AsyncParsableCommand {
     var follow = false
 
     func run() async throws {
+        if let (kubernetes, state) = try deploy.kubernetesDeployment() {
+            try await kubernetes.logs(state, group: group, follow: follow)
+            return
+        }
         if let podman = try deploy.podmanDeployment(), let state = try podman.state() {
             let members = group.map { name in state.members.filter { $0.name == name } } ?? state.members
             guard !members.isEmpty else { throw ValidationError("no group '\(group ?? "")' in the deployment") }

@@ -11,9 +11,12 @@ struct DeployManifestsCommand: AsyncParsableCommand {
             Per group: a Deployment of `shoal serve` with the group's models pinned (memory from the plan, CPU from \
             the cores it gives the group, node selectors from the target), a Service and a HorizontalPodAutoscaler; \
             the gateway's Deployment and Service routing by the plan (a ConfigMap); a PodDisruptionBudget over the \
-            servers. The image (kubernetes.image) runs `shoal`; an S3 store's keys come from the optional Secret \
-            shoal-s3, a folder store from the PersistentVolumeClaim shoal-store. The plan's target must be an \
-            instance type (not `local`): nodes are selected by it. runtime: podman plays the same Deployments here.
+            servers; the ServiceAccount the servers run as (kubernetes.service_account, with \
+            kubernetes.service_account_annotations such as eks.amazonaws.com/role-arn for IRSA). The image \
+            (kubernetes.image) runs `shoal`; an S3 store is read as that account's IAM role, else with keys from the \
+            optional Secret shoal-s3; a folder store comes from the PersistentVolumeClaim shoal-store. The plan's target must be an \
+            instance type (not `local`): nodes are selected by it. runtime: podman plays the same Deployments here; \
+            with runtime: kubernetes, `shoal deploy run` applies them with kubectl (docs/KUBERNETES.md).
             With --load-test, writes instead the load-test Job: --pods pods at once, each running `shoal test bmk` \
             with the test settings of shoal.yaml against the gateway's Service and writing results/RUN/POD.json \
             into the store, for `shoal test bma --from-store RUN`.

@@ -28,12 +28,22 @@ struct DeployOptions: ParsableArguments {
         return PodmanLoadTest(directory: directory, podman: try podman())
     }
 
-    /// Refuses to start a deployment while one of either runtime runs from this folder.
+    /// The kubernetes deployment recorded in the folder, or nil when none was applied.
+    func kubernetesDeployment() throws -> (KubernetesDeployment, KubernetesDeployment.State)? {
+        let deployment = KubernetesDeployment(directory: directory)
+        return try deployment.state().map { (deployment, $0) }
+    }
+
+    /// Refuses to start a deployment while one of any runtime runs from this folder.
     func refuseIfRunning() throws {
-        let podman = FileManager.default.fileExists(atPath: directory.podmanState.path)
-        let local = try deployment.state() != nil
-        if podman || local {
-            throw ControlError.file(path: directory.root.path, reason: "a \(podman ? "podman" : "local") deployment is already running; "
+        let files = FileManager.default
+        let running = [
+            ("podman", files.fileExists(atPath: directory.podmanState.path)),
+            ("kubernetes", files.fileExists(atPath: directory.kubernetesState.path)),
+            ("local", try deployment.state() != nil),
+        ].first { $0.1 }
+        if let (runtime, _) = running {
+            throw ControlError.file(path: directory.root.path, reason: "a \(runtime) deployment is already running; "
                 + "stop it with `shoal deploy stop`")
         }
     }

@@ -14,7 +14,7 @@ struct DeployRunCommand: AsyncParsableCommand {
     var plan = "plan.json"
     @Option(name: .long, help: "A folder of model folders to serve instead of the store of shoal.yaml.")
     var models: String?
-    @Option(name: .long, help: "Seconds to wait for every server to become ready.")
+    @Option(name: .long, help: "Seconds to wait for every server to become ready (runtime: kubernetes: for the whole rollout).")
     var timeout = 120
 
     func validate() throws {
@@ -25,8 +25,7 @@ struct DeployRunCommand: AsyncParsableCommand {
         let configuration = try options.load().configuration
         switch configuration.runtime {
         case .kubernetes:
-            throw ValidationError("runtime is kubernetes; `shoal deploy run` runs runtime: local or podman; "
-                + "`shoal deploy manifests` writes the Kubernetes objects")
+            try await runKubernetes(configuration)
         case .podman:
             try await runPodman(configuration)
         case .local:
@@ -69,6 +68,25 @@ struct DeployRunCommand: AsyncParsableCommand {
         print(DeployStatusCommand.table(try await deployment.status(state)))
         print("ready in \(String(format: "%.1f", Double(ready.components.seconds) + Double(ready.components.attoseconds) / 1e18)) s; "
             + "gateway: http://\(configuration.server.host):\(configuration.server.gatewayPort)")
+    }
+
+    /// Applies the manifests to the cluster of kubernetes.context with kubectl and waits for the rollout.
+    private func runKubernetes(_ configuration: ShoalConfiguration) async throws {
+        guard models == nil else {
+            throw ValidationError("--models is for runtime: local; runtime: kubernetes serves the store of shoal.yaml (store.url)")
+        }
+        try deploy.refuseIfRunning()
+        // As for `deploy manifests`: the cluster's servers read the store; this machine reads it only to pack a plan.
+        let store = FileManager.default.fileExists(atPath: plan) ? nil : try DeployManifestsCommand.localStore(configuration)
+        let placement = try await Self.plan(at: plan, configuration: configuration, store: store, serving: false)
+        let deployment = KubernetesDeployment(directory: deploy.directory)
+        let began = ContinuousClock.now
+        let state = try await deployment.start(KubernetesManifests(configuration: configuration, plan: placement), timeout: .seconds(timeout))
+        let ready = ContinuousClock.now - began
+        print(DeployStatusCommand.table(try await deployment.status(state), state: state))
+        print("rolled out in \(ready.components.seconds) s; gateway: Service shoal-gateway, port \(configuration.server.gatewayPort), "
+            + "namespace \(state.namespace) (kubectl --context \(state.context) --namespace \(state.namespace) "
+            + "port-forward service/shoal-gateway \(configuration.server.gatewayPort))")
     }
 
     /// The plan at `path`, or a new one packed from `configuration` with `store`'s manifests and written there.

@@ -5,7 +5,7 @@ import ShoalControl
 struct DeployStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the processes of the running deployment: pid, address, models, restarts.")
+        abstract: "Show the processes of the running deployment: pid, address, models, restarts (runtime: kubernetes: replicas and restarts from the cluster).")
 
     @OptionGroup var deploy: DeployOptions
     @Argument(help: "Show only this group (or `gateway`).")
@@ -14,6 +14,19 @@ struct DeployStatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        if let (kubernetes, state) = try deploy.kubernetesDeployment() {
+            var statuses = try await kubernetes.status(state)
+            if let group {
+                statuses = statuses.filter { $0.member.name == group }
+                guard !statuses.isEmpty else { throw ValidationError("no group '\(group)' in the deployment") }
+            }
+            if json {
+                try ModelsOutput.printJSON(statuses.map(KubernetesStatus.init))
+            } else {
+                print(Self.table(statuses, state: state))
+            }
+            return
+        }
         if let podman = try deploy.podmanDeployment(), let state = try podman.state() {
             var statuses = try await podman.status(state)
             if let group {
@@ -60,6 +73,40 @@ struct DeployStatusCommand: AsyncParsableCommand {
                        status.member.url, String(status.restarts), status.member.models.joined(separator: ",")])
         }
         return "podman (runtime: podman)\n" + table.rendered
+    }
+
+    /// One row per Deployment of a kubernetes deployment: replicas as the cluster reports them.
+    static func table(_ statuses: [KubernetesDeployment.MemberStatus], state: KubernetesDeployment.State) -> String {
+        var table = TextTable(["group", "deployment", "ready", "up-to-date", "available", "pods", "restarts", "models"])
+        for status in statuses {
+            table.add([status.member.name, status.found ? status.member.deployment : "\(status.member.deployment) (missing)",
+                       "\(status.ready)/\(status.desired)", String(status.updated), String(status.available), String(status.pods),
+                       String(status.restarts), status.member.models.joined(separator: ",")])
+        }
+        return "kubernetes (context \(state.context), namespace \(state.namespace))\n" + table.rendered
+    }
+
+    /// A Deployment of a kubernetes deployment as `status --json` prints it.
+    struct KubernetesStatus: Encodable {
+        var name: String
+        var deployment: String
+        var found: Bool
+        var desired: Int
+        var ready: Int
+        var updated: Int
+        var available: Int
+        var pods: Int
+        var restarts: Int
+        var models: [String]
+
+        init(_ status: KubernetesDeployment.MemberStatus) {
+            name = status.member.name
+            deployment = status.member.deployment
+            found = status.found
+            (desired, ready, updated, available) = (status.desired, status.ready, status.updated, status.available)
+            (pods, restarts) = (status.pods, status.restarts)
+            models = status.member.models
+        }
     }
 
     /// A pod of a podman deployment as `status --json` prints it.

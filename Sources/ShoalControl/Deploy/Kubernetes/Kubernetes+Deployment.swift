@@ -28,6 +28,8 @@ extension Kubernetes {
         var nodeSelector: [String: String]?
         var tolerations: [Toleration]?
         var terminationGracePeriodSeconds: Int?
+        /// The ServiceAccount the pod runs as (the servers': the identity an IAM role is bound to).
+        var serviceAccountName: String?
         /// Whether the pod shares the node's network (set only for podman, which has no Services).
         var hostNetwork: Bool?
         /// `Never` for the pods of a Job; unset (`Always`) for a Deployment's.

@@ -10,6 +10,7 @@ enum Kubernetes {
         case disruptionBudget(PodDisruptionBudget)
         case job(Job)
         case pod(Pod)
+        case serviceAccount(ServiceAccount)
 
         /// The object's `kind`.
         var kind: String {
@@ -21,6 +22,7 @@ enum Kubernetes {
             case .disruptionBudget(let object): object.kind
             case .job(let object): object.kind
             case .pod(let object): object.kind
+            case .serviceAccount(let object): object.kind
             }
         }
 
@@ -33,6 +35,7 @@ enum Kubernetes {
             case .disruptionBudget(let object): try object.encode(to: encoder)
             case .job(let object): try object.encode(to: encoder)
             case .pod(let object): try object.encode(to: encoder)
+            case .serviceAccount(let object): try object.encode(to: encoder)
             }
         }
 
@@ -47,6 +50,7 @@ enum Kubernetes {
             case PodDisruptionBudget.kind: self = .disruptionBudget(try PodDisruptionBudget(from: decoder))
             case Job.kind: self = .job(try Job(from: decoder))
             case Pod.kind: self = .pod(try Pod(from: decoder))
+            case ServiceAccount.kind: self = .serviceAccount(try ServiceAccount(from: decoder))
             default:
                 throw DecodingError.dataCorruptedError(forKey: .kind, in: try decoder.container(keyedBy: KindKey.self),
                                                        debugDescription: "no object of kind \(kind) is written")
@@ -61,6 +65,7 @@ enum Kubernetes {
         var name: String?
         var namespace: String?
         var labels: [String: String]
+        var annotations: [String: String]?
     }
 
     /// `matchLabels` of a selector.

@@ -1,0 +1,62 @@
+import Foundation
+import ShoalTesting
+import Testing
+
+/// `shoal deploy run | status | logs | stop` with runtime: kubernetes, through the `shoal` executable, with an
+/// S3 store, no AWS keys here and the IRSA annotation set by `config set`; kubectl is `FakeKubectl`, first on
+/// PATH, since no cluster runs here.
+@Suite(.timeLimit(.minutes(2))) struct KubernetesRuntimeTests {
+    @Test func deployRunStatusLogsAndStopGoThroughKubectl() async throws {
+        let fake = try FakeKubectl()
+        defer { fake.remove() }
+        var work = try Workspace("shoal-k8s")
+        defer { work.remove() }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        work.environment = ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "HOME": work.root.path,
+                            "AWS_SHARED_CREDENTIALS_FILE": work.root.appendingPathComponent("none").path, "PATH": "\(fake.path):\(path)"]
+        let role = "arn:aws:iam::123456789012:role/shoal-store-reader"
+        try await work.shoal(["config", "init", "--store", "s3://models/prod"])
+        try await work.shoal(["config", "set", "runtime", "kubernetes"])
+        try await work.shoal(["config", "set", "kubernetes.context", "prod-eu"])
+        try await work.shoal(["config", "set", "kubernetes.service_account_annotations", "{eks.amazonaws.com/role-arn: \(role)}"])
+
+        let run = try await work.shoal(["deploy", "run", "--timeout", "20"])
+        #expect(run.output.contains("kubernetes (context prod-eu, namespace shoal)"), "\(run.output)")
+        #expect(run.output.contains("port-forward service/shoal-gateway"), "\(run.output)")
+        let scope = "--context prod-eu --namespace shoal"
+        let manifest = work.root.appendingPathComponent(".shoal/deploy/kubernetes.yaml").standardizedFileURL.path
+        #expect(Array(fake.calls().prefix(2)) == [
+            "\(scope) get namespace shoal --output name",
+            "\(scope) apply --server-side --field-manager=shoal -f \(manifest)",
+        ])
+        let applied = try fake.applied()
+        #expect(applied.contains("kind: ServiceAccount") && applied.contains("serviceAccountName: shoal"))
+        #expect(applied.contains("eks.amazonaws.com/role-arn: \(role)") && applied.contains("s3://models/prod"))
+        #expect(!applied.contains("AWS_ACCESS_KEY_ID"))
+
+        // A second run is refused while this one is recorded.
+        let again = try await work.run(["deploy", "run"])
+        #expect(again.status != 0 && again.error.contains("a kubernetes deployment is already running"), "\(again.error)")
+
+        let statuses = try #require(try await work.json(["deploy", "status", "--json"]) as? [[String: Any]])
+        #expect(statuses.compactMap { $0["name"] as? String }.last == "gateway")
+        let gateway = try #require(statuses.last)
+        #expect(gateway["desired"] as? Int == 2 && gateway["ready"] as? Int == 2 && gateway["pods"] as? Int == 2)
+        let first = try #require(statuses.first)
+        #expect(first["deployment"] as? String == "shoal-group-0" && first["restarts"] as? Int == 2, "\(first)")
+        #expect(fake.calls().last == "\(scope) get deployments,pods -l app.kubernetes.io/name=shoal --output json")
+
+        let logs = try await work.shoal(["deploy", "logs", "gateway"])
+        #expect(logs.output.contains("[pod/shoal-gateway-7c9f/gateway] ready"), "\(logs.output)")
+        #expect(fake.calls().last == "\(scope) logs -l app.kubernetes.io/component=gateway,app.kubernetes.io/name=shoal "
+            + "--prefix --all-containers --tail=-1")
+
+        let stop = try await work.shoal(["deploy", "stop"])
+        #expect(stop.output.contains("deleted the configmap,serviceaccount,deployment.apps"), "\(stop.output)")
+        #expect(!stop.output.contains("no deployment was running"), "\(stop.output)")
+        #expect(fake.calls().last?.hasPrefix("\(scope) delete configmap,serviceaccount,deployment.apps,service,") == true)
+        #expect(fake.calls().last?.hasSuffix(" -l app.kubernetes.io/name=shoal --ignore-not-found --wait=false") == true)
+        let status = try await work.shoal(["deploy", "status"])
+        #expect(status.output.contains("no deployment"), "\(status.output)")
+    }
+}

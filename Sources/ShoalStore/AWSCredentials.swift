@@ -1,16 +1,20 @@
 import Foundation
 
-/// An access key pair, as the AWS tools find it: environment variables first, then the shared credentials file.
-public struct AWSCredentials: Sendable, Equatable {
+/// An access key pair, as the AWS tools find it: environment variables first, then the shared credentials file
+/// (`CredentialSource` adds the temporary credentials of a pod between the two).
+public struct AWSCredentials: Sendable, Hashable {
     public var accessKeyID: String
     public var secretAccessKey: String
     /// Set for temporary credentials.
     public var sessionToken: String?
+    /// When temporary credentials stop working; `nil` for keys that do not expire.
+    public var expiration: Date?
 
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
+    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil) {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
+        self.expiration = expiration
     }
 
     /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`), else the `AWS_PROFILE` (or
@@ -20,6 +24,11 @@ public struct AWSCredentials: Sendable, Equatable {
            !key.isEmpty, !secret.isEmpty {
             return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"])
         }
+        return fromSharedFile(environment: environment)
+    }
+
+    /// The `AWS_PROFILE` (or `default`) section of `AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`.
+    static func fromSharedFile(environment: [String: String]) -> AWSCredentials? {
         let profile = environment["AWS_PROFILE"] ?? "default"
         let path = environment["AWS_SHARED_CREDENTIALS_FILE"] ?? awsFolder(environment).appendingPathComponent("credentials").path
         let section = IniFile.section(profile, path: path)

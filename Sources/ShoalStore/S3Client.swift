@@ -8,15 +8,18 @@ struct S3Client: Sendable {
     let endpoint: URL
     let bucket: String
     let signer: SigV4Signer
+    /// The credentials each request is signed with, current at the time of the request.
+    let credentials: CredentialProvider
     let timeout: Duration
     /// Names the store in errors.
     let storeName: String
 
     init(bucket: String, configuration: StoreConfiguration, storeName: String) throws(StoreError) {
-        guard let credentials = configuration.credentials else {
+        guard let source = configuration.credentialSource else {
             throw .invalidConfiguration(
                 setting: "credentials",
-                reason: "no AWS keys found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or add them to ~/.aws/credentials")
+                reason: "no AWS keys found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or add them to ~/.aws/credentials "
+                    + "(in a pod: a ServiceAccount with an IRSA role or an EKS Pod Identity association)")
         }
         let fallback = URL(string: "https://s3.\(configuration.region).amazonaws.com")
         guard let endpoint = configuration.endpoint ?? fallback else {
@@ -24,7 +27,8 @@ struct S3Client: Sendable {
         }
         self.endpoint = endpoint
         self.bucket = bucket
-        self.signer = SigV4Signer(credentials: credentials, region: configuration.region)
+        self.signer = SigV4Signer(region: configuration.region)
+        self.credentials = CredentialProvider.shared(for: source, timeout: configuration.credentialsTimeout)
         self.timeout = configuration.requestTimeout
         self.storeName = storeName
     }
@@ -226,7 +230,8 @@ struct S3Client: Sendable {
         var all = headers + [("host", hostHeader)]
         if let body { all.append(("content-length", "\(body.count)")) }
         let payloadHash = body.map { FileDigest.sha256(of: $0) } ?? SigV4Signer.emptyPayloadHash
-        all += signer.sign(method: method, path: path, query: query, headers: all, payloadHash: payloadHash)
+        all += signer.sign(method: method, path: path, query: query, headers: all, payloadHash: payloadHash,
+                           credentials: try await credentials.credentials())
         let queryText = SigV4Signer.canonicalQuery(query)
         let base = endpoint.absoluteString.hasSuffix("/") ? String(endpoint.absoluteString.dropLast()) : endpoint.absoluteString
         var request = HTTPClientRequest(url: base + path + (queryText.isEmpty ? "" : "?" + queryText))
@@ -247,13 +252,15 @@ struct S3Client: Sendable {
         let code = values["Error/Code"]?.first ?? "HTTP \(response.status)"
         let message = values["Error/Message"]?.first.map { ": \($0)" } ?? ""
         let target = key.map { "\(bucket)/\($0)" } ?? bucket
+        // Temporary credentials say where they came from: the role, not the keys, is then what to fix.
+        let origin = credentials.source.keys == nil ? " with credentials from \(credentials.source)" : ""
         switch code {
         case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken":
-            return .accessDenied(store: storeName, reason: code + message)
+            return .accessDenied(store: storeName, reason: code + message + origin)
         case "NoSuchBucket":
             return .remote(store: storeName, reason: "bucket \(bucket) does not exist; create it first (aws s3 mb s3://\(bucket))")
         default:
-            if response.status == 403 { return .accessDenied(store: storeName, reason: code + message) }
+            if response.status == 403 { return .accessDenied(store: storeName, reason: code + message + origin) }
             return .remote(store: storeName, reason: "\(method) \(target) failed with \(code)\(message)")
         }
     }

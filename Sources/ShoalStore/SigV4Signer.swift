@@ -1,9 +1,8 @@
 import Crypto
 import Foundation
 
-/// Signs S3 requests with AWS Signature Version 4 (header form).
+/// Signs S3 requests with AWS Signature Version 4 (header form), with the credentials current for each request.
 struct SigV4Signer: Sendable {
-    let credentials: AWSCredentials
     let region: String
     let service = "s3"
 
@@ -15,7 +14,7 @@ struct SigV4Signer: Sendable {
     /// `path` is the already percent-encoded path; `query` the unencoded parameters; `headers` every other header
     /// that will be sent (all of them are signed, `host` included).
     func sign(method: String, path: String, query: [(String, String)], headers: [(String, String)],
-              payloadHash: String, date: Date = Date()) -> [(String, String)] {
+              payloadHash: String, credentials: AWSCredentials, date: Date = Date()) -> [(String, String)] {
         let (amzDate, day) = Self.timestamps(date)
         var signed = headers.map { ($0.0.lowercased(), $0.1.trimmingCharacters(in: .whitespaces)) }
         var added = [("x-amz-date", amzDate), ("x-amz-content-sha256", payloadHash)]

@@ -13,14 +13,23 @@ public struct StoreConfiguration: Sendable {
     public var endpoint: URL?
     /// The region requests are signed for.
     public var region = "us-east-1"
-    /// Keys for S3; `nil` for a folder store, or when none are found (opening an S3 store then fails).
-    public var credentials: AWSCredentials?
+    /// Where S3 credentials come from; `nil` for a folder store, or when the environment names no source
+    /// (opening an S3 store then fails). Deciding it does no network I/O: temporary credentials are fetched by
+    /// the first request.
+    public var credentialSource: CredentialSource?
+    /// Fixed keys for S3, when the source is keys; setting it makes them the source.
+    public var credentials: AWSCredentials? {
+        get { credentialSource?.keys }
+        set { credentialSource = newValue.map(CredentialSource.keys) }
+    }
     /// Files at least this large are uploaded in parts.
     public var multipartThreshold: Int64 = 16 << 20
     /// Bytes per uploaded part and per ranged download request (S3 needs at least 5 MiB for all but the last part).
     public var partSize: Int64 = 8 << 20
     /// How long one HTTP request to S3 may take.
     public var requestTimeout: Duration = .seconds(300)
+    /// How long one request for temporary credentials (STS, a container credentials endpoint) may take.
+    public var credentialsTimeout: Duration = .seconds(10)
 
     /// The store folder when nothing names another (`store.url`'s default).
     public static let defaultFolder = "./.shoal/store"
@@ -32,9 +41,10 @@ public struct StoreConfiguration: Sendable {
 
     /// The store `url` names: a path, `file://PATH` or `s3://BUCKET/PREFIX`, optionally with
     /// `?endpoint=URL&region=R`. For S3, `endpoint` falls back to `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`,
-    /// `region` to `AWS_REGION`, `AWS_DEFAULT_REGION` or `~/.aws/config`, and the keys come from the environment
-    /// or `~/.aws/credentials`. Missing keys are no error here: only opening the store needs them, so that what
-    /// merely names the store (Kubernetes manifests) works where the keys are not.
+    /// `region` to `AWS_REGION`, `AWS_DEFAULT_REGION` or `~/.aws/config`, and the credentials come from the
+    /// environment's keys, IRSA, container credentials or `~/.aws/credentials` (`CredentialSource`). Missing
+    /// credentials are no error here: only opening the store needs them, so that what merely names the store
+    /// (Kubernetes manifests) works where they are not.
     public init(url: String, endpoint: String? = nil, region: String? = nil,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws(StoreError) {
         let text = url
@@ -61,7 +71,7 @@ public struct StoreConfiguration: Sendable {
             self.endpoint = parsed
         }
         self.region = region ?? query["region"] ?? AWSCredentials.region(environment: environment) ?? "us-east-1"
-        credentials = AWSCredentials.find(environment: environment)
+        credentialSource = try CredentialSource.find(environment: environment, region: self.region)
     }
 
     /// Throws an error naming the first setting out of range.
@@ -74,6 +84,9 @@ public struct StoreConfiguration: Sendable {
         }
         guard requestTimeout > .zero else {
             throw .invalidConfiguration(setting: "request timeout", reason: "must be positive")
+        }
+        guard credentialsTimeout > .zero else {
+            throw .invalidConfiguration(setting: "credentials timeout", reason: "must be positive")
         }
     }
 

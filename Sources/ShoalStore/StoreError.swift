@@ -30,6 +30,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case accessDenied(store: String, reason: String)
     /// The S3 server cannot be reached or answered with an error.
     case remote(store: String, reason: String)
+    /// Temporary credentials cannot be had from their source (IRSA's STS, a container credentials endpoint).
+    case credentials(source: String, reason: String)
 
     public var description: String {
         switch self {
@@ -65,6 +67,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "or the profile in ~/.aws/credentials (AWS_PROFILE) to keys this server accepts"
         case .remote(let store, let reason):
             "\(store): \(reason)"
+        case .credentials(let source, let reason):
+            "no AWS credentials from \(source): \(reason)"
         }
     }
 

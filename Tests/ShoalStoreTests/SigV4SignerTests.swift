@@ -8,14 +8,13 @@ struct SigV4SignerTests {
     /// Header: Transferring Payload in a Single Chunk").
     @Test("matches the documented S3 GET example")
     func documentedExample() throws {
-        let signer = SigV4Signer(
-            credentials: AWSCredentials(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-            region: "us-east-1")
+        let signer = SigV4Signer(region: "us-east-1")
+        let credentials = AWSCredentials(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
         let date = Date(timeIntervalSince1970: 1_369_353_600)  // 2013-05-24T00:00:00Z
         let headers = signer.sign(
             method: "GET", path: "/test.txt", query: [],
             headers: [("host", "examplebucket.s3.amazonaws.com"), ("range", "bytes=0-9")],
-            payloadHash: SigV4Signer.emptyPayloadHash, date: date)
+            payloadHash: SigV4Signer.emptyPayloadHash, credentials: credentials, date: date)
         let authorization = try #require(headers.first { $0.0 == "Authorization" }?.1)
         #expect(authorization == "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
                 + "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "

@@ -78,7 +78,7 @@ struct DeployManifestsCommand: AsyncParsableCommand {
     /// cluster's servers use their own: packing then takes sizes from shoal.yaml alone, and says so.
     static func localStore(_ configuration: ShoalConfiguration) throws -> ModelStore? {
         let store = try StoreConfiguration(url: configuration.store.url)
-        guard !store.isRemote || store.credentials != nil else {
+        guard !store.isRemote || store.credentialSource != nil else {
             PackCommand.warn("no AWS keys here to read \(configuration.store.url); the plan packed now takes model "
                 + "sizes from shoal.yaml alone (`shoal pack` where the keys are reads the store's manifests)")
             return nil

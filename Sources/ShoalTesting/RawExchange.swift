@@ -27,6 +27,24 @@ public struct RawExchange: Sendable {
             }
         }
     }
+
+    /// Sends `request` `times` times over one keep-alive connection to 127.0.0.1:`port`, reading each answer until
+    /// it holds `marker` (its last bytes), each read waiting at most `timeout`; returns the answers. An answer
+    /// without `marker` was cut short: the server closed the connection, or said nothing for `timeout`.
+    public static func repeated(port: Int, sending request: String, until marker: String, times: Int,
+                                timeout: Duration) async throws -> [String] {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result {
+                    let connection = try LoopbackConnection(port: port, timeout: timeout)
+                    return try (0..<times).map { _ in
+                        try connection.send(request)
+                        return connection.receive(until: marker)
+                    }
+                })
+            }
+        }
+    }
 }
 
 /// A TCP connection to 127.0.0.1 made with blocking socket calls, each waiting at most `timeout`; closed when

@@ -71,12 +71,12 @@ import Testing
             tasks.addTask { try await group.run() }
             let port = try #require(await ports.first { _ in true })
             let live = "GET /v2/health/live HTTP/1.1\r\nHost: localhost\r\n\r\n"
-            // Long enough for an answer while the rest of the suite loads both cores; a keep-alive connection
-            // stays open, so the exchange ends when the wait does.
-            let serving = try await RawExchange.run(port: port, sending: live, wait: .seconds(3))
-            #expect(serving.received.hasPrefix("HTTP/1.1 200"))
-            #expect(!serving.received.lowercased().contains("connection: close"))
-            #expect(!serving.closedByServer)
+            // Serving, the connection stays open: a second request on it is answered too.
+            let serving = try await RawExchange.repeated(port: port, sending: live, until: "}", times: 2, timeout: .seconds(30))
+            for answer in serving {
+                #expect(answer.hasPrefix("HTTP/1.1 200") && answer.hasSuffix("}"), "\(answer)")
+                #expect(!answer.lowercased().contains("connection: close"), "\(answer)")
+            }
 
             await group.triggerGracefulShutdown()
             let ready = "GET /v2/health/ready HTTP/1.1\r\nHost: localhost\r\n\r\n"

@@ -74,6 +74,8 @@ final class ModelRegistry: Sendable {
         var reserved = 0
         /// Names whose model is ready.
         var ready = 0
+        /// Bytes of instances dropped since memory was last handed back to the system.
+        var freedSinceTrim = 0
         var nextID = 0
         /// Heads waiting for a base that another head is loading, by the base's fingerprint.
         var baseWaiters: [String: [CheckedContinuation<LoadedModel?, any Error>]] = [:]
@@ -110,7 +112,17 @@ final class ModelRegistry: Sendable {
             slots[id] = nil
             if byFingerprint[slot.instance.fingerprint] == id { byFingerprint[slot.instance.fingerprint] = nil }
             used -= slot.instance.bytes
+            freedSinceTrim += slot.instance.bytes
             if let base = slot.base { releaseBase(base) }
+        }
+
+        /// Whether enough was freed to hand memory back to the system now (see `returnFreedMemory`): a small
+        /// head's freed bytes are reused by the next load, and the trim walks the whole heap, so it waits until
+        /// `trimEvery` bytes were freed.
+        mutating func takeTrim() -> Bool {
+            guard freedSinceTrim >= ModelRegistry.trimEvery else { return false }
+            freedSinceTrim = 0
+            return true
         }
 
         /// Ends one head's hold on base slot `id`.
@@ -119,6 +131,9 @@ final class ModelRegistry: Sendable {
             dropIfUnheld(id)
         }
     }
+
+    /// Bytes freed by evictions before resident memory is handed back to the system.
+    static let trimEvery = 64 << 20
 
     private let source: any ModelSource
     private let configuration: InferenceConfiguration
@@ -212,6 +227,7 @@ final class ModelRegistry: Sendable {
         state.withLock { state in
             guard state.entries[name] != nil else { return }
             detach(name, reason: "unloaded", in: &state)
+            state.freedSinceTrim = 0
         }
         Self.returnFreedMemory()
         publishGauges()
@@ -331,13 +347,13 @@ final class ModelRegistry: Sendable {
                 heldBase = encoder?.id
             }
             let bytes = Self.estimatedBytes(folder: folder)
-            let evicted = try state.withLock { state throws(InferenceError) in
-                let evicted = try makeRoom(for: bytes, name: name, in: &state)
+            let trim = try state.withLock { state throws(InferenceError) in
+                try makeRoom(for: bytes, name: name, in: &state)
                 state.reserved += bytes
-                return evicted
+                return state.takeTrim()
             }
             reservation = bytes  // only now taken: the error path gives back what was taken, no more
-            if evicted { Self.returnFreedMemory() }
+            if trim { Self.returnFreedMemory() }
             let options = configuration.modelOptions
             let model: Model
             if let encoder {
@@ -354,7 +370,7 @@ final class ModelRegistry: Sendable {
                 }
                 state.nextID += 1
                 let instance = LoadedModel(id: state.nextID, model: model, fingerprint: fingerprint, family: family)
-                _ = try makeRoom(for: instance.bytes, name: name, in: &state)
+                try makeRoom(for: instance.bytes, name: name, in: &state)
                 state.insert(instance, base: heldBase)
                 heldBase = nil
                 return Lease(name: name, version: location.version, instance: instance, counters: counters)
@@ -402,7 +418,7 @@ final class ModelRegistry: Sendable {
                     state.baseWaiters[base.fingerprint]?.append(continuation)
                 } else {
                     do {
-                        _ = try makeRoom(for: bytes, name: name, in: &state)
+                        try makeRoom(for: bytes, name: name, in: &state)
                         state.reserved += bytes
                         state.baseWaiters[base.fingerprint] = []
                         continuation.resume(returning: nil)
@@ -493,13 +509,12 @@ final class ModelRegistry: Sendable {
     // MARK: Memory
 
     /// Evicts the idle, unpinned instances used longest ago until `bytes` more fit the budget; evicts nothing if
-    /// even evicting all of them would not make room. Returns whether it evicted any.
-    private func makeRoom(for bytes: Int, name: String, in state: inout State) throws(InferenceError) -> Bool {
-        guard let budget = configuration.limits.memoryBudget else { return false }
+    /// even evicting all of them would not make room.
+    private func makeRoom(for bytes: Int, name: String, in state: inout State) throws(InferenceError) {
+        guard let budget = configuration.limits.memoryBudget else { return }
         guard state.used + state.reserved + bytes - state.idleBytes <= budget else {
             throw .cannotFit(name: name, bytes: bytes, budget: max(0, budget - (state.used + state.reserved - state.idleBytes)))
         }
-        var evicted = false
         while state.used + state.reserved + bytes > budget, let oldest = state.idle.oldest, let slot = state.slots[oldest] {
             for victim in slot.names.sorted() {
                 detach(victim, reason: "evicted", in: &state)
@@ -507,9 +522,7 @@ final class ModelRegistry: Sendable {
                 metrics.evictions.increment()
                 configuration.logger.info("evicted model", metadata: ["model": "\(victim)", "for": "\(name)"])
             }
-            evicted = true
         }
-        return evicted
     }
 
     /// Takes `name` out of memory; its instance goes when no other name and no head holds it.

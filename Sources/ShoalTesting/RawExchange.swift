@@ -102,6 +102,21 @@ public final class LoopbackConnection: Sendable {
         }
     }
 
+    /// `receive(until:)` on a thread of its own: a blocking read on the concurrency pool can hold the very thread
+    /// a server in the same process needs to answer it, when parallel tests block the others.
+    public func answer(until marker: String) async -> String {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: self.receive(until: marker)) }
+        }
+    }
+
+    /// `receiveAll()` on a thread of its own, for the reason `answer(until:)` gives.
+    public func answerAll() async -> RawExchange {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: self.receiveAll()) }
+        }
+    }
+
     /// Reads until what came holds `marker`, the server closes the connection or nothing has come for the timeout.
     @discardableResult
     public func receive(until marker: String) -> String {

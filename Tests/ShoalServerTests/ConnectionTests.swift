@@ -39,7 +39,8 @@ import Testing
                 do { try connection.send(String(byte)) } catch { cutOff = true; break }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            #expect(cutOff || connection.receiveAll().closedByServer)
+            let closed = cutOff ? true : await connection.answerAll().closedByServer
+            #expect(closed)
             #expect(clock.now - start < .seconds(8))
         }
     }
@@ -52,23 +53,23 @@ import Testing
             // which the guard met the connections does not depend on the event loops' timing.
             let silent = try LoopbackConnection(port: port, timeout: .seconds(5))
             try silent.send("GET /v2 HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            #expect(silent.receive(until: "}").hasPrefix("HTTP/1.1 200"))
+            #expect(await silent.answer(until: "}").hasPrefix("HTTP/1.1 200"))
             let busy = try LoopbackConnection(port: port, timeout: .seconds(5))
             // A whole head and part of the body: a request in flight, which is never closed to make room. The
             // server's 100 Continue says it has read the head.
             let inFlight = "POST /v2/models/embed/infer HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n"
                 + "Expect: 100-continue\r\n\r\n{"
             try busy.send(inFlight)
-            #expect(busy.receive(until: "100 Continue").contains("100 Continue"))
+            #expect(await busy.answer(until: "100 Continue").contains("100 Continue"))
             let answer = try await RawExchange.run(
                 port: port, sending: "GET /v2 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", wait: .seconds(5))
             #expect(answer.received.hasPrefix("HTTP/1.1 200"), "\(answer.received)")
-            #expect(silent.receiveAll().closedByServer)
+            #expect(await silent.answerAll().closedByServer)
 
             // Now both connections are busy: a third is told why it is refused.
             let busyToo = try LoopbackConnection(port: port, timeout: .seconds(5))
             try busyToo.send(inFlight)
-            #expect(busyToo.receive(until: "100 Continue").contains("100 Continue"))
+            #expect(await busyToo.answer(until: "100 Continue").contains("100 Continue"))
             let refused = try await RawExchange.run(
                 port: port, sending: "GET /v2 HTTP/1.1\r\nHost: localhost\r\n\r\n", wait: .seconds(5))
             #expect(refused.received.hasPrefix("HTTP/1.1 503"), "\(refused.received)")

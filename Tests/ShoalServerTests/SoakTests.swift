@@ -72,7 +72,9 @@ import Testing
             // Unloaded weights go back to the system: a model that stayed would exceed a quarter of the loaded bytes
             // plus allocator slack. The resident size is the whole test process's, and the other suites' servers
             // run beside this one: 32 MiB of slack (24 MiB was exceeded by 1.3 MiB once, with them all running).
-            let slack = Int(loadedBytes / 4) + 32 << 20
+            // Resident memory is the whole test process's: suites running beside this one hold memory too (the
+            // real model loaded by another's engine is 90 MB), hence the fixed part of the slack.
+            let slack = Int(loadedBytes / 4) + 64 << 20
             #expect(after <= baseline + slack, "resident \(after) bytes after unload, baseline \(baseline), slack \(slack)")
         }
     }

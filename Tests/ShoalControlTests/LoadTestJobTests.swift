@@ -94,20 +94,7 @@ import Yams
             let job = try Self.job(store: store)
             let yaml = try job.yaml()
             #expect(try YAMLDecoder().decode(Kubernetes.Object.self, from: yaml) == .job(job.job()))
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-job-\(UUID().uuidString).yaml")
-            try Data(yaml.utf8).write(to: file)
-            defer { try? FileManager.default.removeItem(at: file) }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["kubernetes-validate", "--strict", file.path]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "kubernetes-validate (pip install kubernetes-validate): \(text)")
-            #expect(!text.contains("WARN"), "\(text)")
+            let text = try KubernetesManifestsTests.validate(yaml)
             #expect(text.contains("passed for resource job/shoal-load-trial-1"), "\(text)")
         }
     }

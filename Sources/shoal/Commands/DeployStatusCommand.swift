@@ -15,11 +15,7 @@ struct DeployStatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         if let (kubernetes, state) = try deploy.kubernetesDeployment() {
-            var statuses = try await kubernetes.status(state)
-            if let group {
-                statuses = statuses.filter { $0.member.name == group }
-                guard !statuses.isEmpty else { throw ValidationError("no group '\(group)' in the deployment") }
-            }
+            let statuses = try selected(try await kubernetes.status(state)) { $0.member.name }
             if json {
                 try ModelsOutput.printJSON(statuses.map(KubernetesStatus.init))
             } else {
@@ -28,11 +24,7 @@ struct DeployStatusCommand: AsyncParsableCommand {
             return
         }
         if let podman = try deploy.podmanDeployment(), let state = try podman.state() {
-            var statuses = try await podman.status(state)
-            if let group {
-                statuses = statuses.filter { $0.member.name == group }
-                guard !statuses.isEmpty else { throw ValidationError("no group '\(group)' in the deployment") }
-            }
+            let statuses = try selected(try await podman.status(state)) { $0.member.name }
             if json {
                 try ModelsOutput.printJSON(statuses.map(PodmanStatus.init))
             } else {
@@ -44,15 +36,20 @@ struct DeployStatusCommand: AsyncParsableCommand {
             if json { print("null") } else { print("no deployment is running; start one with `shoal deploy run`") }
             return
         }
-        if let group {
-            state.members = state.members.filter { $0.name == group }
-            guard !state.members.isEmpty else { throw ValidationError("no group '\(group)' in the deployment") }
-        }
+        state.members = try selected(state.members) { $0.name }
         if json {
             try ModelsOutput.printJSON(state)
         } else {
             print(Self.table(state))
         }
+    }
+
+    /// The members of the group asked for (all when none is); throws when the deployment has no such group.
+    private func selected<Member>(_ members: [Member], name: (Member) -> String) throws -> [Member] {
+        guard let group else { return members }
+        let chosen = members.filter { name($0) == group }
+        guard !chosen.isEmpty else { throw ValidationError("no group '\(group)' in the deployment") }
+        return chosen
     }
 
     /// One row per member, under the supervisor's pid.

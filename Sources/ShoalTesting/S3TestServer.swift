@@ -50,7 +50,7 @@ public final class S3TestServer: @unchecked Sendable {
         self.kind = kind
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-s3-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let ports = try Self.freePorts(kind == .seaweed ? 4 : 1)
+        let ports = try LoopbackPorts.free(kind == .seaweed ? 4 : 1, with: [0, 10_000])
         port = ports[0]
         seaweedPorts = Array(ports.dropFirst())
         try await start(timeout: timeout)
@@ -119,7 +119,7 @@ public final class S3TestServer: @unchecked Sendable {
         try process.run()
         self.process = process
         let deadline = ContinuousClock.now + timeout
-        while !Self.accepts(port: port) {
+        while !LoopbackPorts.accepts(port: port) {
             guard ContinuousClock.now < deadline, process.isRunning else {
                 stop()
                 throw Failure("\(kind) did not start on port \(port): \(logTail)")
@@ -132,53 +132,6 @@ public final class S3TestServer: @unchecked Sendable {
         let name = kind == .moto ? "moto_server" : "weed"
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin"
         return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    private static let handedOut = Mutex<Set<Int>>([])
-
-    /// `count` distinct ports nobody uses now, each with port + 10000 free too, all below the kernel's range of
-    /// ephemeral ports. A port the kernel picked would be free only until the server stops: any test's
-    /// outgoing connection could then take it as its local port, and the server could not bind it on restart.
-    public static func freePorts(_ count: Int) throws -> [Int] {
-        let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
-        let ephemeral = range.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
-        // Below 20000, so that no port + 10000 is another's port.
-        let candidates = 10_000..<max(10_001, min(20_000, ephemeral - 10_000))
-        var ports: [Int] = []
-        for _ in 0..<(100 * count) where ports.count < count {
-            let port = Int.random(in: candidates)
-            // Reserved for good, so that two servers starting at once never pick the same port.
-            let fresh = handedOut.withLock { $0.insert(port).inserted }
-            if fresh && canBind(port: port) && canBind(port: port + 10_000) { ports.append(port) }
-        }
-        guard ports.count == count else { throw Failure("no \(count) free ports in \(candidates)") }
-        return ports
-    }
-
-    /// Whether 127.0.0.1:`port` can be bound now.
-    public static func canBind(port: Int) -> Bool {
-        onLoopback(port: port) { bind($0, $1, $2) == 0 }
-    }
-
-    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
-    public static func accepts(port: Int) -> Bool {
-        onLoopback(port: port) { connect($0, $1, $2) == 0 }
-    }
-
-    /// Calls `body` with a new TCP socket and the address 127.0.0.1:`port`, then closes the socket.
-    private static func onLoopback(port: Int, _ body: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Bool) -> Bool {
-        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socketFD >= 0 else { return false }
-        defer { close(socketFD) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                body(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
     }
 
     /// The server did not start.

@@ -68,7 +68,7 @@ import Testing
         }
         try await work.deriveHeads(over: "minilm")
         try await work.shoal(["config", "init", "--from-store", "--store", work.path("store"), "--traffic", "20"])
-        let port = Int.random(in: 20_000..<40_000)
+        let port = try LoopbackPorts.forDeployment()
         for (key, value) in [("server.port", "\(port)"), ("server.gateway_port", "\(port + 100)"), ("pack.target", "local"),
                              ("test.url", "http://127.0.0.1:\(port + 100)"), ("runtime", "podman"),
                              ("kubernetes.image", image), ("kubernetes.namespace", namespace), ("server.threads", "1"),
@@ -163,7 +163,7 @@ import Testing
                             task: .embedding(pooling: .mean, normalize: true), seed: 7)
         try await work.shoal(["models", "import", work.path("tiny"), "--name", "minilm", "--profile-seconds", "0"])
         try await work.shoal(["config", "init"])
-        let port = Int.random(in: 20_000..<40_000)
+        let port = try LoopbackPorts.forDeployment()
         let missing = "localhost/shoal-missing:\(UUID().uuidString.prefix(8).lowercased())"
         for (key, value) in [("server.port", "\(port)"), ("server.gateway_port", "\(port + 100)"), ("pack.target", "local"),
                              ("runtime", "podman"), ("kubernetes.image", missing)] {

@@ -21,7 +21,7 @@ import Testing
 
         // The configuration lists all twelve; ports are free ones.
         try await work.shoal(["config", "init", "--from-store", "--store", work.path("store"), "--traffic", "20"])
-        let port = Int.random(in: 20_000..<40_000)
+        let port = try LoopbackPorts.forDeployment()
         for (key, value) in [("server.port", "\(port)"), ("server.gateway_port", "\(port + 100)"), ("pack.target", "local"),
                              ("test.url", "http://127.0.0.1:\(port + 100)"), ("test.concurrency", "4")] {
             try await work.shoal(["config", "set", key, value])

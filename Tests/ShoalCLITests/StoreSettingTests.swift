@@ -149,7 +149,7 @@ extension Workspace {
 
     /// Free ports for the servers and the gateway, one group on this machine.
     func usePorts() async throws -> Int {
-        let port = Int.random(in: 20_000..<40_000)
+        let port = try LoopbackPorts.forDeployment()
         for (key, value) in [("server.port", "\(port)"), ("server.gateway_port", "\(port + 100)"), ("pack.target", "local"),
                              ("server.threads", "1"), ("test.url", "http://127.0.0.1:\(port + 100)")] {
             try await shoal(["config", "set", key, value])

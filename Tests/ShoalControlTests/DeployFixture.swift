@@ -32,7 +32,7 @@ struct DeployFixture {
             configuration.targets.append(target)
             configuration.pack.target = target.name
         }
-        configuration.server.port = Int.random(in: 20_000..<40_000)
+        configuration.server.port = try LoopbackPorts.forDeployment()
         configuration.server.gatewayPort = configuration.server.port + 100
         configuration.server.threads = 1
         self.configuration = configuration

@@ -59,4 +59,19 @@ import Testing
         #expect(try deployment.state() == nil)
         #expect(!FileManager.default.fileExists(atPath: fixture.directory.state.path))
     }
+
+    /// A port another process listens on is refused before any server starts: its health check would be
+    /// answered by that process while the member failed to bind.
+    @Test func aPortAnotherProcessListensOnIsRefusedBeforeAnythingStarts() async throws {
+        let fixture = try DeployFixture()
+        defer { fixture.remove() }
+        let port = fixture.plan.groups[1].port
+        let squatter = try ListeningSocket(port: port)
+        defer { squatter.close() }
+        let deployment = LocalDeployment(directory: fixture.directory)
+        let error = await #expect(throws: ControlError.self) { try await deployment.start(try fixture.spec(), timeout: .seconds(10)) }
+        #expect(String(describing: try #require(error)).contains("port \(port) (\(fixture.plan.groups[1].name))"))
+        #expect(try deployment.state() == nil)
+        #expect(!FileManager.default.fileExists(atPath: fixture.directory.state.path))
+    }
 }

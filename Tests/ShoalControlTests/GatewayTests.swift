@@ -182,15 +182,16 @@ final class Counter: @unchecked Sendable {
     var value: Int { lock.withLock { count } }
 }
 
-/// A TCP socket listening on a free loopback port, for servers that misbehave below HTTP.
+/// A TCP socket listening on a loopback port (by default a free one), for servers that misbehave below HTTP.
 final class ListeningSocket: @unchecked Sendable {
     let descriptor: Int32
     let port: Int
 
-    init() throws {
+    init(port: Int = 0) throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
@@ -204,7 +205,7 @@ final class ListeningSocket: @unchecked Sendable {
             throw POSIXError(.EADDRNOTAVAIL)
         }
         self.descriptor = descriptor
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Accepts every connection on a Dispatch thread, reads what comes, and closes it without an answer.

@@ -182,7 +182,7 @@ struct CredentialTests {
     @Test("a refused connection fails without waiting for the timeout; a server that never answers, at the timeout",
           .timeLimit(.minutes(3)))
     func unreachable() async throws {
-        let port = try S3TestServer.freePorts(1)[0]
+        let port = try LoopbackPorts.free(1)[0]
         let refused = try #require(URL(string: "http://127.0.0.1:\(port)/v1/credentials"))
         let provider = CredentialProvider(source: .container(url: refused, tokenFile: nil, token: "t"), timeout: .seconds(120))
         var started = ContinuousClock.now

@@ -23,6 +23,13 @@ public struct LocalDeployment: Sendable {
                 + "stop it with `shoal deploy stop`")
         }
         try await stop()  // servers a supervisor that died left behind
+        let taken = spec.members.filter { ProcessLiveness.somethingListens(host: $0.host, port: $0.port) }
+        if !taken.isEmpty {
+            // Its health check would be answered by whatever holds the port while the member fails to bind it.
+            let ports = taken.map { "\($0.port) (\($0.name))" }.joined(separator: ", ")
+            throw ControlError.file(path: directory.root.path, reason: "another process already listens on port \(ports); "
+                + "stop it or choose other ports with server.port and server.gateway_port")
+        }
         try directory.write(spec, to: directory.spec)
         let supervisor = Process()
         supervisor.executableURL = URL(fileURLWithPath: spec.executable)
@@ -79,7 +86,11 @@ public struct LocalDeployment: Sendable {
                     still.append(member.name)
                 }
                 waiting = still
-                if waiting.isEmpty { return state }
+                // Ready only if no member exited meanwhile: the answer came from the process recorded.
+                if waiting.isEmpty, let after = try directory.read(DeploymentState.self, from: directory.state),
+                   after.members == state.members, state.members.allSatisfy({ $0.pid.map(ProcessLiveness.isAlive) == true }) {
+                    return state
+                }
             }
             try await Task.sleep(for: .milliseconds(200))
         }

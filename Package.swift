@@ -64,6 +64,8 @@ let package = Package(
             dependencies: [
                 "ShoalInference",
                 "ShoalModels",
+                "ShoalStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -116,6 +118,8 @@ let package = Package(
             dependencies: [
                 "shoal", "ShoalControl", "ShoalInference", "ShoalModels", "ShoalStore", "ShoalTensor", "ShoalTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

@@ -49,6 +49,13 @@ final class BatchScheduler: @unchecked Sendable {
         pool = ComputePool(threads: configuration.threads)
     }
 
+    /// Inputs in every queue now.
+    var queuedInputCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queuedInputs
+    }
+
     /// Tokenizes the texts of `request` on the calling thread and queues them; refuses them at once when an input is
     /// too long (without truncation), when computing them all would outlast the request timeout at the speed the
     /// model's last batches ran, or when the model's queue cannot take them all.

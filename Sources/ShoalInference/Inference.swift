@@ -50,6 +50,9 @@ public final class Inference: Service, Sendable {
                     configuration: configuration)
     }
 
+    /// Inputs waiting in every model's queue: 0 when real-time requests leave compute free.
+    public var queuedInputs: Int { scheduler.queuedInputCount }
+
     /// The outputs of model `name` for `texts`: `model(name)` and its `infer`, with the texts checked first so
     /// that an invalid request loads nothing.
     public func infer(

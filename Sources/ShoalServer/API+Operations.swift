@@ -6,7 +6,8 @@ extension API {
     /// `GET /metrics` (Prometheus text) and `GET /openapi.json`.
     func addOperationRoutes(to router: Router<ServerContext>) {
         router.get("/metrics") { _, _ in
-            Response(
+            asynchronous?.refreshGauges()
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition(models: inference.busiestModels(configuration.metricsModels)))))
         }

@@ -7,6 +7,8 @@ struct API: Sendable {
     let metrics: ServerMetrics
     let state: ServerState
     let configuration: ServerConfiguration
+    /// Runs asynchronous requests, when the server takes them.
+    let asynchronous: AsyncWorker?
 
     /// Every route behind the drain, request-id, error, empty-segment and (when keys are set) authentication middleware; HEAD is
     /// served wherever GET is, and a method a path does not serve gets 405.
@@ -19,6 +21,10 @@ struct API: Sendable {
         if !configuration.apiKeys.isEmpty {
             router.add(middleware: AuthMiddleware(keys: configuration.apiKeys))
         }
+        if let asynchronous {
+            router.add(middleware: AsyncMiddleware(worker: asynchronous, api: self))
+        }
+        addAsyncRoutes(to: router)
         addKServeRoutes(to: router)
         addOpenAIRoutes(to: router)
         addPredictionRoutes(to: router)

@@ -15,6 +15,7 @@ public final class Server: Sendable {
     /// The settings the server runs with.
     public let configuration: ServerConfiguration
     private let api: API
+    private let asynchronous: AsyncWorker?
     private let connections: ConnectionGuard
 
     /// A server over the models of `source`; nothing listens until `run()` or `application(services:)`.
@@ -28,7 +29,12 @@ public final class Server: Sendable {
         connections = ConnectionGuard(
             limit: configuration.maxConnections, headTimeout: configuration.idleTimeout, logger: configuration.logger,
             metrics: metrics.factory)
-        api = API(inference: inference, metrics: metrics, state: ServerState(), configuration: configuration)
+        let served = inference
+        asynchronous = try configuration.asynchronous.map {
+            try AsyncWorker(settings: $0, inference: served, configuration: configuration, metrics: metrics)
+        }
+        api = API(inference: inference, metrics: metrics, state: ServerState(), configuration: configuration,
+                  asynchronous: asynchronous)
     }
 
     /// The HTTP application; `services` run inside it (pass `inference` when nothing else runs the engine), and
@@ -51,14 +57,17 @@ public final class Server: Sendable {
             logger: configuration.logger)
     }
 
-    /// The engine, the HTTP application and the drain step, in start order: shutdown runs in reverse, so
-    /// readiness turns 503 first, then the HTTP server finishes its in-flight requests, then the engine stops.
+    /// The engine, the HTTP application, the asynchronous queue's worker and the drain step, in start order:
+    /// shutdown runs in reverse, so readiness turns 503 first, then the worker puts back what it has not begun,
+    /// then the HTTP server finishes its in-flight requests, then the engine stops.
     public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        [
-            inference,
-            application(onServerRunning: onServerRunning),
-            DrainService(state: api.state, delay: configuration.drainDelay, logger: configuration.logger),
-        ]
+        let asynchronous = asynchronous
+        let application = application { port in
+            asynchronous?.serverRunning(on: port)
+            await onServerRunning(port)
+        }
+        return [inference, application] + (asynchronous.map { [$0] } ?? [])
+            + [DrainService(state: api.state, delay: configuration.drainDelay, logger: configuration.logger)]
     }
 
     /// Serves until SIGTERM or SIGINT, then drains and returns.

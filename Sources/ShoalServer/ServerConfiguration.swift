@@ -26,6 +26,9 @@ public struct ServerConfiguration: Sendable {
     /// Models whose own series `/metrics` shows: this many of the busiest, and the pinned ones. Every other
     /// series is a total or labelled by workload, so the exposition's size does not grow with the number of models.
     public var metricsModels = 20
+    /// Where asynchronous requests (`Prefer: respond-async`) are queued and their results stored; nil answers
+    /// every request at once.
+    public var asynchronous: AsyncSettings?
     /// The engine's settings.
     public var inference = InferenceConfiguration()
     /// The server's logger; every request's messages carry its `request_id`.

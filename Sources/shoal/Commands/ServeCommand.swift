@@ -24,6 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
             through a local cache of --cache-size), checking each version's sha256 before loading it.
             Example: shoal serve --models ./models --memory-budget 4GiB --pin minilm --port 8080
             Example: shoal serve --store s3://models/prod --endpoint-url http://127.0.0.1:9000 --memory-budget 2GiB
+            With --async-dir, a POST to an inference route with `Prefer: respond-async` is written to a durable queue \
+            and answered 202 with its id; GET /v2/async/ID gives its status and result (see docs/ASYNC.md).
             """)
 
     @Option(name: .long, help: "A directory of model folders; each is served under its folder name (symbolic links followed).")
@@ -82,6 +84,14 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnections: Int?
     @Option(name: .long, help: "Models with their own series in /metrics: this many of the busiest, plus the pinned ones (GET /v2/models/NAME/stats has any one).")
     var metricsModels = 20
+    @Option(name: .long, help: "Take asynchronous requests (`Prefer: respond-async`): queue them durably in DIR/queue; results go to the store's async-results/ (with --store), else to DIR/async-results/.")
+    var asyncDir: String?
+    @Option(name: .long, help: "Most asynchronous requests queued or running; beyond it 429.")
+    var asyncMaxQueued = 10_000
+    @Option(name: .long, help: "Asynchronous requests run at once, each when no real-time input is queued.")
+    var asyncConcurrency = 1
+    @Option(name: .long, help: "How long an asynchronous request may wait to start unless it sends Shoal-Deadline-Seconds.")
+    var asyncDeadline = "60m"
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -163,7 +173,27 @@ struct ServeCommand: AsyncParsableCommand {
         guard server.maxBodyBytes >= 1 else { throw ValidationError("--max-body-size must be positive") }
         if let violation = engine.limits.violation { throw ValidationError(violation.description) }
         server.inference = engine
+        server.asynchronous = try asyncSettings()
         return server
+    }
+
+    /// The asynchronous queue's settings, when --async-dir is given: results and input locations in the
+    /// model store, or in the folder beside the queue.
+    private func asyncSettings() throws -> AsyncSettings? {
+        guard let asyncDir else { return nil }
+        let folder = URL(fileURLWithPath: asyncDir)
+        let backend: any StoreBackend = try store.map {
+            try ModelStore(configuration: try StoreConfiguration(url: $0, endpoint: endpointURL, region: region)).backend
+        } ?? FileSystemBackend(root: folder)
+        var settings = AsyncSettings(queue: folder.appendingPathComponent("queue"), results: backend)
+        settings.inputs = backend
+        guard asyncMaxQueued >= 1 else { throw ValidationError("--async-max-queued must be at least 1") }
+        guard (1...64).contains(asyncConcurrency) else { throw ValidationError("--async-concurrency must be within 1...64") }
+        settings.maxQueued = asyncMaxQueued
+        settings.concurrency = asyncConcurrency
+        settings.defaultDeadline = try Self.duration(asyncDeadline, option: "--async-deadline")
+        guard settings.defaultDeadline > .zero else { throw ValidationError("--async-deadline must be positive") }
+        return settings
     }
 
     private func apiKeys() throws -> [String] {

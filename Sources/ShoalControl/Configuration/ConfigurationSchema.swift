@@ -29,6 +29,8 @@ public enum ConfigurationSchema {
         ("server.max_queue_delay_ms", "milliseconds, a number ≥ 0"),
         ("server.memory_budget", ByteCount.expected + " (0: sized from the plan)"),
         ("server.threads", "a whole number ≥ 0 (0: the target's cores)"),
+        ("server.async_max_queued", "a whole number ≥ 0 (0: no asynchronous requests)"),
+        ("server.async_concurrency", "a whole number 1...64"),
         ("pack.target", "empty (cheapest of all targets) or the name of an entry of targets"),
         ("pack.cpu_utilization", "a fraction > 0 and ≤ 1"),
         ("pack.memory_reserve", "a fraction ≥ 0 and < 1"),

@@ -109,6 +109,8 @@ public enum ConfigurationTemplate {
           max_queue_delay_ms: 0
           memory_budget: 0             # 0: sized from the plan
           threads: 0                   # 0: the target's cores
+          async_max_queued: 10000      # asynchronous requests queued per server (Prefer: respond-async); 0: none
+          async_concurrency: 1         # run at once, each when no real-time input waits
 
         pack:
           target: ""                   # empty: the cheapest plan over all targets

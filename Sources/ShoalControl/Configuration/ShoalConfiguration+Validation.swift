@@ -46,6 +46,8 @@ extension ShoalConfiguration {
             throw ControlError.invalidValue(key: key, value: values[violation.setting] ?? "", expected: ConfigurationSchema.expected(for: key))
         }
         try check(server.threads >= 0, "server.threads", server.threads)
+        try check(server.asyncMaxQueued >= 0, "server.async_max_queued", server.asyncMaxQueued)
+        try check((1...64).contains(server.asyncConcurrency), "server.async_concurrency", server.asyncConcurrency)
         if !pack.target.isEmpty, !targetNames.contains(pack.target) {
             throw ControlError.unknownName(key: "pack.target", name: pack.target, valid: targetNames)
         }

@@ -172,6 +172,10 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
         public var memoryBudget = ByteCount(0)
         /// Compute threads per server; 0 uses the target's cores.
         public var threads = 0
+        /// Asynchronous requests one server queues; 0 takes none (`Prefer: respond-async` is then ignored).
+        public var asyncMaxQueued = 10_000
+        /// Asynchronous requests one server runs at once, each when no real-time input waits.
+        public var asyncConcurrency = 1
 
         public init() {}
 
@@ -190,6 +194,7 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
             case host, port, gatewayPort = "gateway_port", maxBatchTokens = "max_batch_tokens"
             case maxBatchInputs = "max_batch_inputs", maxQueueDelayMs = "max_queue_delay_ms"
             case memoryBudget = "memory_budget", threads
+            case asyncMaxQueued = "async_max_queued", asyncConcurrency = "async_concurrency"
         }
     }
 

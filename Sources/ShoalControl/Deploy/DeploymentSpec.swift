@@ -60,7 +60,8 @@ public struct DeploymentSpec: Codable, Sendable, Equatable {
             case .store(let url):
                 from = ["--store", url.hasPrefix("s3://") ? url : URL(fileURLWithPath: url).standardizedFileURL.path]
             }
-            let arguments = serverArguments(group, server: server, source: from, host: server.host)
+            let arguments = serverArguments(group, server: server, source: from, host: server.host,
+                                            asyncDir: directory.groups.appendingPathComponent(group.name).appendingPathComponent("async").path)
             return Member(name: group.name, host: server.host, port: group.port, arguments: arguments, models: models)
         }
         if let gatewayPlan {
@@ -76,9 +77,10 @@ public struct DeploymentSpec: Codable, Sendable, Equatable {
 extension DeploymentSpec {
     /// `shoal serve` arguments of `group`: its models from `source` (`--models DIR` or `--store URL`), all of
     /// them pinned, on `host` and the group's port, with `server`'s batching and its memory budget (0: the
-    /// group's capacity from the plan).
+    /// group's capacity from the plan); asynchronous requests queue in `asyncDir`, their results go to
+    /// `asyncResults` (default: the store).
     static func serverArguments(_ group: PlacementPlan.Group, server: ShoalConfiguration.ServerSettings,
-                                source: [String], host: String) -> [String] {
+                                source: [String], host: String, asyncDir: String, asyncResults: String? = nil) -> [String] {
         var arguments = ["serve"] + source + [
             "--host", host, "--port", String(group.port),
             "--max-batch-tokens", String(server.maxBatchTokens), "--max-batch-inputs", String(server.maxBatchInputs),
@@ -87,6 +89,11 @@ extension DeploymentSpec {
             "--log-level", "notice",
         ]
         if server.threads > 0 { arguments += ["--threads", String(server.threads)] }
+        if server.asyncMaxQueued > 0 {
+            arguments += ["--async-dir", asyncDir, "--async-max-queued", String(server.asyncMaxQueued),
+                          "--async-concurrency", String(server.asyncConcurrency)]
+            if let asyncResults { arguments += ["--async-results", asyncResults] }
+        }
         return arguments + group.servedModels.flatMap { ["--pin", $0] }
     }
 }

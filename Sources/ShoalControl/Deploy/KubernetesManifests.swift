@@ -23,6 +23,8 @@ public struct KubernetesManifests {
     static let planFolder = "/etc/shoal"
     static let storeFolder = "/var/lib/shoal/store"
     static let cacheFolder = "/var/cache/shoal"
+    /// The queue of asynchronous requests (and their results, with a folder store).
+    static let asyncFolder = "/var/lib/shoal/async"
     /// The label every object carries, and the component label that tells servers from the gateway.
     static let nameLabel = "app.kubernetes.io/name"
     static let componentLabel = "app.kubernetes.io/component"
@@ -107,7 +109,8 @@ public struct KubernetesManifests {
         let devices = Self.devices(of: target)
         var container = Kubernetes.Container(
             name: "server", image: configuration.kubernetes.image, command: ["shoal"],
-            args: DeploymentSpec.serverArguments(group, server: server, source: source, host: "0.0.0.0"),
+            args: DeploymentSpec.serverArguments(group, server: server, source: source, host: "0.0.0.0", asyncDir: Self.asyncFolder,
+                                                 asyncResults: isS3 ? nil : Self.asyncFolder),
             ports: [.init(name: "http", containerPort: group.port)],
             resources: .init(
                 requests: ["cpu": Self.millicores(group.cores), "memory": Self.mebibytes(group.memory)].merging(devices) { $1 },
@@ -116,18 +119,24 @@ public struct KubernetesManifests {
             readinessProbe: probe("/v2/health/ready", port: group.port, period: 5, failures: 2),
             livenessProbe: probe("/v2/health/live", port: group.port, period: 10, failures: 3),
             securityContext: Self.securityContext, volumeMounts: [])
-        let volume: Kubernetes.Volume
+        var volumes: [Kubernetes.Volume]
         if isS3 {
             container.envFrom = [.init(secretRef: .init(name: "shoal-s3", optional: true))]
             container.volumeMounts = [.init(name: "cache", mountPath: Self.cacheFolder)]
-            volume = .init(name: "cache", emptyDir: .init(sizeLimit: Self.mebibytes(group.memoryCapacity)))
+            volumes = [.init(name: "cache", emptyDir: .init(sizeLimit: Self.mebibytes(group.memoryCapacity)))]
         } else {
             container.volumeMounts = [.init(name: "store", mountPath: Self.storeFolder, readOnly: true)]
-            volume = .init(name: "store", persistentVolumeClaim: .init(claimName: "shoal-store", readOnly: true))
+            volumes = [.init(name: "store", persistentVolumeClaim: .init(claimName: "shoal-store", readOnly: true))]
+        }
+        if server.asyncMaxQueued > 0 {
+            // The queue outlives a crash of the container, not the pod; results go to the S3 store (a read-only
+            // folder store leaves them here).
+            container.volumeMounts.append(.init(name: "async", mountPath: Self.asyncFolder))
+            volumes.append(.init(name: "async", emptyDir: .init(sizeLimit: "1Gi")))
         }
         let selector = labels(component: "server", group: group.name)
         let pod = Kubernetes.PodSpec(
-            containers: [container], volumes: [volume],
+            containers: [container], volumes: volumes,
             nodeSelector: Self.nodeSelector(of: target), tolerations: Self.tolerations(of: target),
             terminationGracePeriodSeconds: 30, serviceAccountName: configuration.kubernetes.serviceAccount)
         return Kubernetes.Deployment(

@@ -84,8 +84,10 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnections: Int?
     @Option(name: .long, help: "Models with their own series in /metrics: this many of the busiest, plus the pinned ones (GET /v2/models/NAME/stats has any one).")
     var metricsModels = 20
-    @Option(name: .long, help: "Take asynchronous requests (`Prefer: respond-async`): queue them durably in DIR/queue; results go to the store's async-results/ (with --store), else to DIR/async-results/.")
+    @Option(name: .long, help: "Take asynchronous requests (`Prefer: respond-async`): queue them durably in DIR/queue.")
     var asyncDir: String?
+    @Option(name: .long, help: "Where results of asynchronous requests go, under async-results/, and input locations are read: a folder or s3://BUCKET/PREFIX (default: --store, else --async-dir).")
+    var asyncResults: String?
     @Option(name: .long, help: "Most asynchronous requests queued or running; beyond it 429.")
     var asyncMaxQueued = 10_000
     @Option(name: .long, help: "Asynchronous requests run at once, each when no real-time input is queued.")
@@ -182,7 +184,7 @@ struct ServeCommand: AsyncParsableCommand {
     private func asyncSettings() throws -> AsyncSettings? {
         guard let asyncDir else { return nil }
         let folder = URL(fileURLWithPath: asyncDir)
-        let backend: any StoreBackend = try store.map {
+        let backend: any StoreBackend = try (asyncResults ?? store).map {
             try ModelStore(configuration: try StoreConfiguration(url: $0, endpoint: endpointURL, region: region)).backend
         } ?? FileSystemBackend(root: folder)
         var settings = AsyncSettings(queue: folder.appendingPathComponent("queue"), results: backend)

@@ -120,7 +120,7 @@ public enum ConfigurationTemplate {
           default_throughput: 100      # requests/s per core when nothing better is known
 
         test:
-          url: http://127.0.0.1:8080
+          url: http://127.0.0.1:8000   # the gateway, which reaches every group
           protocol: kserve             # kserve | openai | predictions | health
           mode: closed                 # closed (concurrency) | open (rate)
           concurrency: 8

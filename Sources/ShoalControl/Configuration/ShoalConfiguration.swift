@@ -221,8 +221,8 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
 
     /// How `shoal test` loads a server.
     public struct TestSettings: Codable, Sendable, Equatable {
-        /// The server or gateway under test.
-        public var url = "http://127.0.0.1:8080"
+        /// The server or gateway under test; by default the gateway at `server.gateway_port`'s default, which reaches every group.
+        public var url = "http://127.0.0.1:8000"
         public var `protocol` = LoadProtocol.kserve
         public var mode = LoadMode.closed
         /// Requests in flight in closed-loop mode.

@@ -105,8 +105,18 @@ import Yams
         try ContainerImage(binary: binary).stage(in: context, libraries: libraries)
         let root = context.appendingPathComponent("rootfs")
         let files = FileManager.default
-        // Files with the contents of what the host's paths lead to (links followed), not links.
-        for (staged, original) in [(ContainerImage.binaryPath, binary.path)] + libraries.map({ ($0, $0) }) {
+        // The binary, stripped: no larger, and it still runs.
+        let staged = root.path + ContainerImage.binaryPath
+        #expect(try files.attributesOfItem(atPath: staged)[.size] as? Int ?? .max <= files.attributesOfItem(atPath: binary.path)[.size] as? Int ?? 0)
+        let run = Process()
+        run.executableURL = URL(fileURLWithPath: staged)
+        run.arguments = ["--version"]
+        run.standardOutput = FileHandle.nullDevice
+        try run.run()
+        run.waitUntilExit()
+        #expect(run.terminationStatus == 0)
+        // Libraries with the contents of what the host's paths lead to (links followed), not links.
+        for (staged, original) in libraries.map({ ($0, $0) }) {
             let attributes = try files.attributesOfItem(atPath: root.path + staged)
             #expect(attributes[.type] as? FileAttributeType == .typeRegular, "\(staged)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: root.path + staged)) == Data(contentsOf: URL(fileURLWithPath: original)), "\(staged)")

@@ -37,6 +37,7 @@ public struct ContainerImage: Sendable {
             try? manager.removeItem(at: context)
             try manager.createDirectory(at: root, withIntermediateDirectories: true)
             try copy(binary.path, to: Self.binaryPath, in: root)
+            Self.strip(root.appendingPathComponent(String(Self.binaryPath.dropFirst())).path)
             for library in libraries { try copy(library, to: library, in: root) }
             if base == nil {
                 guard manager.fileExists(atPath: Self.certificates) else {
@@ -57,6 +58,19 @@ public struct ContainerImage: Sendable {
             throw ControlError.file(path: context.path, reason: "cannot hold the image's files (\(error.localizedDescription))")
         }
         return libraries
+    }
+
+    /// Drops the symbols and debugging sections of the staged binary (a release build of `shoal` shrinks about
+    /// fourfold) with binutils' `strip`; a binary `strip` cannot read, such as one for another architecture, is
+    /// left whole.
+    static func strip(_ path: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["strip", "--strip-unneeded", path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return }
+        process.waitUntilExit()
     }
 
     /// The Containerfile: everything staged in one layer, run as the unprivileged user.

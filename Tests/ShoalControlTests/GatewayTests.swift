@@ -40,6 +40,7 @@ import Testing
                 #expect(try await Self.post("\(gateway)/v2/models/\(model)/infer", body: Self.infer) == 200)
             }
             #expect(try await Self.embed("gamma", at: gateway) == 404)
+            try await Self.checkAsynchronousRequest(at: gateway)
             let direct = try await Self.post("\(state.members[0].url)/v2/models/alpha/infer", body: "{}")
             #expect(direct >= 400 && direct < 500)
             #expect(try await Self.post("\(gateway)/v2/models/alpha/infer", body: "{}") == direct)
@@ -59,6 +60,34 @@ import Testing
         }
         try await deployment.stop()
         #expect(try deployment.state() == nil)
+    }
+
+    /// An asynchronous request through the gateway: the group of its model queues it, and its status, which
+    /// names no model, is found by asking every group.
+    static func checkAsynchronousRequest(at gateway: String) async throws {
+        var request = HTTPClientRequest(url: "\(gateway)/v2/models/beta/infer")
+        request.method = .POST
+        request.headers.add(name: "Prefer", value: "respond-async")
+        request.body = .bytes(ByteBuffer(string: infer))
+        let accepted = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        #expect(accepted.status.code == 202)
+        let body = try JSONSerialization.jsonObject(with: Data(buffer: try await accepted.body.collect(upTo: 1 << 16))) as? [String: Any]
+        let url = try #require(body?["status_url"] as? String)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            let answer = try await HTTPClient.shared.execute(HTTPClientRequest(url: gateway + url), timeout: .seconds(30))
+            #expect(answer.status.code == 200)
+            let status = try JSONSerialization.jsonObject(with: Data(buffer: try await answer.body.collect(upTo: 1 << 20))) as? [String: Any]
+            if status?["status"] as? String == "succeeded" {
+                #expect((status?["result"] as? [String: Any])?["model_name"] as? String == "beta")
+                break
+            }
+            try #require(ContinuousClock.now < deadline, "the asynchronous request did not finish: \(String(describing: status))")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let unknown = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: "\(gateway)/v2/async/\(UUID().uuidString.lowercased())"), timeout: .seconds(30))
+        #expect(unknown.status.code == 404)
     }
 
     static let infer = #"{"inputs":[{"name":"text","shape":[1],"datatype":"BYTES","data":["a short sentence"]}]}"#

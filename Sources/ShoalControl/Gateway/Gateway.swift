@@ -45,6 +45,7 @@ public struct Gateway: HTTPResponder {
     public func respond(to request: Request, context: Context) async throws -> Response {
         let path = request.uri.path
         if path.hasPrefix("/v2/health/") { return Self.answer(.ok, ["status": "ok"]) }
+        if path.hasPrefix("/v2/async/") { return try await asyncStatus(request) }
         var request = request
         let body = try await request.collectBody(upTo: maxBodyBytes)
         guard let model = GatewayRoutes.model(path: path, body: Data(buffer: body)) else {
@@ -68,6 +69,22 @@ public struct Gateway: HTTPResponder {
         return Self.answer(.serviceUnavailable, [
             "error": "no replica of model '\(model)' can be reached (\(failures.joined(separator: "; ")))",
         ])
+    }
+
+    /// The status of an asynchronous request: its id names no model, so each group is asked in turn and the
+    /// first that knows it answers; groups that cannot be reached are skipped.
+    private func asyncStatus(_ request: Request) async throws -> Response {
+        var unreachable: [String] = []
+        for base in Set(routes.replicas.values.joined()).sorted() {
+            do {
+                let answer = try await forward(request, body: ByteBuffer(), to: base)
+                if answer.status != .notFound { return answer }
+            } catch where TransportFailure(error).isUnreachable {
+                unreachable.append(base)
+            }
+        }
+        let skipped = unreachable.isEmpty ? "" : "; not reached: \(unreachable.joined(separator: ", "))"
+        return Self.answer(.notFound, ["error": "no group knows asynchronous request \(request.uri.path.dropFirst("/v2/async/".count))\(skipped)"])
     }
 
     /// Sends the request to one server and returns its answer as it is.

@@ -10,8 +10,8 @@ struct API: Sendable {
     /// Runs asynchronous requests, when the server takes them.
     let asynchronous: AsyncWorker?
 
-    /// Every route behind the drain, request-id, error, empty-segment and (when keys are set) authentication middleware; HEAD is
-    /// served wherever GET is, and a method a path does not serve gets 405.
+    /// Every route behind the drain, request-id, error, empty-segment, (when keys are set) authentication and (with a
+    /// queue) asynchronous middleware; HEAD is served wherever GET is, and a method a path does not serve gets 405.
     func router() -> Router<ServerContext> {
         let router = Router(context: ServerContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: DrainMiddleware(state: state))

@@ -48,6 +48,10 @@ let package = Package(
         ),
         .target(name: "ShoalImporter", dependencies: ["ShoalCorpus", "ShoalModels", "ShoalStore", "ShoalTensor"]),
         .target(
+            name: "ShoalTraining",
+            dependencies: ["CBLAS", "ShoalImporter", "ShoalModels", "ShoalStore", "ShoalTensor"]
+        ),
+        .target(
             name: "ShoalInference",
             dependencies: [
                 "ShoalModels",
@@ -101,6 +105,7 @@ let package = Package(
                 "ShoalServer",
                 "ShoalStore",
                 "ShoalTensor",
+                "ShoalTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -139,6 +144,10 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ShoalTrainingTests",
+            dependencies: ["ShoalModels", "ShoalStore", "ShoalTesting", "ShoalTraining"]
         ),
         .testTarget(
             name: "ShoalInferenceTests",

@@ -147,7 +147,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ShoalTrainingTests",
-            dependencies: ["ShoalModels", "ShoalStore", "ShoalTesting", "ShoalTraining"]
+            dependencies: ["ShoalImporter", "ShoalModels", "ShoalStore", "ShoalTensor", "ShoalTesting", "ShoalTraining"]
         ),
         .testTarget(
             name: "ShoalInferenceTests",

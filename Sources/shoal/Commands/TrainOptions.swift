@@ -36,6 +36,8 @@ struct TrainDataOptions: ParsableArguments {
         if let test { list += ["--test", test] }
         if let groupBy { list += ["--group-by", groupBy] }
         if let threads { list += ["--threads", String(threads)] }
+        if let endpointURL = store.endpointURL { list += ["--endpoint-url", endpointURL] }
+        if let region = store.region { list += ["--region", region] }
         return list
     }
 

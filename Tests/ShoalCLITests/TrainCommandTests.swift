@@ -97,6 +97,20 @@ import Testing
         #expect(try work.text("jobs/shoal-train-t-embed.yaml").contains("completionMode: Indexed"))
         #expect(try work.text("jobs/shoal-train-t-fit.yaml").contains("- fit"))
 
+        // runtime: kubernetes applies the embedding Job, waits for it to complete, then the fit Job.
+        let fake = try FakeKubectl()
+        defer { fake.remove() }
+        try await work.shoal(["config", "init"])
+        try await work.shoal(["config", "set", "runtime", "kubernetes"])
+        var cluster = work
+        cluster.environment["PATH"] = fake.path
+        try await cluster.shoal(["train", "--base", "tiny", "--data", "rows.jsonl", "--name", "t", "--on-bad-row", "skip",
+                                 "--target", "kubernetes", "--out", "jobs"])
+        let steps = fake.calls().filter { $0.contains(" apply ") || $0.contains(" wait ") }
+        #expect(steps.count == 4 && steps[0].contains("apply -f \(work.path("jobs/shoal-train-t-embed.yaml"))")
+                && steps[1].contains("wait --for=condition=complete job/shoal-train-t-embed")
+                && steps[2].contains("jobs/shoal-train-t-fit.yaml") && steps[3].contains("job/shoal-train-t-fit"), "\(fake.calls())")
+
         // Here, the same shard step in three processes, then the fit.
         let sharded = try #require(try await work.json(["train", "--base", "tiny", "--data", "rows.jsonl", "--name", "u", "--on-bad-row", "skip",
                                                         "--shards", "3", "--json"]) as? [String: Any])

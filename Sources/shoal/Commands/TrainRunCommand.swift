@@ -114,6 +114,7 @@ struct TrainRunCommand: AsyncParsableCommand {
             return files.map(\.1.path)
         }
         let kubectl = try await Kubectl.locate(context: configuration.kubernetes.context, namespace: configuration.kubernetes.namespace).resolvingContext()
+        try await kubectl.requireNamespace()
         for (name, url, _) in files {
             _ = try await kubectl.check(["apply", "-f", url.path], doing: "apply \(name)")
             _ = try await kubectl.check(["wait", "--for=condition=complete", "job/\(name)", "--timeout=24h"], doing: "wait for \(name)")

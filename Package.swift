@@ -48,6 +48,10 @@ let package = Package(
         ),
         .target(name: "ShoalImporter", dependencies: ["ShoalCorpus", "ShoalModels", "ShoalStore", "ShoalTensor"]),
         .target(
+            name: "ShoalTraining",
+            dependencies: ["CBLAS", "ShoalImporter", "ShoalModels", "ShoalStore", "ShoalTensor"]
+        ),
+        .target(
             name: "ShoalInference",
             dependencies: [
                 "ShoalModels",
@@ -103,6 +107,7 @@ let package = Package(
                 "ShoalServer",
                 "ShoalStore",
                 "ShoalTensor",
+                "ShoalTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -143,6 +148,10 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ShoalTrainingTests",
+            dependencies: ["ShoalImporter", "ShoalModels", "ShoalStore", "ShoalTensor", "ShoalTesting", "ShoalTraining"]
         ),
         .testTarget(
             name: "ShoalInferenceTests",

@@ -72,8 +72,10 @@ public struct ModelImporter: Sendable {
     /// The base is read, checked against its manifest and run on the check texts once for all heads; each head
     /// then costs its own small files: it is loaded over the base and its product checked on the base's outputs
     /// (all heads before any is published, so a broken head publishes nothing), then published, `width` at a time. A derived model carries the base's profile, since a head adds
-    /// only one small matrix product.
+    /// only one small matrix product. A head named in `training` gets that source and training record
+    /// (labels, metrics, the data's digest) in its manifest.
     public func derive(base reference: ModelReference, heads: [(name: String, folder: URL)],
+                       training: [String: (source: String, record: Manifest.Training)] = [:],
                        width: Int = 16) async throws -> [Manifest] {
         for head in heads { _ = try ModelReference(name: head.name) }
         let baseManifest = try await store.manifest(reference)
@@ -111,9 +113,10 @@ public struct ModelImporter: Sendable {
                     let files = try Self.headFiles(in: head.folder)
                     let model = try Self.load(source: head.folder.path) { try Model(base: base, head: head.folder) }
                     try Self.checkHead(model, over: embeddings, source: head.folder.path)
-                    var draft = Self.draft(model, name: head.name, source: head.folder.path, base: baseReference,
-                                           profile: baseManifest.profile)
+                    var draft = Self.draft(model, name: head.name, source: training[head.name]?.source ?? head.folder.path,
+                                           base: baseReference, profile: baseManifest.profile)
                     draft.architecture = baseManifest.architecture
+                    draft.training = training[head.name]?.record
                     return (draft, files)
                 }
             }
@@ -155,33 +158,39 @@ public struct ModelImporter: Sendable {
 
     /// Checks a head's outputs over the base's outputs for the check texts: one finite value per label.
     ///
-    /// Computes the head's own product, `classifier.weight · embedding + classifier.bias`, the only part of
-    /// its outputs that differs from its base's: the encoder ran once, for all heads. Finite logits give
-    /// finite probabilities, as softmax subtracts their maximum.
+    /// Computes the head's own layers (an optional tanh `hidden` layer, then `classifier.weight · x +
+    /// classifier.bias`), the only part of its outputs that differs from its base's: the encoder ran once, for
+    /// all heads. Finite logits give finite probabilities, as softmax subtracts their maximum.
     static func checkHead(_ model: Model, over embeddings: [[Float]], source: String) throws {
         let labels = model.dimensions
         let width = model.base?.dimensions ?? model.configuration.hiddenSize
-        let weight: FloatTensor
-        let bias: FloatTensor
+        var layers: [(weight: FloatTensor, bias: FloatTensor, tanh: Bool)] = []
         do {
             let tensors = try SafeTensors(contentsOf: model.folder.appendingPathComponent("head.safetensors"))
-            weight = try tensors.floats("classifier.weight", shape: [labels, width])
-            bias = try tensors.floats("classifier.bias", shape: [labels])
+            var inputs = width
+            if let hidden = tensors.shape(of: "hidden.weight")?.first {
+                layers.append((try tensors.floats("hidden.weight", shape: [hidden, width]),
+                               try tensors.floats("hidden.bias", shape: [hidden]), true))
+                inputs = hidden
+            }
+            layers.append((try tensors.floats("classifier.weight", shape: [labels, inputs]),
+                           try tensors.floats("classifier.bias", shape: [labels]), false))
         } catch let error as ModelError {
             throw StoreError.invalidModel(source: source, reason: error.description)
         }
-        try weight.withUnsafeBufferPointer { weight in
-            try bias.withUnsafeBufferPointer { bias in
-                for embedding in embeddings {
-                    for label in 0..<labels {
-                        var logit = bias[label]
-                        for column in 0..<width { logit += weight[label * width + column] * embedding[column] }
-                        guard logit.isFinite else {
-                            throw StoreError.invalidModel(
-                                source: source, reason: "the output for label \(label) is not finite (NaN or infinity); the head's weights are broken")
-                        }
-                    }
+        for embedding in embeddings {
+            var input = embedding
+            for layer in layers {
+                let (outputs, inputs) = (layer.bias.count, input.count)
+                input = (0..<outputs).map { row in
+                    var value = layer.bias.pointer[row]
+                    for column in 0..<inputs { value += layer.weight.pointer[row * inputs + column] * input[column] }
+                    return layer.tanh ? Foundation.tanh(value) : value
                 }
+            }
+            if let label = input.firstIndex(where: { !$0.isFinite }) {
+                throw StoreError.invalidModel(
+                    source: source, reason: "the output for label \(label) is not finite (NaN or infinity); the head's weights are broken")
             }
         }
     }

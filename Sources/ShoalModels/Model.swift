@@ -87,24 +87,34 @@ public final class Model: Sendable {
     /// A classifier over `base`'s embeddings, `softmax(W · embedding + b)`, sharing `base`'s encoder.
     ///
     /// `folder` holds `head.json` (`{"labels": [...]}`) and `head.safetensors` with `classifier.weight`
-    /// `[labels, base.dimensions]` and `classifier.bias` `[labels]`.
+    /// `[labels, base.dimensions]` and `classifier.bias` `[labels]`. With `"hidden": UNITS` in `head.json`,
+    /// a hidden layer `hidden.weight` `[UNITS, base.dimensions]`, `hidden.bias` and tanh comes first, and
+    /// `classifier.weight` is `[labels, UNITS]`.
     public init(base: Model, head folder: URL) throws {
         guard case .embedding(let pooling, let normalize) = base.task, base.base == nil else {
             throw ModelError.invalidConfiguration(
                 path: base.folder.path, reason: "a head needs an embedding model as its base, not a \(base.task.name) model")
         }
-        struct HeadFile: Decodable { var labels: [String] }
+        struct HeadFile: Decodable { var labels: [String]; var hidden: Int? }
         let headURL = folder.appendingPathComponent("head.json")
         guard let data = try readIfPresent(headURL) else { throw ModelError.missingFile(path: headURL.path) }
-        let labels = try decodeConfiguration(HeadFile.self, from: data, path: headURL.path).labels
+        let file = try decodeConfiguration(HeadFile.self, from: data, path: headURL.path)
+        let labels = file.labels
         guard !labels.isEmpty else {
             throw ModelError.invalidConfiguration(path: headURL.path, reason: "labels must not be empty")
+        }
+        if let hidden = file.hidden, hidden < 1 {
+            throw ModelError.invalidConfiguration(path: headURL.path, reason: "hidden must be a whole number of units ≥ 1")
         }
         let weightsURL = folder.appendingPathComponent("head.safetensors")
         guard FileManager.default.fileExists(atPath: weightsURL.path) else { throw ModelError.missingFile(path: weightsURL.path) }
         let weights = WeightReader(
             tensors: try SafeTensors(contentsOf: weightsURL), probe: "", prefixes: [], provider: base.provider)
-        let classifier = try weights.linear("classifier", outputs: labels.count, inputs: base.dimensions)
+        var layers: [(Linear, Activation)] = []
+        if let hidden = file.hidden {
+            layers.append((try weights.linear("hidden", outputs: hidden, inputs: base.dimensions), .tanh))
+        }
+        layers.append((try weights.linear("classifier", outputs: labels.count, inputs: file.hidden ?? base.dimensions), .none))
         self.folder = folder
         self.base = base
         modelType = base.modelType
@@ -112,7 +122,7 @@ public final class Model: Sendable {
         maxSequenceLength = base.maxSequenceLength
         dimensions = labels.count
         tokenizer = base.tokenizer
-        network = Network(encoder: base.network.encoder, head: ClassificationHead(layers: [(classifier, .none)], labels: labels))
+        network = Network(encoder: base.network.encoder, head: ClassificationHead(layers: layers, labels: labels))
         (self.pooling, self.normalize) = (pooling, normalize)
     }
 

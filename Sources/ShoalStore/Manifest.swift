@@ -113,10 +113,13 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// The model whose encoder this one reuses; its own files are only a head.
     public var base: BaseReference?
     public var profile: Profile?
+    /// How a head trained by `shoal train` was made and how well it did; absent for other models.
+    public var training: Training?
 
     public init(name: String, version: String = "0", architecture: String, task: String, labels: [String],
                 dimensions: Int, files: [File] = [], footprint: Footprint, maxSequenceLength: Int,
-                created: Date = Date(), source: String, base: BaseReference? = nil, profile: Profile? = nil) {
+                created: Date = Date(), source: String, base: BaseReference? = nil, profile: Profile? = nil,
+                training: Training? = nil) {
         self.name = name
         self.version = version
         self.architecture = architecture
@@ -131,6 +134,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         self.source = source
         self.base = base
         self.profile = profile
+        self.training = training
     }
 
     /// `name@version`.

@@ -2,7 +2,7 @@ import Foundation
 
 /// A stand-in for kubectl, since no cluster runs here: a shell script, alone in a folder of its own that the
 /// test passes as `PATH`, which appends each call's arguments to `calls.log`, keeps a copy of the file `-f`
-/// names, and answers as kubectl does: canned `-o json` for `get`, success or a timeout for `rollout status`.
+/// names, and answers as kubectl does: canned `-o json` for `get`, success or a timeout for `rollout status`, a met condition for `wait`.
 public struct FakeKubectl: Sendable {
     public let folder: URL
 
@@ -45,6 +45,7 @@ public struct FakeKubectl: Sendable {
               *" get namespace "*) \(namespace) ;;
               *" apply "*) echo 'deployment.apps/shoal-gateway serverside-applied' ;;
               *" rollout status "*) \(rollout) ;;
+              *" wait "*) echo 'job.batch/shoal-train condition met' ;;
               *" get deployments,pods "*) cat "$dir/list.json" ;;
               *" get pods "*) cat "$dir/pods.json" ;;
               *" delete "*) echo 'deployment.apps "shoal-gateway" deleted' ;;

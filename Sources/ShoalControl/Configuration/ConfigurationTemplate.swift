@@ -145,6 +145,13 @@ public enum ConfigurationTemplate {
           service_account: shoal       # the servers run as it; bind an IAM role to it to read S3 without keys
           service_account_annotations: {}  # e.g. {eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/NAME}
 
+        # `shoal train` fits classifier heads over a base's embeddings (docs/TRAINING.md).
+        train:
+          target: local                # local | kubernetes | auto
+          local_budget_s: 600          # auto trains here when the encoder needs at most this long
+          shards: 4                    # pods of the embedding Job
+          rows_per_second: 100         # per thread, when the base has no measured profile
+
         # `shoal provision` writes an eksctl ClusterConfig with one node group per target of the plan.
         cluster:
           name: shoal

@@ -65,6 +65,9 @@ extension ShoalConfiguration {
             try check(ConfigurationSchema.isQualifiedName(name), "kubernetes.service_account_annotations", name)
         }
         try validateCluster()
+        try check(train.localBudgetS > 0 && train.localBudgetS.isFinite, "train.local_budget_s", train.localBudgetS)
+        try check((1...1_000).contains(train.shards), "train.shards", train.shards)
+        try check(train.rowsPerSecond > 0 && train.rowsPerSecond.isFinite, "train.rows_per_second", train.rowsPerSecond)
     }
 
     /// The names eksctl accepts: a cluster name as CloudFormation stacks allow it, a region like `eu-west-1`,

@@ -12,6 +12,7 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
     public var test = TestSettings()
     public var kubernetes = KubernetesSettings()
     public var cluster = ClusterSettings()
+    public var train = TrainSettings()
 
     public init() {}
 
@@ -270,6 +271,24 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey, CaseIterable {
             case namespace, context, image, maxReplicas = "max_replicas", gatewayReplicas = "gateway_replicas"
             case serviceAccount = "service_account", serviceAccountAnnotations = "service_account_annotations"
+        }
+    }
+
+    /// Where `shoal train` runs and how `--target auto` chooses.
+    public struct TrainSettings: Codable, Sendable, Equatable {
+        /// Where training runs when `--target` is not given.
+        public var target = TrainingTarget.local
+        /// `auto` trains here when the encoder's estimated time for the data is at most this many seconds.
+        public var localBudgetS = 600.0
+        /// Pods of the embedding Job (and processes with `--shards`).
+        public var shards = 4
+        /// Rows the encoder embeds per second per thread when the base's manifest has no profile.
+        public var rowsPerSecond = 100.0
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case target, localBudgetS = "local_budget_s", shards, rowsPerSecond = "rows_per_second"
         }
     }
 

@@ -13,12 +13,15 @@ final class ModelsProgressBar: Sendable {
     }
 
     private let label: String
+    /// What is counted, such as `texts`; bytes when `nil`.
+    private let unit: String?
     private let enabled: Bool
     /// The bar is drawn from transfer callbacks on any thread.
     private let state = Mutex(State())
 
-    init(_ label: String, enabled: Bool = true) {
+    init(_ label: String, unit: String? = nil, enabled: Bool = true) {
         self.label = label
+        self.unit = unit
         self.enabled = enabled && isatty(STDERR_FILENO) == 1
     }
 
@@ -46,7 +49,8 @@ final class ModelsProgressBar: Sendable {
         let width = 30
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
-        let line = "\r\(label) [\(bar)] \(Int(fraction * 100))% \(ModelsOutput.size(done))/\(ModelsOutput.size(total))"
+        let amount = unit.map { "\(done)/\(total) \($0)" } ?? "\(ModelsOutput.size(done))/\(ModelsOutput.size(total))"
+        let line = "\r\(label) [\(bar)] \(Int(fraction * 100))% \(amount)"
         FileHandle.standardError.write(Data(line.utf8))
     }
 }

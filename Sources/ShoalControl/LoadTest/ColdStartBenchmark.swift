@@ -29,10 +29,10 @@ public struct ColdStartBenchmark: Sendable {
         self.runs = runs
     }
 
-    /// One cold start: when the server first accepted a connection and when the first answer came, both in
+    /// One cold start: when the server listened (bare server only) and when the first answer came, both in
     /// milliseconds from the start; through the gateway, also what its cold-start header said.
     public struct Run: Codable, Sendable {
-        public var acceptedMs: Double?
+        public var listeningMs: Double?
         public var firstResponseMs: Double
         public var headerMs: Double?
     }
@@ -48,8 +48,8 @@ public struct ColdStartBenchmark: Sendable {
         public var p99Ms: Double
         public var maxMs: Double
         public var minMs: Double
-        /// The median time until the server accepted a connection (process start, before any model is loaded).
-        public var acceptedP50Ms: Double?
+        /// The median time until the server listened: the process's start, before the model is loaded.
+        public var listeningP50Ms: Double?
 
         init(mode: String, model: String, threads: Int, runs: [Run]) {
             self.mode = mode
@@ -62,8 +62,8 @@ public struct ColdStartBenchmark: Sendable {
             p99Ms = Self.percentile(times, 0.99)
             maxMs = times.last ?? 0
             minMs = times.first ?? 0
-            let accepted = runs.compactMap(\.acceptedMs).sorted()
-            acceptedP50Ms = accepted.isEmpty ? nil : Self.percentile(accepted, 0.5)
+            let listening = runs.compactMap(\.listeningMs).sorted()
+            listeningP50Ms = listening.isEmpty ? nil : Self.percentile(listening, 0.5)
         }
 
         /// The nearest-rank percentile of sorted `values`.
@@ -92,7 +92,12 @@ public struct ColdStartBenchmark: Sendable {
                 process.terminate()
                 process.waitUntilExit()
             }
-            let run = try await firstAnswer(url: "http://127.0.0.1:\(port)/v1/embeddings", since: began, alive: { process.isRunning })
+            var listening: ContinuousClock.Instant?
+            while listening == nil, process.isRunning, ContinuousClock.now < began + .seconds(60) {
+                if ProcessLiveness.somethingListens(host: "127.0.0.1", port: port) { listening = .now } else { try await Task.sleep(for: .milliseconds(1)) }
+            }
+            var run = try await firstAnswer(url: "http://127.0.0.1:\(port)/v1/embeddings", since: began, alive: { process.isRunning })
+            run.listeningMs = listening.map { Self.milliseconds($0 - began) }
             results.append(run)
             progress(index, run)
         }
@@ -154,7 +159,6 @@ public struct ColdStartBenchmark: Sendable {
     /// Sends the embedding request until it is answered 200, retrying at once while nothing accepts the
     /// connection or the server is not ready; throws when the process ends or 60 s pass.
     private func firstAnswer(url: String, since began: ContinuousClock.Instant, alive: () -> Bool) async throws -> Run {
-        var accepted: ContinuousClock.Instant?
         let deadline = began + .seconds(60)
         while ContinuousClock.now < deadline {
             guard alive() else { throw ControlError.loadTest("the server exited before it answered; run `shoal serve` on the model to see why") }
@@ -164,12 +168,10 @@ public struct ColdStartBenchmark: Sendable {
             request.body = .bytes(ByteBuffer(string: #"{"model":"\#(name)","input":"\#(text)"}"#))
             do {
                 let response = try await Self.client.execute(request, timeout: .seconds(60))
-                accepted = accepted ?? .now
                 let body = try await response.body.collect(upTo: 16 << 20)
                 if response.status == .ok {
                     let header = response.headers.first(name: Gateway.coldStartHeader).flatMap(Double.init)
-                    return Run(acceptedMs: accepted.map { Self.milliseconds($0 - began) }, firstResponseMs: Self.milliseconds(.now - began),
-                               headerMs: header)
+                    return Run(listeningMs: nil, firstResponseMs: Self.milliseconds(.now - began), headerMs: header)
                 }
                 guard response.status == .serviceUnavailable else {
                     throw ControlError.loadTest("the server answered \(response.status.code): \(String(buffer: body).prefix(300))")

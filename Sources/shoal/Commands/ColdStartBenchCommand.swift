@@ -26,7 +26,7 @@ struct ColdStartBenchCommand: AsyncParsableCommand {
     var gateway = false
     @Option(name: .long, help: "With --gateway: seconds idle before the group is stopped.")
     var idleSeconds = 0.2
-    @Flag(name: .long, help: "Print one JSON object: {mode, model, threads, p50_ms, p90_ms, p99_ms, max_ms, min_ms, accepted_p50_ms, runs: [...]}.")
+    @Flag(name: .long, help: "Print one JSON object: {mode, model, threads, p50_ms, p90_ms, p99_ms, max_ms, min_ms, listening_p50_ms, runs: [...]}.")
     var json = false
 
     func validate() throws {
@@ -46,8 +46,8 @@ struct ColdStartBenchCommand: AsyncParsableCommand {
         let json = json
         let progress: @Sendable (Int, ColdStartBenchmark.Run) -> Void = { index, run in
             guard !json else { return }
-            let accepted = run.acceptedMs.map { String(format: ", accepting after %.1f ms", $0) } ?? ""
-            print(String(format: "run %d: %.1f ms", index + 1, run.firstResponseMs) + accepted
+            let listening = run.listeningMs.map { String(format: ", listening after %.1f ms", $0) } ?? ""
+            print(String(format: "run %d: %.1f ms", index + 1, run.firstResponseMs) + listening
                 + (run.headerMs.map { String(format: " (header %.1f ms)", $0) } ?? ""))
         }
         let report = gateway
@@ -60,6 +60,6 @@ struct ColdStartBenchCommand: AsyncParsableCommand {
         print(String(format: "%@ cold start of %@, %d runs, %d threads: p50 %.1f ms, p90 %.1f, p99 %.1f, max %.1f, min %.1f",
                      report.mode, report.model, report.runs.count, report.threads, report.p50Ms, report.p90Ms, report.p99Ms,
                      report.maxMs, report.minMs)
-            + (report.acceptedP50Ms.map { String(format: "; accepting connections after %.1f ms (p50)", $0) } ?? ""))
+            + (report.listeningP50Ms.map { String(format: "; listening after %.1f ms (p50)", $0) } ?? ""))
     }
 }

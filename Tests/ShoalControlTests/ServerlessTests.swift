@@ -208,7 +208,7 @@ import Testing
     static func status(_ gateway: String) async throws -> [String: ServerlessGroups.Status] {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "\(gateway)/gateway/serverless"), timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 1 << 20)
-        return try JSONDecoder().decode([String: ServerlessGroups.Status].self, from: Data(buffer: body))
+        return try ShoalJSON.decoder().decode([String: ServerlessGroups.Status].self, from: Data(buffer: body))
     }
 }
 

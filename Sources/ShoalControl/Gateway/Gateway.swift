@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ShoalStore
 
 /// One address for every model of a plan: forwards each request to a group that serves its model, tries the
 /// next replica when one cannot be reached, and passes the servers' own answers (errors included) through.
@@ -119,7 +120,7 @@ public struct Gateway: HTTPResponder {
     /// Every serverless group's state, as JSON by group name.
     private func serverlessStatus() async throws -> Response {
         let status = await serverless?.status() ?? [:]
-        let data = try JSONEncoder.sorted.encode(status)
+        let data = try ShoalJSON.encoder(pretty: false).encode(status)
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -150,15 +151,6 @@ public struct Gateway: HTTPResponder {
         var headers: HTTPFields = [.contentType: "application/json"]
         if retryAfter { headers[.retryAfter] = "1" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}
-
-extension JSONEncoder {
-    /// An encoder with sorted keys, for answers tests compare.
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
     }
 }
 

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// Measures cold starts of a real model as a distribution: each run starts a `shoal serve` process (or lets the
-/// gateway start a stopped serverless group) and sends the first request as soon as a connection is accepted;
+/// gateway start a stopped serverless group) and sends the first request as soon as the server listens;
 /// the time counted is from the process's start (the request's arrival at the gateway) to the first answer.
 public struct ColdStartBenchmark: Sendable {
     /// The `shoal` executable that runs the servers.
@@ -189,7 +189,7 @@ public struct ColdStartBenchmark: Sendable {
         while ContinuousClock.now < deadline {
             let response = try await Self.client.execute(HTTPClientRequest(url: "\(gateway)/gateway/serverless"), timeout: .seconds(10))
             let body = try await response.body.collect(upTo: 1 << 20)
-            let status = try JSONDecoder().decode([String: ServerlessGroups.Status].self, from: Data(buffer: body))
+            let status = try ShoalJSON.decoder().decode([String: ServerlessGroups.Status].self, from: Data(buffer: body))
             if status[group]?.state == "cold" { return }
             try await Task.sleep(for: .milliseconds(10))
         }

@@ -56,8 +56,8 @@ import Testing
 
     /// A real deployment: the serverless group starts cold; concurrent requests cause one start and each gets
     /// its answer with the cold-start header; the group stops after its idle time and comes back on the next
-    /// request. A group that cannot start (its port taken) answers 503 with the reason while the other groups
-    /// serve, and the next request after the cause is gone starts it.
+    /// request, and after its server crashed. A group that cannot start (its port taken) answers 503 with the
+    /// reason while the other groups serve, and the next request after the cause is gone starts it.
     @Test func aServerlessGroupStartsOnDemandAndStopsWhenIdle() async throws {
         let fixture = try DeployFixture(extra: [Self.gamma, Self.delta])
         defer { fixture.remove() }
@@ -100,6 +100,15 @@ import Testing
         let again = try await embed("gamma", at: gateway)
         #expect(again.status == 200 && again.coldStartMs != nil)
         #expect(try await status(gateway)[gammaGroup.name]?.starts == 2)
+
+        // A warm group whose server crashed is started again by the request that finds it gone.
+        let running = try await fixture.waitForState { $0.members.first { $0.name == gammaGroup.name }?.pid != nil }
+        let crashed = try #require(running?.members.first { $0.name == gammaGroup.name }?.pid)
+        ProcessLiveness.send(SIGKILL, to: crashed)
+        #expect(await ProcessLiveness.waitForExit(crashed, timeout: .seconds(5)))
+        let restarted = try await embed("gamma", at: gateway)
+        #expect(restarted.status == 200 && restarted.coldStartMs != nil, "\(restarted.status) \(restarted.body)")
+        #expect(try await status(gateway)[gammaGroup.name]?.starts == 3)
 
         // Listening without accepting: the group's server cannot bind, and closing frees the port at once (no
         // connection of the readiness checks was accepted, so none lingers in TIME_WAIT).

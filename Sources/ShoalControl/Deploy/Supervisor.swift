@@ -161,6 +161,7 @@ public actor Supervisor {
     /// Records that an on-demand member's process ended: it is cold until the next start.
     private func ended(_ member: DeploymentSpec.Member, pid: Int32, status: Int32) {
         if running[member.name]?.processIdentifier == pid { running[member.name] = nil }
+        guard !stopping else { return }  // the state file goes with the deployment
         appendToLog(member, "exited with status \(status); cold until the next request")
         update(member.name) { $0.pid = nil; $0.lastExit = status }
     }

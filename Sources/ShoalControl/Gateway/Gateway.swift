@@ -84,37 +84,52 @@ public struct Gateway: HTTPResponder {
                 }
                 continue
             }
-            let arrival = ContinuousClock.now
-            let cold: Bool
+            if let response = try await forwardServerless(request, body: body, to: base, group: group, serverless: serverless,
+                                                          failures: &failures) {
+                return response
+            }
+        }
+        return Self.answer(.serviceUnavailable, [
+            "error": "no replica of model '\(model)' can be reached (\(failures.joined(separator: "; ")))",
+        ])
+    }
+
+    /// Forwards to a serverless group once `ServerlessGroups` admits the request (at once when warm, after the
+    /// group's one start when cold; 429 beyond its queue), with the cold-start header when it waited; nil, with
+    /// the reason in `failures`, when the group cannot serve it. A warm group whose server has gone (it crashed)
+    /// is marked cold and started again, once.
+    private func forwardServerless(_ request: Request, body: ByteBuffer, to base: String, group: String,
+                                   serverless: ServerlessGroups, failures: inout [String]) async throws -> Response? {
+        let arrival = ContinuousClock.now
+        for attempt in 1...2 {
             switch await serverless.admit(group) {
             case .overloaded:
                 return Self.answer(.tooManyRequests, ["error": "serverless group \(group) is starting and holds "
                     + "\(routes.serverless[base]?.settings.maxQueued ?? 0) requests already (max_queued); retry shortly"], retryAfter: true)
             case .failed(let reason):
                 failures.append(reason)
-                continue
+                return nil
             case .ready(let waited):
-                cold = waited != nil
-            }
-            do {
-                var response = try await forward(request, body: body, to: base)
-                await serverless.finished(group)
-                if cold, let name = HTTPField.Name(Self.coldStartHeader) {
-                    let took = ContinuousClock.now - arrival
-                    response.headers[name] = String(format: "%.1f", Double(took.components.seconds) * 1e3 + Double(took.components.attoseconds) / 1e15)
+                do {
+                    var response = try await forward(request, body: body, to: base)
+                    await serverless.finished(group)
+                    if waited != nil, let name = HTTPField.Name(Self.coldStartHeader) {
+                        let took = ContinuousClock.now - arrival
+                        response.headers[name] = String(format: "%.1f", Double(took.components.seconds) * 1e3 + Double(took.components.attoseconds) / 1e15)
+                    }
+                    return response
+                } catch where TransportFailure(error).isUnreachable {
+                    await serverless.finished(group)
+                    if attempt == 1, waited == nil, await serverless.lost(group) { continue }
+                    failures.append("\(base): \(error)")
+                    return nil
+                } catch {
+                    await serverless.finished(group)
+                    throw error
                 }
-                return response
-            } catch where TransportFailure(error).isUnreachable {
-                await serverless.finished(group)
-                failures.append("\(base): \(error)")
-            } catch {
-                await serverless.finished(group)
-                throw error
             }
         }
-        return Self.answer(.serviceUnavailable, [
-            "error": "no replica of model '\(model)' can be reached (\(failures.joined(separator: "; ")))",
-        ])
+        return nil
     }
 
     /// Every serverless group's state, as JSON by group name.

@@ -90,6 +90,14 @@ public actor ServerlessGroups: Service {
         groups[name]?.lastActive = .now
     }
 
+    /// Records that a warm group's server could not be reached (it exited by itself): the group is cold, so
+    /// that the next admission starts it again. Returns whether it was warm.
+    public func lost(_ name: String) -> Bool {
+        guard groups[name]?.phase == .warm else { return false }
+        groups[name]?.phase = .cold
+        return true
+    }
+
     /// Every group's state, by name.
     public func status() -> [String: Status] {
         groups.mapValues { group in

@@ -25,6 +25,8 @@ public enum ControlError: Error, Sendable, Equatable, CustomStringConvertible {
     case container(String)
     /// kubectl is missing, one of its commands failed, or the cluster did not run what was applied.
     case kubernetes(String)
+    /// A serverless group could not be started or stopped.
+    case serverless(String)
 
     public var description: String {
         switch self {
@@ -51,7 +53,7 @@ public enum ControlError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "(--store, else $SHOAL_STORE, else store.url of shoal.yaml), then pack again"
         case .file(let path, let reason):
             return "\(path): \(reason)"
-        case .loadTest(let message), .container(let message), .kubernetes(let message):
+        case .loadTest(let message), .container(let message), .kubernetes(let message), .serverless(let message):
             return message
         }
     }

@@ -11,7 +11,7 @@ enum ModelFingerprint {
     static func compute(folder: URL) throws -> String {
         let digests = try files.map { name in
             do {
-                return (path: name, sha256: try FileDigest.sha256(file: folder.appendingPathComponent(name)).sha256)
+                return (path: name, sha256: try FileDigest.rememberedSHA256(file: folder.appendingPathComponent(name)))
             } catch {
                 throw InferenceError.modelUnavailable(name: folder.lastPathComponent, reason: "\(error)")
             }

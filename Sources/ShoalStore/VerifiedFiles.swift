@@ -31,7 +31,7 @@ public final class VerifiedFiles: Sendable {
                 modified: (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0,
                 inode: (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0, sha256: file.sha256)
             if checked.withLock({ $0.contains(stamp) }) { continue }
-            let actual = try FileDigest.sha256(file: url).sha256
+            let actual = try FileDigest.rememberedSHA256(file: url)
             guard actual == file.sha256 else {
                 throw .checksumMismatch(model: manifest.id, file: file.path, expected: file.sha256, actual: actual)
             }

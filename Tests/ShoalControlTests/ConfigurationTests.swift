@@ -69,7 +69,7 @@ import Testing
 
     @Test func anUnknownKeyInAListEntryNamesTheEntry() {
         let error = failure("models:\n  - name: a\n    memroy: 1GiB\n")
-        #expect(error == .unknownKey(key: "models.a.memroy", valid: ["name", "version", "traffic", "latency_p90_ms", "memory", "base", "throughput"]))
+        #expect(error == .unknownKey(key: "models.a.memroy", valid: ["name", "version", "traffic", "latency_p90_ms", "memory", "base", "throughput", "serverless"]))
     }
 
     @Test func duplicateNamesAreRefused() {

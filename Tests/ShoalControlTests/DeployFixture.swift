@@ -14,11 +14,11 @@ struct DeployFixture {
     /// A 2-core target named like an instance type, for objects a cluster runs (`local` names none).
     static let clusterTarget = ShoalConfiguration.TargetSpec(name: "c7i.large", cpus: 2, memory: ByteCount(4 << 30), pricePerHour: 0.0893)
 
-    /// The fixture packed for `target` (default: this machine's `local`).
-    init(target: ShoalConfiguration.TargetSpec? = nil) throws {
+    /// The fixture packed for `target` (default: this machine's `local`), with `extra` models beside alpha and beta.
+    init(target: ShoalConfiguration.TargetSpec? = nil, extra: [ShoalConfiguration.ModelSpec] = []) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-deploy-\(UUID().uuidString)")
         let models = root.appendingPathComponent("models")
-        for (seed, name) in ["alpha", "beta"].enumerated() {
+        for (seed, name) in (["alpha", "beta"] + extra.map(\.name)).enumerated() {
             try TinyModel.write(to: models.appendingPathComponent(name), architecture: .bert,
                                 task: .embedding(pooling: .mean, normalize: true), seed: UInt64(seed + 1))
         }
@@ -26,7 +26,7 @@ struct DeployFixture {
         configuration.models = [
             .init(name: "alpha", traffic: 200, memory: ByteCount(1 << 20), throughput: 100),
             .init(name: "beta", traffic: 30, memory: ByteCount(1 << 20), throughput: 100),
-        ]
+        ] + extra
         configuration.pack.target = "local"
         if let target {
             configuration.targets.append(target)

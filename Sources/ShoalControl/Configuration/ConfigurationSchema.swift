@@ -13,6 +13,8 @@ public enum ConfigurationSchema {
         ("models.*.memory", ByteCount.expected + " (absent: taken from the store's manifest)"),
         ("models.*.base", "the name of another entry of models"),
         ("models.*.throughput", "requests per second one core serves, a number > 0"),
+        ("models.*.serverless.idle_seconds", "seconds without a request before the model's group is stopped, a number > 0 and ≤ 86400"),
+        ("models.*.serverless.max_queued", "requests held while the group starts (429 beyond), a whole number 1...100000"),
         ("targets.*.name", targetNameRule),
         ("targets.*.cpus", "a whole number of cores ≥ 1"),
         ("targets.*.memory", ByteCount.expected + ", > 0"),

@@ -44,6 +44,8 @@ public enum ConfigurationTemplate {
         # The models to serve. memory: absent means "read it from the store's manifest".
         # base: another entry whose encoder this model shares (held once per server group).
         # throughput: requests/s one core serves (absent: the store's profile, else pack.default_throughput).
+        # serverless: {idle_seconds: 300, max_queued: 64} serves the model in a group of its own kind, stopped after
+        # idle_seconds without requests and started by the gateway on the next one (docs/SERVERLESS.md).
         """
 
     static let defaultModels = """

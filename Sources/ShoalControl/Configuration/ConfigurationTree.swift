@@ -32,6 +32,7 @@ enum ConfigurationTree {
         var example = ShoalConfiguration()
         example.models[0].base = "base"
         example.models[0].throughput = 1
+        example.models[0].serverless = .init()
         // A free mapping (`ConfigurationSchema.freeMappings`) has one schema key, `*`, standing for any name.
         example.kubernetes.serviceAccountAnnotations = ["*": "value"]
         return try encode(example)

@@ -16,6 +16,10 @@ extension ShoalConfiguration {
             if let throughput = model.throughput {
                 try check(throughput > 0 && throughput.isFinite, "\(key).throughput", throughput)
             }
+            if let serverless = model.serverless {
+                try check(serverless.idleSeconds > 0 && serverless.idleSeconds <= 86_400, "\(key).serverless.idle_seconds", serverless.idleSeconds)
+                try check((1...100_000).contains(serverless.maxQueued), "\(key).serverless.max_queued", serverless.maxQueued)
+            }
             if let base = model.base {
                 try check(base != model.name, "\(key).base", base)
                 guard modelNames.contains(base) else {

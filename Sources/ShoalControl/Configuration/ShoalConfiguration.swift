@@ -49,6 +49,8 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
         public var base: String?
         /// Requests per second one core serves; when absent, the store's profile or `pack.default_throughput`.
         public var throughput: Double?
+        /// Served on demand: stopped when idle, started by the gateway on the next request (absent: always on).
+        public var serverless: ServerlessSettings?
 
         public init() {}
 
@@ -61,7 +63,7 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case name, version, traffic, latencyP90Ms = "latency_p90_ms", memory, base, throughput
+            case name, version, traffic, latencyP90Ms = "latency_p90_ms", memory, base, throughput, serverless
         }
     }
 

@@ -12,13 +12,17 @@ public struct DeploymentSpec: Codable, Sendable, Equatable {
         public var arguments: [String]
         /// Models this member serves (every model for the gateway).
         public var models: [String]
+        /// Started only when asked (a serverless group, by the gateway through the supervisor's control
+        /// endpoint) and not restarted when it exits.
+        public var onDemand: Bool
 
-        public init(name: String, host: String, port: Int, arguments: [String], models: [String]) {
+        public init(name: String, host: String, port: Int, arguments: [String], models: [String], onDemand: Bool = false) {
             self.name = name
             self.host = host
             self.port = port
             self.arguments = arguments
             self.models = models
+            self.onDemand = onDemand
         }
     }
 
@@ -62,12 +66,15 @@ public struct DeploymentSpec: Codable, Sendable, Equatable {
             }
             let arguments = serverArguments(group, server: server, source: from, host: server.host,
                                             asyncDir: directory.groups.appendingPathComponent(group.name).appendingPathComponent("async").path)
-            return Member(name: group.name, host: server.host, port: group.port, arguments: arguments, models: models)
+            return Member(name: group.name, host: server.host, port: group.port, arguments: arguments, models: models,
+                          onDemand: group.serverless != nil)
         }
         if let gatewayPlan {
+            // The gateway starts and stops serverless groups through the supervisor of this deploy folder.
+            let supervisor = plan.groups.contains { $0.serverless != nil } ? ["--supervisor", directory.root.standardizedFileURL.path] : []
             members.append(Member(
                 name: gatewayName, host: server.host, port: server.gatewayPort,
-                arguments: ["gateway", "--plan", gatewayPlan, "--host", server.host, "--port", String(server.gatewayPort)],
+                arguments: ["gateway", "--plan", gatewayPlan, "--host", server.host, "--port", String(server.gatewayPort)] + supervisor,
                 models: configuration.models.map(\.name)))
         }
         return DeploymentSpec(executable: executable, members: members)

@@ -22,7 +22,7 @@ extension KubernetesManifests {
                 return .configMap(map)
             case .deployment(let deployment):
                 return .deployment(podmanDeployment(deployment, host: host, storeFolder: storeFolder))
-            case .service, .autoscaler, .disruptionBudget, .job, .pod, .serviceAccount:
+            case .service, .autoscaler, .disruptionBudget, .job, .pod, .serviceAccount, .httpScaledObject:
                 return nil
             }
         }
@@ -72,6 +72,8 @@ extension KubernetesManifests {
             container.livenessProbe = nil
             container.args = Self.replacing("--host", with: host, in: container.args)
             container.args = Self.replacing("--group-url", with: "http://\(host):{port}", in: container.args)
+            // No KEDA on one machine: serverless groups run like the others.
+            if let index = container.args.firstIndex(of: "--serverless-proxy") { container.args.removeSubrange(index...index + 1) }
             return container
         }
         pod.volumes = pod.volumes.map { volume in

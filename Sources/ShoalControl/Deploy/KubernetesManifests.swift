@@ -6,6 +6,9 @@ import Yams
 /// - per group, a Deployment of `shoal serve` with the group's models pinned, a Service on the group's port
 ///   and a HorizontalPodAutoscaler on CPU at `pack.cpu_utilization`;
 /// - the gateway's Deployment and Service, routing `model → group` by the plan, mounted from a ConfigMap;
+/// - per serverless group, a KEDA HTTP add-on HTTPScaledObject instead of the autoscaler, scaling it between
+///   0 and `kubernetes.max_replicas` pods, to zero after the group's idle time; the gateway sends such a group's
+///   requests through the add-on's interceptor (`kedaInterceptor`), which holds them while a pod starts;
 /// - one PodDisruptionBudget letting at most one server pod go at a time, so that replicated models stay up;
 /// - the ServiceAccount the servers run as (`KubernetesManifests+ServiceAccount.swift`).
 ///
@@ -45,7 +48,7 @@ public struct KubernetesManifests {
             objects += [
                 .deployment(serverDeployment(group, target: target)),
                 .service(service(name: Self.name(group), port: group.port, component: "server", group: group.name)),
-                .autoscaler(autoscaler(group)),
+                group.serverless.map { .httpScaledObject(httpScaledObject(group, idleSeconds: $0.idleSeconds)) } ?? .autoscaler(autoscaler(group)),
             ]
         }
         objects += [
@@ -141,7 +144,8 @@ public struct KubernetesManifests {
             terminationGracePeriodSeconds: 30, serviceAccountName: configuration.kubernetes.serviceAccount)
         return Kubernetes.Deployment(
             metadata: metadata(Self.name(group), component: "server", group: group.name),
-            spec: .init(replicas: 1, selector: .init(matchLabels: selector), template: .init(metadata: .init(labels: selector), spec: pod)))
+            spec: .init(replicas: group.serverless == nil ? 1 : nil, selector: .init(matchLabels: selector),
+                        template: .init(metadata: .init(labels: selector), spec: pod)))
     }
 
     private func gatewayDeployment() -> Kubernetes.Deployment {
@@ -150,7 +154,8 @@ public struct KubernetesManifests {
         let container = Kubernetes.Container(
             name: "gateway", image: configuration.kubernetes.image, command: ["shoal"],
             args: ["gateway", "--plan", "\(Self.planFolder)/plan.json", "--host", "0.0.0.0", "--port", String(port),
-                   "--group-url", "http://shoal-{group}.\(namespace).svc:{port}"],
+                   "--group-url", "http://shoal-{group}.\(namespace).svc:{port}"]
+                + (plan.groups.contains { $0.serverless != nil } ? ["--serverless-proxy", Self.kedaInterceptor] : []),
             ports: [.init(name: "http", containerPort: port)],
             resources: .init(requests: ["cpu": "250m", "memory": "128Mi"], limits: ["memory": "512Mi"]),
             readinessProbe: probe("/v2/health/ready", port: port, period: 5, failures: 2),
@@ -179,6 +184,22 @@ public struct KubernetesManifests {
                 scaleTargetRef: .init(apiVersion: "apps/v1", kind: Kubernetes.Deployment.kind, name: Self.name(group)),
                 minReplicas: 1, maxReplicas: configuration.kubernetes.maxReplicas,
                 metrics: [.init(resource: .init(name: "cpu", target: .init(averageUtilization: utilization)))]))
+    }
+
+    /// The KEDA HTTP add-on's interceptor proxy as its chart installs it (release in namespace `keda`).
+    public static let kedaInterceptor = "http://keda-add-ons-http-interceptor-proxy.keda.svc:8080"
+
+    /// Scales a serverless group between 0 and `kubernetes.max_replicas` pods by the requests the interceptor
+    /// sees for the group's Service host (with and without the port, as the gateway sends it).
+    private func httpScaledObject(_ group: PlacementPlan.Group, idleSeconds: Double) -> Kubernetes.HTTPScaledObject {
+        let host = "\(Self.name(group)).\(namespace).svc"
+        return Kubernetes.HTTPScaledObject(
+            metadata: metadata(Self.name(group), component: "server", group: group.name),
+            spec: .init(
+                hosts: [host, "\(host):\(group.port)"],
+                scaleTargetRef: .init(name: Self.name(group), service: Self.name(group), port: group.port),
+                replicas: .init(min: 0, max: configuration.kubernetes.maxReplicas),
+                scaledownPeriod: max(1, Int(idleSeconds.rounded(.up)))))
     }
 
     private func disruptionBudget() -> Kubernetes.PodDisruptionBudget {

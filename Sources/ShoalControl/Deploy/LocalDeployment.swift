@@ -81,15 +81,18 @@ public struct LocalDeployment: Sendable {
                 if !ProcessLiveness.isAlive(state.supervisorPid) {
                     throw ControlError.file(path: directory.root.path, reason: "the supervisor exited; see \(directory.supervisorLog.path)")
                 }
+                // On-demand members start cold; their supervisor's control endpoint must listen.
+                let members = state.members.filter { !$0.onDemand }
                 var still: [String] = []
-                for member in state.members where !(await Self.isReady(member, client: client)) {
+                for member in members where !(await Self.isReady(member, client: client)) {
                     still.append(member.name)
                 }
+                if members.count < state.members.count, state.controlPort == nil { still.append("the supervisor's control endpoint") }
                 waiting = still
                 // Ready only if no member exited meanwhile: the answer came from the process recorded.
                 if waiting.isEmpty, let after = try directory.read(DeploymentState.self, from: directory.state),
-                   after.members == state.members, state.members.allSatisfy({ $0.pid.map(ProcessLiveness.isAlive) == true }) {
-                    return state
+                   after.members == state.members, members.allSatisfy({ $0.pid.map(ProcessLiveness.isAlive) == true }) {
+                    return after
                 }
             }
             try await Task.sleep(for: .milliseconds(200))

@@ -3,22 +3,37 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ShoalStore
 
 /// One address for every model of a plan: forwards each request to a group that serves its model, tries the
 /// next replica when one cannot be reached, and passes the servers' own answers (errors included) through.
+/// With a `GroupStarter`, serverless groups are started on their first request and stopped when idle
+/// (`ServerlessGroups`); with a `serverlessProxy` instead (the KEDA HTTP add-on's interceptor on Kubernetes),
+/// their requests go through that proxy, which holds them while the group scales up from zero.
 public struct Gateway: HTTPResponder {
     public typealias Context = BasicRequestContext
 
     public var routes: GatewayRoutes
     /// Most bytes of a request body the gateway buffers to forward.
     public var maxBodyBytes: Int
+    /// The serverless groups this gateway starts and stops; nil when it has none or a proxy scales them.
+    public let serverless: ServerlessGroups?
+    /// The base URL serverless groups are reached through, with the group's own host in `Host`.
+    public var serverlessProxy: String?
     private let client: HTTPClient
     private let counter = RoundRobin()
 
-    public init(routes: GatewayRoutes, client: HTTPClient = Gateway.client, maxBodyBytes: Int = 4 << 20) {
+    /// The header of a response whose request found its group cold: milliseconds from the request's arrival to
+    /// its answer, the group's start and the first inference included.
+    public static let coldStartHeader = "Shoal-Cold-Start-Ms"
+
+    public init(routes: GatewayRoutes, client: HTTPClient = Gateway.client, maxBodyBytes: Int = 4 << 20,
+                starter: (any GroupStarter)? = nil, serverlessProxy: String? = nil) {
         self.routes = routes
         self.client = client
         self.maxBodyBytes = maxBodyBytes
+        serverless = starter.flatMap { routes.serverless.isEmpty ? nil : ServerlessGroups(routes: routes, starter: $0) }
+        self.serverlessProxy = serverlessProxy
     }
 
     /// The process's client to the servers. A server that cannot be reached fails the attempt at once (no
@@ -39,6 +54,7 @@ public struct Gateway: HTTPResponder {
         Application(
             responder: self,
             configuration: .init(address: .hostname(host, port: port), serverName: "shoal-gateway"),
+            services: serverless.map { [$0] } ?? [],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) })
     }
 
@@ -46,6 +62,7 @@ public struct Gateway: HTTPResponder {
         let path = request.uri.path
         if path.hasPrefix("/v2/health/") { return Self.answer(.ok, ["status": "ok"]) }
         if path.hasPrefix("/v2/async/") { return try await asyncStatus(request) }
+        if path == "/gateway/serverless" { return try await serverlessStatus() }
         var request = request
         let body = try await request.collectBody(upTo: maxBodyBytes)
         guard let model = GatewayRoutes.model(path: path, body: Data(buffer: body)) else {
@@ -60,10 +77,17 @@ public struct Gateway: HTTPResponder {
         var failures: [String] = []
         for offset in replicas.indices {
             let base = replicas[(first + offset) % replicas.count]
-            do {
-                return try await forward(request, body: body, to: base)
-            } catch where TransportFailure(error).isUnreachable {
-                failures.append("\(base): \(error)")
+            guard let group = routes.serverless[base]?.group, let serverless else {
+                do {
+                    return try await forward(request, body: body, to: base)
+                } catch where TransportFailure(error).isUnreachable {
+                    failures.append("\(base): \(error)")
+                }
+                continue
+            }
+            if let response = try await forwardServerless(request, body: body, to: base, group: group, serverless: serverless,
+                                                          failures: &failures) {
+                return response
             }
         }
         return Self.answer(.serviceUnavailable, [
@@ -87,9 +111,59 @@ public struct Gateway: HTTPResponder {
         return Self.answer(.notFound, ["error": "no group knows asynchronous request \(request.uri.path.dropFirst("/v2/async/".count))\(skipped)"])
     }
 
-    /// Sends the request to one server and returns its answer as it is.
+    /// Forwards to a serverless group once `ServerlessGroups` admits the request (at once when warm, after the
+    /// group's one start when cold; 429 beyond its queue), with the cold-start header when it waited; nil, with
+    /// the reason in `failures`, when the group cannot serve it. A warm group whose server has gone (it crashed)
+    /// is marked cold and started again, once.
+    private func forwardServerless(_ request: Request, body: ByteBuffer, to base: String, group: String,
+                                   serverless: ServerlessGroups, failures: inout [String]) async throws -> Response? {
+        let arrival = ContinuousClock.now
+        for attempt in 1...2 {
+            switch await serverless.admit(group) {
+            case .overloaded:
+                return Self.answer(.tooManyRequests, ["error": "serverless group \(group) is starting and holds "
+                    + "\(routes.serverless[base]?.settings.maxQueued ?? 0) requests already (max_queued); retry shortly"], retryAfter: true)
+            case .failed(let reason):
+                failures.append(reason)
+                return nil
+            case .ready(let waited):
+                do {
+                    var response = try await forward(request, body: body, to: base)
+                    await serverless.finished(group)
+                    if waited != nil, let name = HTTPField.Name(Self.coldStartHeader) {
+                        let took = ContinuousClock.now - arrival
+                        response.headers[name] = String(format: "%.1f", Double(took.components.seconds) * 1e3 + Double(took.components.attoseconds) / 1e15)
+                    }
+                    return response
+                } catch where TransportFailure(error).isUnreachable {
+                    await serverless.finished(group)
+                    if attempt == 1, waited == nil, await serverless.lost(group) { continue }
+                    failures.append("\(base): \(error)")
+                    return nil
+                } catch {
+                    await serverless.finished(group)
+                    throw error
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Every serverless group's state, as JSON by group name.
+    private func serverlessStatus() async throws -> Response {
+        let status = await serverless?.status() ?? [:]
+        let data = try ShoalJSON.encoder(pretty: false).encode(status)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Sends the request to one server (a serverless one through `serverlessProxy`, when set) and returns its
+    /// answer as it is.
     private func forward(_ request: Request, body: ByteBuffer, to base: String) async throws -> Response {
-        var outgoing = HTTPClientRequest(url: base + (request.uri.string))
+        let proxy = routes.serverless[base] == nil ? nil : serverlessProxy
+        var outgoing = HTTPClientRequest(url: (proxy ?? base) + (request.uri.string))
+        if proxy != nil, let url = URL(string: base), let host = url.host {
+            outgoing.headers.add(name: "host", value: url.port.map { "\(host):\($0)" } ?? host)
+        }
         outgoing.method = .init(rawValue: request.method.rawValue)
         for field in request.headers where !["host", "content-length"].contains(field.name.canonicalName) {
             outgoing.headers.add(name: field.name.rawName, value: field.value)
@@ -104,10 +178,11 @@ public struct Gateway: HTTPResponder {
         return Response(status: .init(code: Int(answer.status.code)), headers: headers, body: .init(byteBuffer: bytes))
     }
 
-    private static func answer(_ status: HTTPResponse.Status, _ object: [String: String]) -> Response {
+    private static func answer(_ status: HTTPResponse.Status, _ object: [String: String], retryAfter: Bool = false) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if retryAfter { headers[.retryAfter] = "1" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 

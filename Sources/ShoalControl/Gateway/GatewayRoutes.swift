@@ -4,6 +4,19 @@ import Foundation
 public struct GatewayRoutes: Sendable, Equatable {
     /// The base URL of every group serving a model, in plan order.
     public var replicas: [String: [String]]
+    /// The serverless groups by base URL: started on demand and stopped when idle.
+    public var serverless: [String: ServerlessRoute] = [:]
+
+    /// A serverless group behind one base URL.
+    public struct ServerlessRoute: Sendable, Equatable {
+        public var group: String
+        public var settings: PlacementPlan.Serverless
+
+        public init(group: String, settings: PlacementPlan.Serverless) {
+            self.group = group
+            self.settings = settings
+        }
+    }
 
     /// Groups listening on `host`, each on its own port.
     public init(plan: PlacementPlan, host: String) {
@@ -20,6 +33,7 @@ public struct GatewayRoutes: Sendable, Equatable {
             for placement in group.placements {
                 replicas[placement.model, default: []].append(url)
             }
+            if let settings = group.serverless { serverless[url] = ServerlessRoute(group: group.name, settings: settings) }
         }
         self.replicas = replicas
     }

@@ -115,6 +115,38 @@ public struct Packer: Sendable {
         case .success(let built): items = built
         case .failure(let miss): return .failure(miss)
         }
+        // Serverless models start and stop with their group, so they share one only with models of the same settings.
+        var bins: [(bin: Bin, serverless: PlacementPlan.Serverless?)] = []
+        let kinds = Dictionary(grouping: items) { $0.model.serverless.map(PlacementPlan.Serverless.init) }
+        let order = kinds.keys.sorted { ($0?.idleSeconds ?? -1, $0?.maxQueued ?? -1) < ($1?.idleSeconds ?? -1, $1?.maxQueued ?? -1) }
+        for kind in order {
+            bins += fill(kinds[kind] ?? [], usable: usable, coreCapacity: coreCapacity).map { ($0, kind) }
+        }
+        let lowerBound = self.lowerBound(items, usable: usable, coreCapacity: coreCapacity)
+        let overhead = settings.serverOverhead.bytes + activation
+        let groups = bins.enumerated().map { index, entry in
+            let bin = entry.bin
+            return PlacementPlan.Group(
+                name: "group-\(index)", target: target.name, port: server.port + index,
+                placements: bin.items.sorted { ($0.model.name, $0.replica) < ($1.model.name, $1.replica) }.map {
+                    .init(model: $0.model.name, replica: $0.replica, replicas: $0.replicas, memory: $0.head,
+                          cores: $0.cores, traffic: $0.model.traffic / Double($0.replicas))
+                },
+                bases: bin.encoders.keys.sorted(), memory: bin.memory + overhead, memoryCapacity: memoryCapacity + settings.serverOverhead.bytes,
+                cores: bin.cores, coreCapacity: coreCapacity, serverless: entry.serverless)
+        }
+        let reasons = self.reasons(models, items: items, target: target, usable: usable, coreCapacity: coreCapacity,
+                                   activation: activation, groups: groups.count, lowerBound: lowerBound)
+        return .success(PlacementPlan(
+            target: target.name, pricePerHour: target.pricePerHour, groups: groups, lowerBound: lowerBound,
+            costPerHour: Double(groups.count) * target.pricePerHour,
+            lowerBoundCostPerHour: Double(lowerBound) * target.pricePerHour,
+            algorithm: "first-fit decreasing by dominant share, least added memory among fitting groups",
+            reasons: reasons, alternatives: [], created: now))
+    }
+
+    /// First-fit decreasing of `items` into groups of `usable` bytes and `coreCapacity` cores.
+    func fill(_ items: [Item], usable: Int64, coreCapacity: Double) -> [Bin] {
         let share = { (item: Item) in max(Double(item.head + item.encoderBytes) / Double(usable), item.cores / coreCapacity) }
         var bins: [Bin] = []
         for item in items.sorted(by: { (share($0), $0.model.name) > (share($1), $1.model.name) }) {
@@ -129,26 +161,7 @@ public struct Packer: Sendable {
             bins[index].cores += item.cores
             bins[index].items.append(item)
         }
-        let lowerBound = self.lowerBound(items, usable: usable, coreCapacity: coreCapacity)
-        let overhead = settings.serverOverhead.bytes + activation
-        let groups = bins.enumerated().map { index, bin in
-            PlacementPlan.Group(
-                name: "group-\(index)", target: target.name, port: server.port + index,
-                placements: bin.items.sorted { ($0.model.name, $0.replica) < ($1.model.name, $1.replica) }.map {
-                    .init(model: $0.model.name, replica: $0.replica, replicas: $0.replicas, memory: $0.head,
-                          cores: $0.cores, traffic: $0.model.traffic / Double($0.replicas))
-                },
-                bases: bin.encoders.keys.sorted(), memory: bin.memory + overhead, memoryCapacity: memoryCapacity + settings.serverOverhead.bytes,
-                cores: bin.cores, coreCapacity: coreCapacity)
-        }
-        let reasons = self.reasons(models, items: items, target: target, usable: usable, coreCapacity: coreCapacity,
-                                   activation: activation, groups: groups.count, lowerBound: lowerBound)
-        return .success(PlacementPlan(
-            target: target.name, pricePerHour: target.pricePerHour, groups: groups, lowerBound: lowerBound,
-            costPerHour: Double(groups.count) * target.pricePerHour,
-            lowerBoundCostPerHour: Double(lowerBound) * target.pricePerHour,
-            algorithm: "first-fit decreasing by dominant share, least added memory among fitting groups",
-            reasons: reasons, alternatives: [], created: now))
+        return bins
     }
 
     /// A model that does not fit one group of a target, and the bytes it needs.
@@ -205,6 +218,11 @@ public struct Packer: Sendable {
             let replicas = items.first { $0.model.name == model.name }?.replicas ?? 1
             reasons.append(String(format: "%@: %.0f req/s at %.0f req/s per core needs %.2f cores, so %d replicas on distinct groups",
                                   model.name, model.traffic, model.throughputPerCore, model.cores, replicas))
+        }
+        let serverless = models.filter { $0.serverless != nil }.map(\.name)
+        if !serverless.isEmpty {
+            reasons.append("\(serverless.joined(separator: ", ")) are serverless: they share groups only with models of the same "
+                + "serverless settings, which are stopped when idle and started by the gateway on the next request")
         }
         let shared = Dictionary(grouping: models.filter { $0.base != nil }, by: { $0.base ?? "" })
         for (base, heads) in shared.sorted(by: { $0.key < $1.key }) {

@@ -18,7 +18,7 @@ extension PackingModel {
         self.init(
             name: spec.name, memory: memory, base: spec.base ?? manifest?.base?.name, traffic: spec.traffic,
             throughputPerCore: throughput, activationBytesPerToken: Int64(manifest?.footprint.activationBytesPerToken ?? 0),
-            source: source)
+            source: source, serverless: spec.serverless)
     }
 
     /// Sequences per second per thread of the profile's best single-request measurement: what one core

@@ -13,9 +13,12 @@ public struct PackingModel: Sendable, Equatable, Codable {
     public var activationBytesPerToken: Int64
     /// Where `memory` and `throughputPerCore` came from, for the plan's reasons.
     public var source: Source
+    /// Served on demand, in a serverless group of its own kind; nil for always on.
+    public var serverless: ShoalConfiguration.ServerlessSettings?
 
     public init(name: String, memory: Int64, base: String? = nil, traffic: Double, throughputPerCore: Double,
-                activationBytesPerToken: Int64 = 0, source: Source = Source(memory: .configuration, throughput: .configuration)) {
+                activationBytesPerToken: Int64 = 0, source: Source = Source(memory: .configuration, throughput: .configuration),
+                serverless: ShoalConfiguration.ServerlessSettings? = nil) {
         self.name = name
         self.memory = memory
         self.base = base
@@ -23,6 +26,7 @@ public struct PackingModel: Sendable, Equatable, Codable {
         self.throughputPerCore = throughputPerCore
         self.activationBytesPerToken = activationBytesPerToken
         self.source = source
+        self.serverless = serverless
     }
 
     /// Cores the expected traffic keeps busy.

@@ -8,7 +8,7 @@ extension PlacementPlan {
         for group in groups {
             let models = group.placements.map { $0.replicas > 1 ? "\($0.model)#\($0.replica)/\($0.replicas)" : $0.model }
             table.add([
-                group.name, group.target, "\(group.port)", Self.abbreviated(models),
+                group.serverless.map { "\(group.name) (serverless, idle \(Int($0.idleSeconds.rounded(.up)))s)" } ?? group.name, group.target, "\(group.port)", Self.abbreviated(models),
                 "\(ByteCount(group.memory)) / \(ByteCount(group.memoryCapacity))",
                 String(format: "%.2f / %.2f", group.cores, group.coreCapacity),
                 group.bases.isEmpty ? "-" : group.bases.joined(separator: ","),

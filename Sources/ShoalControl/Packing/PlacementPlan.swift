@@ -32,6 +32,26 @@ public struct PlacementPlan: Codable, Sendable, Equatable {
         public var memoryCapacity: Int64
         public var cores: Double
         public var coreCapacity: Double
+        /// Set for a group of serverless models: stopped when idle, started on demand; nil for always on.
+        public var serverless: Serverless?
+    }
+
+    /// How a serverless group is run: its idle time and the requests held while it starts.
+    public struct Serverless: Codable, Sendable, Equatable, Hashable {
+        /// Seconds without a request after which the group is stopped.
+        public var idleSeconds: Double
+        /// Most requests held while the group starts; beyond them the gateway answers 429.
+        public var maxQueued: Int
+
+        public init(idleSeconds: Double, maxQueued: Int) {
+            self.idleSeconds = idleSeconds
+            self.maxQueued = maxQueued
+        }
+
+        /// The plan's form of a model's `serverless` settings.
+        public init(_ settings: ShoalConfiguration.ServerlessSettings) {
+            self.init(idleSeconds: settings.idleSeconds, maxQueued: settings.maxQueued)
+        }
     }
 
     /// The result of packing for one target, kept for comparison.

@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine and the machine.",
-        subcommands: [EngineBenchCommand.self])
+        subcommands: [EngineBenchCommand.self, ColdStartBenchCommand.self])
 }
 
 struct EngineBenchCommand: ParsableCommand {

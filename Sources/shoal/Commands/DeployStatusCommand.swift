@@ -56,7 +56,9 @@ struct DeployStatusCommand: AsyncParsableCommand {
     static func table(_ state: DeploymentState) -> String {
         var table = TextTable(["group", "pid", "address", "restarts", "models"])
         for member in state.members {
-            table.add([member.name, member.pid.map(String.init) ?? "restarting", member.url, String(member.restarts),
+            // A serverless group without a process is cold, not crashed: the gateway starts it on demand.
+            let pid = member.pid.map(String.init) ?? (member.onDemand ? "-" : "restarting")
+            table.add([member.temperature.map { "\(member.name) (\($0))" } ?? member.name, pid, member.url, String(member.restarts),
                        member.models.joined(separator: ",")])
         }
         return "supervisor pid \(state.supervisorPid), started \(state.started)\n" + table.rendered

@@ -7,9 +7,9 @@ extension Kubernetes {
         var metadata: ObjectMeta
         var spec: Spec
 
-        /// How many pods of which template.
+        /// How many pods of which template; no count when an autoscaler owns it (a serverless group's).
         struct Spec: Codable, Sendable, Equatable {
-            var replicas: Int
+            var replicas: Int?
             var selector: LabelSelector
             var template: PodTemplate
         }

@@ -11,6 +11,7 @@ enum Kubernetes {
         case job(Job)
         case pod(Pod)
         case serviceAccount(ServiceAccount)
+        case httpScaledObject(HTTPScaledObject)
 
         /// The object's `kind`.
         var kind: String {
@@ -23,6 +24,7 @@ enum Kubernetes {
             case .job(let object): object.kind
             case .pod(let object): object.kind
             case .serviceAccount(let object): object.kind
+            case .httpScaledObject(let object): object.kind
             }
         }
 
@@ -36,6 +38,7 @@ enum Kubernetes {
             case .job(let object): try object.encode(to: encoder)
             case .pod(let object): try object.encode(to: encoder)
             case .serviceAccount(let object): try object.encode(to: encoder)
+            case .httpScaledObject(let object): try object.encode(to: encoder)
             }
         }
 
@@ -51,6 +54,7 @@ enum Kubernetes {
             case Job.kind: self = .job(try Job(from: decoder))
             case Pod.kind: self = .pod(try Pod(from: decoder))
             case ServiceAccount.kind: self = .serviceAccount(try ServiceAccount(from: decoder))
+            case HTTPScaledObject.kind: self = .httpScaledObject(try HTTPScaledObject(from: decoder))
             default:
                 throw DecodingError.dataCorruptedError(forKey: .kind, in: try decoder.container(keyedBy: KindKey.self),
                                                        debugDescription: "no object of kind \(kind) is written")

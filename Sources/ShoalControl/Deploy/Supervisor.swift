@@ -129,7 +129,10 @@ public actor Supervisor {
             do {
                 let exits = try launch(member)
                 let pid = running[name]?.processIdentifier ?? 0
-                Task { await self.ended(member, pid: pid, status: await exits.first { _ in true } ?? -1) }
+                Task {
+                    let status = await exits.first { _ in true } ?? -1
+                    ended(member, pid: pid, status: status)
+                }
             } catch {
                 appendToLog(member, "cannot start: \(error)")
                 throw ControlError.serverless("cannot start \(name) (\(spec.executable)): \(error.localizedDescription)")

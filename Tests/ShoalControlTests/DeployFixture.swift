@@ -7,7 +7,7 @@ import ShoalTesting
 /// on each group, `beta` sits beside one of them.
 struct DeployFixture {
     let root: URL
-    let configuration: ShoalConfiguration
+    var configuration: ShoalConfiguration
     let plan: PlacementPlan
     let directory: DeployDirectory
 

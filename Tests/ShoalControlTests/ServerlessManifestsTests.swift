@@ -65,11 +65,12 @@ import Yams
         #expect(errors.count == 3, "\(errors)")
     }
 
-    /// What the HTTPScaledObject CRD's schema finds wrong with each object of `yaml`, with
-    /// `additionalProperties: false` wherever the schema lists properties (what a structural schema prunes), and
-    /// its one CEL rule (`port` or `portName`, not both) checked by hand.
-    static func crdErrors(_ yaml: String) throws -> [String] {
-        let crd = try #require(Bundle.module.url(forResource: "http.keda.sh_httpscaledobjects", withExtension: "yaml", subdirectory: "Fixtures/keda"))
+    /// What a KEDA CRD's schema (`http.keda.sh_httpscaledobjects` or `keda.sh_scaledobjects`) finds wrong with
+    /// each object of `yaml`, with `additionalProperties: false` wherever the schema lists properties (what a
+    /// structural schema prunes), and the CEL rules that bear on what Shoal writes checked by hand: an
+    /// HTTPScaledObject's `port` or `portName`, not both; a ScaledObject's fewest replicas at most its most.
+    static func crdErrors(_ yaml: String, crd name: String = "http.keda.sh_httpscaledobjects") throws -> [String] {
+        let crd = try #require(Bundle.module.url(forResource: name, withExtension: "yaml", subdirectory: "Fixtures/keda"))
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-keda-\(UUID().uuidString).yaml")
         try Data(yaml.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
@@ -88,9 +89,12 @@ import Yams
             for document in yaml.safe_load_all(open(sys.argv[2])):
                 for error in jsonschema.Draft7Validator(schema).iter_errors(document):
                     print("/".join(map(str, error.absolute_path)) + ": " + error.message)
-                target = document.get("spec", {}).get("scaleTargetRef", {})
-                if ("port" in target) == ("portName" in target):
+                spec = document.get("spec", {})
+                target = spec.get("scaleTargetRef", {})
+                if document.get("kind") == "HTTPScaledObject" and ("port" in target) == ("portName" in target):
                     print("spec/scaleTargetRef: must define either the 'portName' or the 'port'")
+                if spec.get("minReplicaCount", 0) > spec.get("maxReplicaCount", 100):
+                    print("spec: minReplicaCount must be less than or equal to maxReplicaCount")
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -103,5 +107,43 @@ import Yams
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "python3 with jsonschema and pyyaml (pip install jsonschema pyyaml): \(text)")
         return text.split(separator: "\n").map(String.init)
+    }
+
+    /// With Prometheus scraping the pods, each group that is not serverless is scaled by a KEDA ScaledObject on
+    /// CPU and on its asynchronous queue, which passes KEDA's own CRD schema; a serverless group keeps the HTTP
+    /// add-on and takes no asynchronous requests, whose queue would go with its pod when scaled to zero.
+    @Test func withPrometheusGroupsScaleOnTheirAsynchronousQueue() throws {
+        var fixture = try DeployFixture(target: DeployFixture.clusterTarget, extra: [ServerlessTests.gamma])
+        defer { fixture.remove() }
+        fixture.configuration.kubernetes.prometheusURL = "http://prometheus.monitoring.svc:9090"
+        try fixture.configuration.validate()
+        let manifests = KubernetesManifests(configuration: fixture.configuration, plan: fixture.plan)
+        let objects = try manifests.objects()
+        let scaled = objects.compactMap { object -> Kubernetes.ScaledObject? in
+            if case .scaledObject(let scaled) = object { return scaled }
+            return nil
+        }
+        let steady = fixture.plan.groups.filter { $0.serverless == nil }
+        #expect(scaled.map(\.metadata.name) == steady.map(KubernetesManifests.name))
+        #expect(!objects.contains { $0.kind == "HorizontalPodAutoscaler" })
+        let triggers = try #require(scaled.first?.spec.triggers)
+        #expect(triggers.map(\.type) == ["cpu", "prometheus"])
+        #expect(triggers[1].metadata["query"] == "sum(shoal_async_queued{namespace=\"shoal\",pod=~\"shoal-\(steady[0].name)-.*\"}) or vector(0)")
+        #expect(triggers[1].metadata["threshold"] == "100" && scaled.first?.spec.minReplicaCount == 1)
+
+        let yaml = try KubernetesManifests.yaml(objects.filter { $0.kind == "ScaledObject" })
+        #expect(try Self.crdErrors(yaml, crd: "keda.sh_scaledobjects").isEmpty)
+        let broken = yaml.replacingOccurrences(of: "minReplicaCount: 1", with: "minReplicaCount: 9")
+            .replacingOccurrences(of: "    metadata:\n      value:", with: "    metadata:\n      valu:")
+            .replacingOccurrences(of: "  triggers:", with: "  trigger:")
+        #expect(try Self.crdErrors(broken, crd: "keda.sh_scaledobjects").count >= 2)
+
+        for case .deployment(let deployment) in objects where deployment.metadata.name?.hasPrefix("shoal-group") == true {
+            let arguments = deployment.spec.template.spec.containers[0].args
+            let serverless = fixture.plan.groups.first { KubernetesManifests.name($0) == deployment.metadata.name }?.serverless != nil
+            #expect(arguments.contains("--async-dir") != serverless, "\(deployment.metadata.name)")
+        }
+        fixture.configuration.kubernetes.prometheusURL = "prometheus:9090"
+        #expect(throws: ControlError.self) { try fixture.configuration.validate() }
     }
 }

@@ -54,6 +54,8 @@ public enum ConfigurationSchema {
         ("kubernetes.image", "a container image reference such as registry.example.com/shoal:1.0"),
         ("kubernetes.max_replicas", "a whole number 1...100"),
         ("kubernetes.gateway_replicas", "a whole number 1...100"),
+        ("kubernetes.prometheus_url", "empty (autoscale on CPU) or the http(s) URL of a Prometheus server scraping the pods"),
+        ("kubernetes.async_queued_per_pod", "a whole number ≥ 1"),
         ("train.target", oneOf(TrainingTarget.self)),
         ("train.local_budget_s", "seconds, a number > 0"),
         ("train.shards", "a whole number 1...1000"),

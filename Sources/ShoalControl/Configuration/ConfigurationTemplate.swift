@@ -146,6 +146,8 @@ public enum ConfigurationTemplate {
           gateway_replicas: 2
           service_account: shoal       # the servers run as it; bind an IAM role to it to read S3 without keys
           service_account_annotations: {}  # e.g. {eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/NAME}
+          prometheus_url: ""           # set: KEDA scales groups on CPU and their asynchronous queue (docs/ASYNC.md)
+          async_queued_per_pod: 100    # queued asynchronous requests per pod before KEDA adds one
 
         # `shoal train` fits classifier heads over a base's embeddings (docs/TRAINING.md).
         train:

@@ -63,6 +63,10 @@ extension ShoalConfiguration {
         try check(!kubernetes.image.isEmpty && !kubernetes.image.contains(where: \.isWhitespace), "kubernetes.image", kubernetes.image)
         try check((1...100).contains(kubernetes.maxReplicas), "kubernetes.max_replicas", kubernetes.maxReplicas)
         try check((1...100).contains(kubernetes.gatewayReplicas), "kubernetes.gateway_replicas", kubernetes.gatewayReplicas)
+        let prometheus = URL(string: kubernetes.prometheusURL)
+        try check(kubernetes.prometheusURL.isEmpty || (["http", "https"].contains(prometheus?.scheme ?? "") && prometheus?.host != nil),
+                  "kubernetes.prometheus_url", kubernetes.prometheusURL)
+        try check(kubernetes.asyncQueuedPerPod >= 1, "kubernetes.async_queued_per_pod", kubernetes.asyncQueuedPerPod)
         try check(!kubernetes.context.contains(where: \.isNewline), "kubernetes.context", kubernetes.context)
         try check(ConfigurationSchema.isDNSSubdomain(kubernetes.serviceAccount), "kubernetes.service_account", kubernetes.serviceAccount)
         for name in kubernetes.serviceAccountAnnotations.keys.sorted() {

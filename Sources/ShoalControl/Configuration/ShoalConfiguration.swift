@@ -267,12 +267,18 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
         public var serviceAccount = "shoal"
         /// Annotations of that ServiceAccount, such as `eks.amazonaws.com/role-arn` for IRSA.
         public var serviceAccountAnnotations: [String: String] = [:]
+        /// A Prometheus server scraping the pods; when set, each group that is not serverless is scaled by a KEDA
+        /// ScaledObject on CPU and on its asynchronous queue, instead of the HorizontalPodAutoscaler on CPU.
+        public var prometheusURL = ""
+        /// Asynchronous requests queued per pod at which KEDA adds a pod.
+        public var asyncQueuedPerPod = 100
 
         public init() {}
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case namespace, context, image, maxReplicas = "max_replicas", gatewayReplicas = "gateway_replicas"
             case serviceAccount = "service_account", serviceAccountAnnotations = "service_account_annotations"
+            case prometheusURL = "prometheus_url", asyncQueuedPerPod = "async_queued_per_pod"
         }
     }
 

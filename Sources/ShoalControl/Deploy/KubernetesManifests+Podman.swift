@@ -22,7 +22,7 @@ extension KubernetesManifests {
                 return .configMap(map)
             case .deployment(let deployment):
                 return .deployment(podmanDeployment(deployment, host: host, storeFolder: storeFolder))
-            case .service, .autoscaler, .disruptionBudget, .job, .pod, .serviceAccount, .httpScaledObject:
+            case .service, .autoscaler, .disruptionBudget, .job, .pod, .serviceAccount, .httpScaledObject, .scaledObject:
                 return nil
             }
         }

@@ -48,7 +48,7 @@ public struct KubernetesManifests {
             objects += [
                 .deployment(serverDeployment(group, target: target)),
                 .service(service(name: Self.name(group), port: group.port, component: "server", group: group.name)),
-                group.serverless.map { .httpScaledObject(httpScaledObject(group, idleSeconds: $0.idleSeconds)) } ?? .autoscaler(autoscaler(group)),
+                scaler(group),
             ]
         }
         objects += [
@@ -108,6 +108,8 @@ public struct KubernetesManifests {
         let isS3 = store.hasPrefix("s3://")
         var server = configuration.server
         if server.threads == 0 { server.threads = target.cpus }
+        // A serverless pod goes, with its emptyDir, when scaled to zero: a queue there could lose accepted requests.
+        if group.serverless != nil { server.asyncMaxQueued = 0 }
         let source = isS3 ? ["--store", store, "--cache-dir", Self.cacheFolder] : ["--store", Self.storeFolder]
         let devices = Self.devices(of: target)
         var container = Kubernetes.Container(
@@ -174,6 +176,33 @@ public struct KubernetesManifests {
             metadata: metadata(name, component: component, group: group),
             spec: .init(selector: labels(component: component, group: group),
                         ports: [.init(name: "http", port: port, targetPort: "http", protocol: "TCP")]))
+    }
+
+    /// What scales `group`: the HTTP add-on for a serverless group; a KEDA ScaledObject on CPU and the
+    /// asynchronous queue when Prometheus scrapes the pods and the servers take asynchronous requests; else a
+    /// HorizontalPodAutoscaler on CPU.
+    private func scaler(_ group: PlacementPlan.Group) -> Kubernetes.Object {
+        if let serverless = group.serverless { return .httpScaledObject(httpScaledObject(group, idleSeconds: serverless.idleSeconds)) }
+        guard !configuration.kubernetes.prometheusURL.isEmpty, configuration.server.asyncMaxQueued > 0 else { return .autoscaler(autoscaler(group)) }
+        return .scaledObject(scaledObject(group))
+    }
+
+    /// Scales `group` between 1 and `kubernetes.max_replicas` pods on CPU at `pack.cpu_utilization` and on the
+    /// asynchronous requests its pods hold (`shoal_async_queued`), one pod per `kubernetes.async_queued_per_pod`.
+    private func scaledObject(_ group: PlacementPlan.Group) -> Kubernetes.ScaledObject {
+        let utilization = Int((configuration.pack.cpuUtilization * 100).rounded())
+        let query = "sum(shoal_async_queued{namespace=\"\(namespace)\",pod=~\"\(Self.name(group))-.*\"}) or vector(0)"
+        return Kubernetes.ScaledObject(
+            metadata: metadata(Self.name(group), component: "server", group: group.name),
+            spec: .init(
+                scaleTargetRef: .init(name: Self.name(group)), minReplicaCount: 1, maxReplicaCount: configuration.kubernetes.maxReplicas,
+                triggers: [
+                    .init(type: "cpu", metricType: "Utilization", metadata: ["value": String(utilization)]),
+                    .init(type: "prometheus", metadata: [
+                        "serverAddress": configuration.kubernetes.prometheusURL, "query": query,
+                        "threshold": String(configuration.kubernetes.asyncQueuedPerPod),
+                    ]),
+                ]))
     }
 
     private func autoscaler(_ group: PlacementPlan.Group) -> Kubernetes.HorizontalPodAutoscaler {

@@ -34,3 +34,37 @@ extension Kubernetes {
         }
     }
 }
+
+extension Kubernetes {
+    /// A KEDA ScaledObject (`keda.sh/v1alpha1`): scales a Deployment between `minReplicaCount` and
+    /// `maxReplicaCount` on its triggers, here CPU and a Prometheus query.
+    struct ScaledObject: Codable, Sendable, Equatable {
+        static let kind = "ScaledObject"
+        var apiVersion = "keda.sh/v1alpha1"
+        var kind = Self.kind
+        var metadata: ObjectMeta
+        var spec: Spec
+
+        /// The scaled Deployment, the bounds and the triggers.
+        struct Spec: Codable, Sendable, Equatable {
+            var scaleTargetRef: ScaleTarget
+            var minReplicaCount: Int
+            var maxReplicaCount: Int
+            var triggers: [Trigger]
+        }
+
+        /// The scaled Deployment.
+        struct ScaleTarget: Codable, Sendable, Equatable {
+            var apiVersion = "apps/v1"
+            var kind = Deployment.kind
+            var name: String
+        }
+
+        /// One scaler: its type, how its value is read (`Utilization` for CPU) and its settings.
+        struct Trigger: Codable, Sendable, Equatable {
+            var type: String
+            var metricType: String?
+            var metadata: [String: String]
+        }
+    }
+}

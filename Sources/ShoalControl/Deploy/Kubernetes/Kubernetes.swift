@@ -12,6 +12,7 @@ enum Kubernetes {
         case pod(Pod)
         case serviceAccount(ServiceAccount)
         case httpScaledObject(HTTPScaledObject)
+        case scaledObject(ScaledObject)
 
         /// The object's `kind`.
         var kind: String {
@@ -25,6 +26,7 @@ enum Kubernetes {
             case .pod(let object): object.kind
             case .serviceAccount(let object): object.kind
             case .httpScaledObject(let object): object.kind
+            case .scaledObject(let object): object.kind
             }
         }
 
@@ -39,6 +41,7 @@ enum Kubernetes {
             case .pod(let object): try object.encode(to: encoder)
             case .serviceAccount(let object): try object.encode(to: encoder)
             case .httpScaledObject(let object): try object.encode(to: encoder)
+            case .scaledObject(let object): try object.encode(to: encoder)
             }
         }
 
@@ -55,6 +58,7 @@ enum Kubernetes {
             case Pod.kind: self = .pod(try Pod(from: decoder))
             case ServiceAccount.kind: self = .serviceAccount(try ServiceAccount(from: decoder))
             case HTTPScaledObject.kind: self = .httpScaledObject(try HTTPScaledObject(from: decoder))
+            case ScaledObject.kind: self = .scaledObject(try ScaledObject(from: decoder))
             default:
                 throw DecodingError.dataCorruptedError(forKey: .kind, in: try decoder.container(keyedBy: KindKey.self),
                                                        debugDescription: "no object of kind \(kind) is written")

@@ -13,6 +13,8 @@ extension Kubernetes {
             var parallelism: Int
             var backoffLimit: Int
             var template: PodTemplate
+            /// `Indexed` gives each pod its index (`JOB_COMPLETION_INDEX`); unset, the pods are interchangeable.
+            var completionMode: String? = nil
         }
     }
 

@@ -30,7 +30,15 @@ struct BatchCommand: AsyncParsableCommand {
             Example: shoal batch --model minilm --store s3://models/prod --input s3://data/in.jsonl --output s3://data/out.jsonl
             Example: shoal batch --model minilm --url http://127.0.0.1:8080 --input in.jsonl --output out.jsonl
             """,
-        subcommands: [BatchMergeCommand.self, BatchJobCommand.self])
+        subcommands: [BatchRunCommand.self, BatchMergeCommand.self, BatchJobCommand.self],
+        defaultSubcommand: BatchRunCommand.self)
+}
+
+struct BatchRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the records of the input (or of one shard) through the model; `shoal batch` without a subcommand runs this.",
+        discussion: BatchCommand.configuration.discussion)
 
     @Option(name: .long, help: "The model: a model folder, or a name of --models, --store or the server at --url.")
     var model: String

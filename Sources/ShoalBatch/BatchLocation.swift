@@ -129,9 +129,9 @@ public struct BatchStorage: Sendable {
         }
     }
 
-    /// Writes the small `data` at `location`, replacing what is there.
-    public func write(_ data: Data, to location: BatchLocation) async throws {
-        let staged = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-batch-\(UUID().uuidString)")
+    /// Writes the small `data` at `location`, replacing what is there, staged in the folder `staging`.
+    public func write(_ data: Data, to location: BatchLocation, staging: URL) async throws {
+        let staged = staging.appendingPathComponent("shoal-batch-\(UUID().uuidString)")
         try data.write(to: staged)
         defer { try? FileManager.default.removeItem(at: staged) }
         try await upload(staged, to: location)

@@ -123,7 +123,8 @@ public struct BatchTransform: Sendable {
             resumed: resumed, seconds: seconds,
             recordsPerSecond: seconds > 0 ? Double(checkpoint.records + checkpoint.failed - resumed) / seconds : 0)
         if !settings.shard.isWhole {
-            try await settings.storage.write(try JSONEncoder().encode(summary), to: BatchSettings.marker(of: settings.output, settings.shard))
+            try await settings.storage.write(
+                try JSONEncoder().encode(summary), to: BatchSettings.marker(of: settings.output, settings.shard), staging: work)
         }
         try? manager.removeItem(at: work)
         return summary

@@ -82,6 +82,12 @@ final class AppendFile {
         }
     }
 
+    /// Takes the file's exclusive lock, held until the file is closed (or the process ends, however it ends);
+    /// false when another process holds it.
+    func tryLock() -> Bool {
+        flock(descriptor, LOCK_EX | LOCK_NB) == 0
+    }
+
     func sync() throws(BatchError) {
         guard fsync(descriptor) == 0 else { throw .cannotWrite(path, reason: String(cString: strerror(errno))) }
     }

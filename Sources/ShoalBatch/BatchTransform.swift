@@ -46,6 +46,10 @@ public struct BatchTransform: Sendable {
         } catch {
             throw BatchError.cannotWrite(work.path, reason: "\(error)")
         }
+        let lock = try AppendFile(path: work.appendingPathComponent("lock").path)
+        guard lock.tryLock() else {
+            throw BatchError.cannotWrite(work.path, reason: "another run of this output is using it; wait for it or stop it")
+        }
         let checkpointFile = work.appendingPathComponent("checkpoint.json")
         if settings.restart { try? manager.removeItem(at: checkpointFile) }
         let (input, size) = try await stagedInput(in: work)
@@ -127,6 +131,7 @@ public struct BatchTransform: Sendable {
                 try JSONEncoder().encode(summary), to: BatchSettings.marker(of: settings.output, settings.shard), staging: work)
         }
         try? manager.removeItem(at: work)
+        withExtendedLifetime(lock) {}
         return summary
     }
 
@@ -136,10 +141,7 @@ public struct BatchTransform: Sendable {
         guard let size = try await settings.storage.size(of: settings.input) else {
             throw BatchError.cannotRead(settings.input.description, reason: "no such file or object")
         }
-        guard case .s3 = settings.input else {
-            guard case .file(let url) = settings.input else { return (URL(fileURLWithPath: "/"), 0) }
-            return (url, size)
-        }
+        if case .file(let url) = settings.input { return (url, size) }
         let staged = work.appendingPathComponent("input.jsonl")
         let stagedSize = (try? FileManager.default.attributesOfItem(atPath: staged.path)[.size] as? NSNumber)?.int64Value
         if stagedSize != size {

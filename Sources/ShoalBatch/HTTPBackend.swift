@@ -39,8 +39,8 @@ public struct HTTPBackend: BatchBackend {
             let answer: (Int, Data)
             do {
                 answer = try await Self.send(.POST, url: target, headers: headers, body: body)
-            } catch let error as HTTPClientError where attempt < Self.attempts {
-                _ = error
+            } catch where attempt < Self.attempts && !(error is CancellationError) {
+                // A lost or refused connection: the server may be restarting.
                 try await Task.sleep(for: .seconds(delay))
                 delay = min(delay * 2, 10)
                 continue

@@ -103,6 +103,29 @@ struct BatchCommandTests {
         #expect(!FileManager.default.fileExists(atPath: checkpoint.path), "a finished run leaves no checkpoint")
     }
 
+    /// A second run of the same output while the first is under way is refused, rather than writing beside it.
+    @Test func aSecondRunOfTheSameOutputIsRefused() async throws {
+        let work = try Self.workspace()
+        defer { work.remove() }
+        try Data(Self.records(10_000).utf8).write(to: work.root.appendingPathComponent("in.jsonl"))
+        // One record a request, so that the first run is still going when the second starts.
+        let arguments = ["batch", "--model", work.path("tiny"), "--input", work.path("in.jsonl"), "--output", work.path("out.jsonl"),
+                         "--threads", "1", "--batch-size", "1", "--concurrency", "1", "--checkpoint-records", "10", "--quiet"]
+        let first = try ShoalExecutable.start(arguments, in: work.root)
+        defer {
+            kill(first.processIdentifier, SIGKILL)
+            first.waitUntilExit()
+        }
+        let checkpoint = work.root.appendingPathComponent("out.jsonl.work/checkpoint.json")
+        let deadline = ContinuousClock.now + .seconds(60)
+        while first.isRunning && !FileManager.default.fileExists(atPath: checkpoint.path) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let second = try await work.run(arguments)
+        #expect(first.isRunning, "the first run ended before the second started")
+        #expect(second.status == 1 && second.error.contains("another run of this output"), "\(second.error)")
+    }
+
     /// Bad records go to the errors file with their line and reason; the rest are processed, in order, with their
     /// ids (the line number where a record has none); the exit status says some failed.
     @Test func badRecordsGoToTheErrorsFileAndTheRestAreProcessed() async throws {

@@ -45,12 +45,17 @@ struct BatchCommandTests {
         "A small encoder such as MiniLM turns each token into a contextual vector with a stack of self-attention layers.",
     ]
 
-    /// Polls `condition` every millisecond, on a thread of its own (a busy cooperative pool would let the run
-    /// finish before it is looked at), until it holds, `process` ends, or 60 s pass.
-    static func waitWhile(_ process: Process, until condition: @escaping @Sendable () -> Bool) async throws {
+    /// Starts `shoal ARGUMENTS` and sends it `signal` once `condition` holds (polled every millisecond; at most
+    /// 60 s), unless it ended first. Both happen on a thread of its own: on a busy cooperative pool a test task
+    /// may not run for seconds, long enough for the run to finish before it is looked at.
+    static func start(_ arguments: [String], in folder: URL, signal: Int32,
+                      when condition: @escaping @Sendable () -> Bool) async throws -> Process {
         try await Thread.run(named: "batch-test-watch") {
+            let process = try ShoalExecutable.start(arguments, in: folder)
             let deadline = ContinuousClock.now + .seconds(60)
             while process.isRunning && !condition() && ContinuousClock.now < deadline { usleep(1_000) }
+            if process.isRunning { kill(process.processIdentifier, signal) }
+            return process
         }
     }
 
@@ -90,12 +95,10 @@ struct BatchCommandTests {
         let killAt = Int.random(in: expected.utf8.count / 10...expected.utf8.count * 8 / 10, using: &random)
         let output = work.root.appendingPathComponent("out.jsonl")
         let checkpoint = work.root.appendingPathComponent("out.jsonl.work/checkpoint.json")
-        let process = try ShoalExecutable.start(arguments + ["--output", output.path], in: work.root)
-        try await Self.waitWhile(process) {
+        let process = try await Self.start(arguments + ["--output", output.path], in: work.root, signal: SIGKILL) {
             let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? NSNumber)?.intValue ?? 0
             return size >= killAt && FileManager.default.fileExists(atPath: checkpoint.path)
         }
-        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal, "the run ended before it was killed at \(killAt) bytes")
         let left = try work.text("out.jsonl")
@@ -115,18 +118,22 @@ struct BatchCommandTests {
     @Test func aSecondRunOfTheSameOutputIsRefused() async throws {
         let work = try Self.workspace()
         defer { work.remove() }
-        try Data(Self.records(2_000).utf8).write(to: work.root.appendingPathComponent("in.jsonl"))
+        try Data(Self.records(5_000).utf8).write(to: work.root.appendingPathComponent("in.jsonl"))
         let arguments = ["batch", "--model", work.path("tiny"), "--input", work.path("in.jsonl"), "--output", work.path("out.jsonl"),
                          "--threads", "1", "--batch-size", "1", "--concurrency", "1", "--checkpoint-records", "10", "--quiet"]
-        let first = try ShoalExecutable.start(arguments, in: work.root)
+        let checkpoint = work.root.appendingPathComponent("out.jsonl.work/checkpoint.json")
+        // Stopped, not ended: it still holds its work folder, however long the second run takes to start.
+        let first = try await Self.start(arguments, in: work.root, signal: SIGSTOP) {
+            FileManager.default.fileExists(atPath: checkpoint.path)
+        }
         defer {
             kill(first.processIdentifier, SIGKILL)
             first.waitUntilExit()
         }
-        let checkpoint = work.root.appendingPathComponent("out.jsonl.work/checkpoint.json")
-        try await Self.waitWhile(first) { FileManager.default.fileExists(atPath: checkpoint.path) }
-        // Stopped, not ended: it still holds its work folder, however long the second run takes to start.
-        try #require(first.isRunning && kill(first.processIdentifier, SIGSTOP) == 0, "the first run ended before it was stopped")
+        try #require(first.isRunning, """
+            the first run ended (\(first.isRunning ? -1 : first.terminationStatus)) before it was stopped: \
+            \(String(decoding: (first.standardError as? Pipe)?.fileHandleForReading.availableData ?? Data(), as: UTF8.self))
+            """)
         let second = try await work.run(arguments)
         #expect(second.status == 1 && second.error.contains("another run of this output"), "\(second.error)")
     }

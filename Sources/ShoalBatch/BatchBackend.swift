@@ -12,6 +12,7 @@ public struct BatchRefusal: Error, Sendable {
     /// The model's reason.
     public var reason: String
 
+    /// A refusal for `reason`.
     public init(reason: String) {
         self.reason = reason
     }

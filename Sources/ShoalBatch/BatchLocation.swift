@@ -70,6 +70,7 @@ public struct BatchStorage: Sendable {
     /// The S3 region (default: `AWS_REGION`, ~/.aws/config, else us-east-1).
     public var region: String?
 
+    /// Storage with this endpoint and region (nil: the defaults).
     public init(endpoint: String? = nil, region: String? = nil) {
         self.endpoint = endpoint
         self.region = region

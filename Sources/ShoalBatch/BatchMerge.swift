@@ -9,10 +9,12 @@ public struct BatchMerge: Sendable {
     public var errors: BatchLocation?
     /// How many shards the input was split into.
     public var shards: Int
+    /// How S3 locations are reached.
     public var storage: BatchStorage
     /// Where the merged files are staged.
     public var workFolder: URL
 
+    /// A merge of the `shards` parts of `output`; refuses a count out of range.
     public init(output: BatchLocation, errors: BatchLocation? = nil, shards: Int, storage: BatchStorage = BatchStorage(),
                 workFolder: URL = FileManager.default.temporaryDirectory) throws(BatchError) {
         guard (1...100_000).contains(shards) else { throw .invalidSetting("--shards", reason: "must be within 1...100000") }

@@ -32,6 +32,7 @@ public struct BatchSettings: Sendable {
     /// How S3 locations are reached.
     public var storage = BatchStorage()
 
+    /// A run of `model` from `input` to `output`, with the other settings' defaults.
     public init(input: BatchLocation, output: BatchLocation, model: String) {
         self.input = input
         self.output = output
@@ -85,11 +86,15 @@ public struct BatchSettings: Sendable {
 
 /// What a run or a merge did, as `--json` prints it.
 public struct BatchSummary: Codable, Sendable, Equatable {
+    /// The input read.
     public var input: String
+    /// The output written (a shard's part, for a shard).
     public var output: String
+    /// The errors file written.
     public var errors: String
     /// `I/N`, or nil for the whole input.
     public var shard: String?
+    /// The model, as it was named.
     public var model: String
     /// `embedding` or `classification`.
     public var task: String
@@ -111,8 +116,9 @@ public struct BatchProgress: Sendable {
     public var records: Int
     /// Of them, failed.
     public var failed: Int
-    /// Input bytes this run has processed, and had to when it started.
+    /// Input bytes this run has processed.
     public var bytesDone: Int64
+    /// Input bytes this run had to process when it started.
     public var bytesTotal: Int64
     /// Records this run has done, for its rate.
     public var recordsThisRun: Int

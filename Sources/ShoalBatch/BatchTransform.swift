@@ -9,8 +9,10 @@ import Glibc
 /// settings after being killed, it cuts both files back to the last checkpoint and goes on from there, so each record
 /// is written exactly once.
 public struct BatchTransform: Sendable {
+    /// What it reads and writes.
     public let settings: BatchSettings
 
+    /// A transform with `settings`, which it checks.
     public init(settings: BatchSettings) throws(BatchError) {
         try settings.validate()
         self.settings = settings

@@ -6,6 +6,7 @@ import ShoalModels
 /// as the server does.
 public final class EngineBackend: BatchBackend {
     private let model: ServedModel
+    /// `embedding` or `classification`, from the model's files.
     public let task: String
 
     /// Model `name` of `inference`, loaded now and held (never evicted) until the backend is released; the engine
@@ -53,6 +54,7 @@ public struct FolderSource: ModelSource {
     /// The name the model is asked for by.
     public let name: String
 
+    /// The model in `folder`, named after it.
     public init(folder: URL) {
         self.folder = folder
         name = folder.standardizedFileURL.lastPathComponent

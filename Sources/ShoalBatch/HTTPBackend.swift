@@ -9,6 +9,7 @@ public struct HTTPBackend: BatchBackend {
     private let url: String
     private let model: String
     private let headers: HTTPHeaders
+    /// `embedding` or `classification`, from the model's metadata.
     public let task: String
     /// Tries of one request that the server answered 429 or 503 or that could not connect.
     private static let attempts = 8

@@ -10,16 +10,19 @@ import Foundation
 /// S3 store as the ServiceAccount's role or with keys from the optional Secret `shoal-s3`; a folder store from the
 /// claim `shoal-store`, mounted writable since outputs may be written there).
 public struct BatchJob: Sendable {
+    /// shoal.yaml: the image, namespace, store and ServiceAccount.
     public let configuration: ShoalConfiguration
     /// The run id: the Jobs are `shoal-batch-RUN` and `shoal-batch-RUN-merge`.
     public let run: String
     /// The model, by its name in the store.
     public let model: String
-    /// The input and output, as `shoal batch` takes them (`s3://BUCKET/KEY` in a cluster).
+    /// The input, as `shoal batch` takes it (`s3://BUCKET/KEY` in a cluster).
     public let input: String
+    /// The output, as `shoal batch` takes it.
     public let output: String
-    /// Parts of the input, and pods at once.
+    /// Parts of the input, one pod each.
     public let shards: Int
+    /// Pods at once.
     public let parallelism: Int
     /// Compute threads (and CPUs requested) per pod.
     public let threads: Int

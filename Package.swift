@@ -98,10 +98,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "ShoalBatch",
+            dependencies: [
+                "ShoalInference",
+                "ShoalModels",
+                "ShoalStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(name: "ShoalTesting", dependencies: ["ShoalModels", "ShoalStore", "ShoalTensor"]),
         .executableTarget(
             name: "shoal",
             dependencies: [
+                "ShoalBatch",
                 "ShoalControl",
                 "ShoalImporter",
                 "ShoalInference",

@@ -12,9 +12,9 @@ public struct S3Backend: StoreBackend {
 
     public let bucket: String
     public let prefix: String
-    private let client: S3Client
-    private let multipartThreshold: Int64
-    private let partSize: Int64
+    let client: S3Client
+    let multipartThreshold: Int64
+    let partSize: Int64
 
     public init(bucket: String, prefix: String, configuration: StoreConfiguration) throws(StoreError) {
         try configuration.validate()
@@ -140,7 +140,7 @@ public struct S3Backend: StoreBackend {
         }
     }
 
-    private func key(_ path: String) -> String {
+    func key(_ path: String) -> String {
         prefix.isEmpty ? path : prefix + "/" + path
     }
 }

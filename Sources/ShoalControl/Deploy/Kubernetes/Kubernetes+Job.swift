@@ -11,7 +11,7 @@ extension Kubernetes {
         struct Spec: Codable, Sendable, Equatable {
             var completions: Int
             var parallelism: Int
-            /// `Indexed` gives each pod its number, 0 to completions − 1; absent: `NonIndexed`.
+            /// `Indexed` gives each pod its number, 0 to completions − 1 (`JOB_COMPLETION_INDEX`); absent: `NonIndexed`.
             var completionMode: String? = nil
             var backoffLimit: Int
             var template: PodTemplate

@@ -75,8 +75,10 @@ import Yams
         try Data(yaml.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let script = """
-            import sys, yaml, jsonschema
-            crd = yaml.safe_load(open(sys.argv[1]))
+            from sys import argv
+            from yaml import safe_load, safe_load_all
+            from jsonschema import Draft7Validator
+            crd = safe_load(open(argv[1]))
             schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
             def close(node):
                 if isinstance(node, dict):
@@ -86,8 +88,8 @@ import Yams
                 elif isinstance(node, list):
                     for value in node: close(value)
             close(schema)
-            for document in yaml.safe_load_all(open(sys.argv[2])):
-                for error in jsonschema.Draft7Validator(schema).iter_errors(document):
+            for document in safe_load_all(open(argv[2])):
+                for error in Draft7Validator(schema).iter_errors(document):
                     print("/".join(map(str, error.absolute_path)) + ": " + error.message)
                 spec = document.get("spec", {})
                 target = spec.get("scaleTargetRef", {})

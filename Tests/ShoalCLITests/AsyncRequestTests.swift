@@ -12,7 +12,9 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(5))) struct AsyncRequestTests {
     /// 200 requests over the three inference APIs, 100 of them before a SIGKILL and 100 after the restart:
     /// every accepted request ends with exactly one stored result, equal to the synchronous answer, and the
-    /// callback receiver on loopback gets each exactly once.
+    /// callback receiver on loopback gets each, once but for at most the one request whose callback was under
+    /// way at the kill (one runs at a time): nothing records that a receiver got a callback before its answer
+    /// comes back, so that one is called again after the restart, with the same `Shoal-Async-Id`.
     @Test func everyAcceptedRequestGetsOneResultAndOneCallbackAcrossAKill() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-async-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -46,7 +48,8 @@ import Testing
             #expect(stored == Set(submitted.keys))
             let calls = receiver.calls
             #expect(Set(calls.keys) == Set(submitted.keys))
-            #expect(calls.values.allSatisfy { $0 == 1 }, "repeated callbacks: \(calls.filter { $0.value != 1 })")
+            let repeated = calls.filter { $0.value != 1 }
+            #expect(repeated.count <= 1 && repeated.values.allSatisfy { $0 == 2 }, "repeated callbacks: \(repeated)")
 
             // The stored answers are the synchronous ones.
             for (id, index) in submitted.sorted(by: { $0.value < $1.value }).filter({ $0.value % 40 < 3 }) {

@@ -59,7 +59,9 @@ import Testing
     /// request, and after its server crashed. A group that cannot start (its port taken) answers 503 with the
     /// reason while the other groups serve, and the next request after the cause is gone starts it.
     @Test func aServerlessGroupStartsOnDemandAndStopsWhenIdle() async throws {
-        let fixture = try DeployFixture(extra: [Self.gamma, Self.delta])
+        // An idle time of seconds, not one: the steps that expect the group warm must not see it stopped by a
+        // machine so loaded that a second passes between two of them.
+        let fixture = try DeployFixture(extra: [Self.serverless("gamma", idleSeconds: 4, maxQueued: 32), Self.delta])
         defer { fixture.remove() }
         let deployment = LocalDeployment(directory: fixture.directory)
         do {

@@ -23,6 +23,8 @@ import Testing
             let folder = fixture.directory.groups.appendingPathComponent(group.name).appendingPathComponent("models")
             let linked = try FileManager.default.contentsOfDirectory(atPath: folder.path)
             #expect(Set(linked) == Set(member.models))
+            let asyncDir = try #require(member.arguments.firstIndex(of: "--async-dir")).advanced(by: 1)
+            #expect(member.arguments[asyncDir] == fixture.directory.asyncQueue(of: group.name).path)
         }
     }
 
@@ -53,7 +55,12 @@ import Testing
             try await deployment.stop()
             throw error
         }
+        // An accepted asynchronous request outlives the stop, to run after the next start.
+        let queued = fixture.directory.asyncQueue(of: fixture.plan.groups[0].name).appendingPathComponent("queue/accepted.json")
+        #expect(FileManager.default.fileExists(atPath: queued.deletingLastPathComponent().path))
+        try Data("{}".utf8).write(to: queued)
         let stopped = try await deployment.stop()
+        #expect(FileManager.default.fileExists(atPath: queued.path))
         #expect(Set(stopped).isSubset(of: Set(pids)) && !stopped.isEmpty)
         #expect(pids.allSatisfy { !ProcessLiveness.isAlive($0) })
         #expect(try deployment.state() == nil)

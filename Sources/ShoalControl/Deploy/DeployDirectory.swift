@@ -34,6 +34,10 @@ public struct DeployDirectory: Sendable, Equatable {
     /// The log of one member.
     public func log(of member: String) -> URL { logs.appendingPathComponent("\(member).log") }
 
+    /// The queue of asynchronous requests of `group`'s server. `shoal deploy stop` leaves it, so that a request
+    /// accepted before a stop runs after the next start.
+    public func asyncQueue(of group: String) -> URL { root.appendingPathComponent("async").appendingPathComponent(group) }
+
     /// A folder of links to `models` in `source`, served by `group`'s server; replaces one left before.
     func linkModels(_ models: [String], from source: URL, group: String) throws -> URL {
         let manager = FileManager.default

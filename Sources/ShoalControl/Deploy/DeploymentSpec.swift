@@ -65,7 +65,7 @@ public struct DeploymentSpec: Codable, Sendable, Equatable {
                 from = ["--store", url.hasPrefix("s3://") ? url : URL(fileURLWithPath: url).standardizedFileURL.path]
             }
             let arguments = serverArguments(group, server: server, source: from, host: server.host,
-                                            asyncDir: directory.groups.appendingPathComponent(group.name).appendingPathComponent("async").path)
+                                            asyncDir: directory.asyncQueue(of: group.name).path)
             return Member(name: group.name, host: server.host, port: group.port, arguments: arguments, models: models,
                           onDemand: group.serverless != nil)
         }

@@ -237,6 +237,17 @@ public struct KubernetesManifests {
             spec: .init(maxUnavailable: 1, selector: .init(matchLabels: labels(component: "server", group: nil))))
     }
 
+    /// Lets a Job's `container` write to the store: with an S3 store, the keys of the optional Secret `shoal-s3`;
+    /// else the claim `shoal-store` mounted writable at `storeFolder`. Returns the volumes the pod needs for it.
+    static func writableStore(isS3: Bool, for container: inout Kubernetes.Container) -> [Kubernetes.Volume] {
+        if isS3 {
+            container.envFrom = [.init(secretRef: .init(name: "shoal-s3", optional: true))]
+            return []
+        }
+        container.volumeMounts = [.init(name: "store", mountPath: storeFolder)]
+        return [.init(name: "store", persistentVolumeClaim: .init(claimName: "shoal-store", readOnly: false))]
+    }
+
     /// Containers run as an unprivileged user on a read-only root file system.
     static let securityContext = Kubernetes.SecurityContext(
         allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true,

@@ -51,13 +51,7 @@ public struct LoadTestJob: Sendable {
             securityContext: KubernetesManifests.securityContext,
             env: [.init(name: Self.podNameVariable, valueFrom: .init(fieldRef: .init(fieldPath: "metadata.name")))],
             volumeMounts: [])
-        var volumes: [Kubernetes.Volume] = []
-        if isS3 {
-            container.envFrom = [.init(secretRef: .init(name: "shoal-s3", optional: true))]
-        } else {
-            container.volumeMounts = [.init(name: "store", mountPath: KubernetesManifests.storeFolder)]
-            volumes = [.init(name: "store", persistentVolumeClaim: .init(claimName: "shoal-store", readOnly: false))]
-        }
+        let volumes = KubernetesManifests.writableStore(isS3: isS3, for: &container)
         let pod = Kubernetes.PodSpec(containers: [container], volumes: volumes, restartPolicy: "Never")
         return Kubernetes.Job(
             metadata: .init(name: name, namespace: namespace, labels: labels),

@@ -69,13 +69,7 @@ public struct TrainingJobs: Sendable {
             args: arguments + ["--store", isS3 ? store : KubernetesManifests.storeFolder],
             resources: .init(requests: ["cpu": "2", "memory": "2Gi"], limits: ["memory": "4Gi"]),
             securityContext: KubernetesManifests.securityContext, env: [], volumeMounts: [])
-        var volumes: [Kubernetes.Volume] = []
-        if isS3 {
-            container.envFrom = [.init(secretRef: .init(name: "shoal-s3", optional: true))]
-        } else {
-            container.volumeMounts = [.init(name: "store", mountPath: KubernetesManifests.storeFolder)]
-            volumes = [.init(name: "store", persistentVolumeClaim: .init(claimName: "shoal-store", readOnly: false))]
-        }
+        let volumes = KubernetesManifests.writableStore(isS3: isS3, for: &container)
         let pod = Kubernetes.PodSpec(containers: [container], volumes: volumes, restartPolicy: "Never")
         return Kubernetes.Job(
             metadata: .init(name: name, namespace: configuration.kubernetes.namespace, labels: labels),

@@ -7,7 +7,8 @@ import Testing
 /// Kubernetes Deployments of two real models and ten heads derived from one, `test seq` reaches every model
 /// through the gateway's container, `deploy load-test` plays a pod of the load-test Job that writes its result
 /// into an S3 store (and two that write into the folder store), `test bma` merges them from there, and
-/// `deploy stop` leaves no container, pod, volume, secret or process. Bad input is refused with a clear error
+/// `deploy stop` leaves no container, pod, volume, secret or process; a store it cannot reach is then refused, and a
+/// deployment serving an S3 store reads it with this machine's keys. Bad input is refused with a clear error
 /// before anything is made. podman and moto_server are required (scripts/setup.sh installs them): without them
 /// these tests fail, saying so.
 @Suite(.serialized, .timeLimit(.minutes(10))) struct ContainerEndToEndTests {
@@ -50,6 +51,7 @@ import Testing
         do {
             try await deployAndStop(model: model, work: work, podman: podman, image: image, namespace: namespace,
                                     results: "s3://results/e2e?endpoint=\(s3.endpoint)")
+            try await serveFromS3(s3, podman: podman, image: image, namespace: "\(namespace)-s3")
         } catch {
             _ = try? await podman.run(["rmi", "--force", image])
             throw error
@@ -135,7 +137,7 @@ import Testing
         }
 
         // A load test interrupted before it removed its pod and secret: `deploy stop` removes them too.
-        let leftPod = "\(namespace)-load-left-0", leftSecret = "\(namespace)-s3"
+        let leftPod = "\(namespace)-load-left-0", leftSecret = "\(namespace)-load-s3"
         try await podman.check(["pod", "create", "--name", leftPod], doing: "creating a left-over pod")
         try Data("{}".utf8).write(to: work.root.appendingPathComponent("secret.json"))
         try await podman.check(["secret", "create", leftSecret, work.path("secret.json")], doing: "creating a left-over secret")
@@ -151,6 +153,47 @@ import Testing
         #expect(EndToEndTests.processes(mentioning: namespace).isEmpty)
         #expect(EndToEndTests.processes(mentioning: work.root.path).isEmpty)
         #expect(!work.exists(".shoal/deploy/podman.json"))
+
+        // A store this machine cannot reach: one error naming it, before anything is played or recorded.
+        try await work.shoal(["config", "set", "store.url", "s3://models/prod?endpoint=http://127.0.0.1:1"])
+        let unreachable = try await work.run(["deploy", "run", "--timeout", "30"])
+        #expect(unreachable.status != 0 && unreachable.error.contains("cannot reach http://127.0.0.1:1"), "\(unreachable.error)")
+        #expect(Set(try await Self.podmanObjects(podman)).subtracting(before).isEmpty)
+        #expect(!work.exists(".shoal/deploy/podman.json"))
+    }
+
+    /// A deployment serving an S3 store: its servers read the store with this machine's keys, which go into a
+    /// podman secret for the deployment's life; `deploy stop` removes the secret with the rest.
+    private func serveFromS3(_ s3: S3TestServer, podman: Podman, image: String, namespace: String) async throws {
+        var work = try Workspace("shoal-podman-s3")
+        defer { work.remove() }
+        work.environment = s3.environment.filter { $0.key.hasPrefix("AWS_") }
+        try await s3.createBucket("models")
+        let store = "s3://models/e2e?endpoint=\(s3.endpoint)"
+        try TinyModel.write(to: work.root.appendingPathComponent("tiny"), architecture: .bert,
+                            task: .embedding(pooling: .mean, normalize: true), seed: 7)
+        try await work.shoal(["models", "import", work.path("tiny"), "--name", "tiny", "--store", store, "--profile-seconds", "0"])
+        try await work.shoal(["config", "init", "--from-store", "--store", store])
+        let port = try LoopbackPorts.forDeployment()
+        for (key, value) in [("server.port", "\(port)"), ("server.gateway_port", "\(port + 100)"), ("pack.target", "local"),
+                             ("test.url", "http://127.0.0.1:\(port + 100)"), ("runtime", "podman"),
+                             ("kubernetes.image", image), ("kubernetes.namespace", namespace), ("server.threads", "1")] {
+            try await work.shoal(["config", "set", key, value])
+        }
+        let before = try await Self.podmanObjects(podman)
+        do {
+            let run = try await work.shoal(["deploy", "run", "--timeout", "120"]).output
+            #expect(run.contains("ready in"), "\(run)")
+            #expect(try await Self.podmanObjects(podman).contains("\(namespace)-s3"))
+            let seq = try #require(try await work.json(["test", "seq", "--requests", "2", "--quiet", "--json"]) as? [String: Any])
+            let perModel = try #require(seq["per_model"] as? [[String: Any]])
+            #expect(perModel.map { $0["source"] as? String } == ["tiny"] && perModel.first?["ok"] as? Int == 2, "\(seq)")
+        } catch {
+            _ = try? await work.run(["deploy", "stop"])
+            throw error
+        }
+        try await work.shoal(["deploy", "stop"])
+        #expect(Set(try await Self.podmanObjects(podman)).subtracting(before).isEmpty)
     }
 
     /// Without podman on PATH, with an image podman lacks, and with a plan for this machine sent to Kubernetes,

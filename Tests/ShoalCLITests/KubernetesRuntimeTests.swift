@@ -59,4 +59,25 @@ import Testing
         let status = try await work.shoal(["deploy", "status"])
         #expect(status.output.contains("no deployment"), "\(status.output)")
     }
+
+    /// A store this machine cannot reach, when it must read it to pack a plan: one error naming the endpoint,
+    /// before kubectl is called or anything is recorded, so there is nothing for `deploy stop` to remove.
+    @Test func anUnreachableStoreIsAnErrorBeforeKubectlIsCalled() async throws {
+        let fake = try FakeKubectl()
+        defer { fake.remove() }
+        var work = try Workspace("shoal-k8s")
+        defer { work.remove() }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        work.environment = ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-east-1",
+                            "HOME": work.root.path, "PATH": "\(fake.path):\(path)"]
+        try await work.shoal(["config", "init", "--store", "s3://models/prod?endpoint=http://127.0.0.1:1"])
+        try await work.shoal(["config", "set", "runtime", "kubernetes"])
+
+        let run = try await work.run(["deploy", "run", "--timeout", "20"])
+        #expect(run.status != 0 && run.error.contains("cannot reach http://127.0.0.1:1"), "\(run.error)")
+        #expect(fake.calls().isEmpty, "\(fake.calls())")
+        #expect(!work.exists("plan.json") && !work.exists(".shoal/deploy/kubernetes.json"))
+        let stop = try await work.shoal(["deploy", "stop"])
+        #expect(stop.output.contains("no deployment was running"), "\(stop.output)")
+    }
 }

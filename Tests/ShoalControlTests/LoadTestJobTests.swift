@@ -82,7 +82,7 @@ import Yams
             #expect(pod.metadata.labels == template.metadata.labels && pod.metadata.namespace == nil)
         }
         let s3 = try Self.job(store: "s3://results/shoal", pods: 1).podmanPods(host: "127.0.0.1", storeFolder: nil)
-        #expect(s3[0].spec.containers[0].envFrom == [.init(secretRef: .init(name: "trial-s3", optional: true))])
+        #expect(s3[0].spec.containers[0].envFrom == [.init(secretRef: .init(name: "trial-load-s3", optional: true))])
         // The YAML reads back as Pods.
         let documents = try job.podmanYAML(host: "127.0.0.1", storeFolder: store).components(separatedBy: "---\n")
         #expect(try documents.map { try YAMLDecoder().decode(Kubernetes.Object.self, from: $0) } == pods.map { .pod($0) })

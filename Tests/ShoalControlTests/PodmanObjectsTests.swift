@@ -58,6 +58,15 @@ import Yams
             let arguments = deployment.spec.template.spec.containers[0].args
             #expect(arguments.firstIndex(of: "--port").map { arguments[$0 + 1] } == String(member.port))
         }
+
+        // With an S3 store, the servers read their keys from the podman secret standing for `shoal-s3`.
+        configuration.store.url = "s3://models/prod"
+        let s3 = Self.deployments(try KubernetesManifests(configuration: configuration, plan: fixture.plan)
+            .podmanObjects(host: "127.0.0.1", storeFolder: nil))
+        let servers = s3.filter { $0.spec.template.spec.containers[0].name == "server" }
+        #expect(!servers.isEmpty && servers.allSatisfy {
+            $0.spec.template.spec.containers[0].envFrom == [.init(secretRef: .init(name: "trial-s3", optional: true))]
+        })
     }
 
     @Test func aPlanForThisMachineIsRefusedForKubernetesAndClustersAreNotPackedForIt() throws {

@@ -11,7 +11,8 @@ extension KubernetesManifests {
     /// - no probes (podman runs them with curl inside the image, which has none, and only under systemd);
     ///   `shoal deploy run` checks readiness itself;
     /// - a folder store mounted from `storeFolder` (a hostPath) instead of the PersistentVolumeClaim;
-    /// - no ServiceAccount (podman has no API server to give one an identity);
+    /// - no ServiceAccount (podman has no API server to give one an identity); for an S3 store, the podman
+    ///   secret `NAMESPACE-s3`, made from this machine's keys, instead of the Secret `shoal-s3`;
     /// - names that begin with the namespace instead of `shoal` (podman has no namespaces), so that
     ///   deployments in two namespaces do not collide; with the default namespace they are unchanged.
     func podmanObjects(host: String, storeFolder: URL?) throws -> [Kubernetes.Object] {
@@ -46,6 +47,9 @@ extension KubernetesManifests {
         return (members, [podmanName("shoal-plan")])
     }
 
+    /// The podman secret standing for `shoal-s3` in the servers' pods.
+    var podmanSecret: String { podmanName("shoal-s3") }
+
     /// podman names the one pod of Deployment `name` `name-pod-0`.
     static func podName(_ deployment: String) -> String { "\(deployment)-pod-0" }
 
@@ -74,6 +78,7 @@ extension KubernetesManifests {
             container.args = Self.replacing("--group-url", with: "http://\(host):{port}", in: container.args)
             // No KEDA on one machine: serverless groups run like the others.
             if let index = container.args.firstIndex(of: "--serverless-proxy") { container.args.removeSubrange(index...index + 1) }
+            container.envFrom = container.envFrom?.map { .init(secretRef: .init(name: podmanName($0.secretRef.name), optional: $0.secretRef.optional)) }
             return container
         }
         pod.volumes = pod.volumes.map { volume in

@@ -87,7 +87,7 @@ extension LoadTestJob {
     /// - `--url` the gateway on `host` instead of its Service;
     /// - `$(POD_NAME)` written out as the pod's name: podman 4.3 does not expand variables in arguments;
     /// - a folder store mounted writable from `storeFolder` (a hostPath) instead of the PersistentVolumeClaim;
-    /// - the Secret `NAMESPACE-s3` (a podman secret) instead of `shoal-s3`.
+    /// - the Secret `NAMESPACE-load-s3` (a podman secret) instead of `shoal-s3`, which the deployment's servers use.
     func podmanPods(host: String, storeFolder: URL?) -> [Kubernetes.Pod] {
         let template = job().spec.template
         return podmanPodNames.map { podName in
@@ -123,6 +123,6 @@ extension LoadTestJob {
         (0..<pods).map { "\(KubernetesManifests.podmanName(name, namespace: namespace))-\($0)" }
     }
 
-    /// The podman secret standing for `shoal-s3`.
-    public var podmanSecret: String { KubernetesManifests.podmanName("shoal-s3", namespace: namespace) }
+    /// The podman secret standing for `shoal-s3` in the load test's pods.
+    public var podmanSecret: String { KubernetesManifests.podmanName("shoal-load-s3", namespace: namespace) }
 }

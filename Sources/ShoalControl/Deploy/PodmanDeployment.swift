@@ -38,6 +38,8 @@ public struct PodmanDeployment: Sendable {
         public var members: [Member]
         /// Volumes podman made from the ConfigMap, which `kube play --down` leaves behind.
         public var volumes: [String]
+        /// The podman secret holding the servers' S3 keys, for an S3 store.
+        public var secret: String?
     }
 
     /// A member as podman reports it now.
@@ -54,10 +56,12 @@ public struct PodmanDeployment: Sendable {
         try directory.read(State.self, from: directory.podmanState)
     }
 
-    /// Plays `manifests` and waits until every member answers `/v2/health/ready`. Nothing is played when the
-    /// image is missing; when podman fails, what it made is removed before the error is thrown.
+    /// Plays `manifests` and waits until every member answers `/v2/health/ready`. `credentials`, for an S3 store,
+    /// go into the podman secret that stands for `shoal-s3` until `stop`. Nothing is played when the image is
+    /// missing; when podman fails, what it made is removed before the error is thrown.
     @discardableResult
-    public func start(_ manifests: KubernetesManifests, storeFolder: URL?, timeout: Duration = .seconds(120)) async throws -> State {
+    public func start(_ manifests: KubernetesManifests, storeFolder: URL?, credentials: [String: String]? = nil,
+                      timeout: Duration = .seconds(120)) async throws -> State {
         if let running = try state() {
             throw ControlError.file(path: directory.root.path, reason: "a podman deployment is already running "
                 + "(\(running.members.map(\.pod).joined(separator: ", "))); stop it with `shoal deploy stop`")
@@ -67,9 +71,13 @@ public struct PodmanDeployment: Sendable {
         let host = manifests.configuration.server.host
         let yaml = try manifests.podmanYAML(host: host, storeFolder: storeFolder)
         let (members, volumes) = manifests.podmanMembers(host: host)
-        let state = State(image: image, started: Date(), members: members, volumes: volumes)
+        let state = State(image: image, started: Date(), members: members, volumes: volumes,
+                          secret: credentials == nil ? nil : manifests.podmanSecret)
         try directory.write(state, to: directory.podmanState)
         do {
+            if let credentials, let secret = state.secret {
+                try await podman.createSecret(secret, values: credentials, staging: directory.root)
+            }
             try Data(yaml.utf8).write(to: directory.podmanManifest, options: .atomic)
             try await podman.check(["kube", "play", directory.podmanManifest.path], doing: "playing \(directory.podmanManifest.path)")
         } catch {
@@ -88,8 +96,8 @@ public struct PodmanDeployment: Sendable {
         }
     }
 
-    /// Removes every pod, container and volume of the deployment (`kube play --down`, then whatever is left),
-    /// and its records; returns the pods that were removed.
+    /// Removes every pod, container, volume and secret of the deployment (`kube play --down`, then whatever is
+    /// left), and its records; returns the pods that were removed.
     @discardableResult
     public func stop() async throws -> [String] {
         guard let state = try state() else { return [] }
@@ -104,6 +112,7 @@ public struct PodmanDeployment: Sendable {
             guard try await podman.run(["volume", "exists", volume]).status == 0 else { continue }
             try await podman.check(["volume", "rm", "--force", volume], doing: "removing volume \(volume)")
         }
+        if let secret = state.secret { try await podman.removeSecret(secret) }
         try? FileManager.default.removeItem(at: directory.podmanManifest)
         try? FileManager.default.removeItem(at: directory.podmanState)
         return state.members.map(\.pod)

@@ -47,7 +47,9 @@ public struct PodmanLoadTest: Sendable {
         let state = State(run: job.run, pods: job.podmanPodNames, secret: credentials == nil ? nil : job.podmanSecret)
         try directory.write(state, to: directory.loadTestState)
         do {
-            if let credentials, let secret = state.secret { try await createSecret(secret, values: credentials) }
+            if let credentials, let secret = state.secret {
+                try await podman.createSecret(secret, values: credentials, staging: directory.root)
+            }
             try Data(try job.podmanYAML(host: host, storeFolder: storeFolder).utf8).write(to: directory.loadTestManifest, options: .atomic)
             try await podman.check(["kube", "play", directory.loadTestManifest.path], doing: "playing \(directory.loadTestManifest.path)")
             let exits = try await waitForExits(state.pods, timeout: timeout)
@@ -69,38 +71,10 @@ public struct PodmanLoadTest: Sendable {
         for pod in state.pods where try await podman.run(["pod", "exists", pod]).status == 0 {
             try await podman.check(["pod", "rm", "--force", pod], doing: "removing pod \(pod)")
         }
-        if let secret = state.secret, try await podman.run(["secret", "inspect", secret]).status == 0 {
-            try await podman.check(["secret", "rm", secret], doing: "removing secret \(secret)")
-        }
+        if let secret = state.secret { try await podman.removeSecret(secret) }
         try? FileManager.default.removeItem(at: directory.loadTestManifest)
         try? FileManager.default.removeItem(at: directory.loadTestState)
         return state.pods
-    }
-
-    /// The keys a pod needs for an S3 store, from what this machine has; nil for a folder store.
-    public static func credentials(for store: StoreConfiguration) throws -> [String: String]? {
-        guard store.isRemote else { return nil }
-        guard let keys = store.credentials else {
-            throw ControlError.container("no AWS keys here for the load-test pods to write results to the S3 store; "
-                + "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or add them to ~/.aws/credentials")
-        }
-        var values = ["AWS_ACCESS_KEY_ID": keys.accessKeyID, "AWS_SECRET_ACCESS_KEY": keys.secretAccessKey, "AWS_REGION": store.region]
-        if let token = keys.sessionToken { values["AWS_SESSION_TOKEN"] = token }
-        if let endpoint = store.endpoint { values["AWS_ENDPOINT_URL_S3"] = endpoint.absoluteString }
-        return values
-    }
-
-    /// A podman secret as `envFrom: secretRef` reads it in podman 4.3: a JSON object of base64 values.
-    private func createSecret(_ name: String, values: [String: String]) async throws {
-        let file = directory.root.appendingPathComponent("load-test-secret.json")
-        defer { try? FileManager.default.removeItem(at: file) }
-        let encoded = values.mapValues { Data($0.utf8).base64EncodedString() }
-        // Readable by this user alone from the start: it holds the keys.
-        guard let data = try? JSONSerialization.data(withJSONObject: encoded),
-              FileManager.default.createFile(atPath: file.path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw ControlError.file(path: file.path, reason: "cannot be written")
-        }
-        try await podman.check(["secret", "create", name, file.path], doing: "creating secret \(name)")
     }
 
     /// `results/RUN` in the store folder, writable by the pods' unprivileged user (and, like /tmp, only

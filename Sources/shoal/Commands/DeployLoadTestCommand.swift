@@ -44,7 +44,7 @@ struct DeployLoadTestCommand: AsyncParsableCommand {
         let folder: URL? = if case .folder(let url) = store.location { url.standardizedFileURL } else { nil }
         let loadTest = PodmanLoadTest(directory: deploy.directory, podman: deployment.podman)
         let exits = try await loadTest.run(
-            job, host: configuration.server.host, storeFolder: folder, credentials: try PodmanLoadTest.credentials(for: store),
+            job, host: configuration.server.host, storeFolder: folder, credentials: try Podman.s3Variables(for: store, neededBy: "the load-test pods to write results to"),
             timeout: .seconds(Double(timeout) + configuration.test.durationS))
         var table = TextTable(["POD", "EXIT", "RESULT"])
         for exit in exits {

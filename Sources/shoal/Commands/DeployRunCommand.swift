@@ -57,13 +57,16 @@ struct DeployRunCommand: AsyncParsableCommand {
         }
         try deploy.refuseIfRunning()
         let deployment = PodmanDeployment(directory: deploy.directory, podman: try deploy.podman())
-        try await deployment.requireImage(configuration.kubernetes.image)  // before a plan is packed and written
+        // The image and the servers' keys before a plan is packed and written.
+        try await deployment.requireImage(configuration.kubernetes.image)
+        let store = try StoreConfiguration(url: configuration.store.url)
+        let credentials = try Podman.s3Variables(for: store, neededBy: "the servers to read")
+        let folder: URL? = if case .folder(let url) = store.location { url.standardizedFileURL } else { nil }
         let placement = try await Self.plan(at: plan, configuration: configuration, store: try configuration.openStore(), serving: true)
-        let store = configuration.store.url
-        let folder = store.hasPrefix("s3://") ? nil : URL(fileURLWithPath: store).standardizedFileURL
         let began = ContinuousClock.now
         let state = try await deployment.start(
-            KubernetesManifests(configuration: configuration, plan: placement), storeFolder: folder, timeout: .seconds(timeout))
+            KubernetesManifests(configuration: configuration, plan: placement), storeFolder: folder, credentials: credentials,
+            timeout: .seconds(timeout))
         let ready = ContinuousClock.now - began
         print(DeployStatusCommand.table(try await deployment.status(state)))
         print("ready in \(String(format: "%.1f", Double(ready.components.seconds) + Double(ready.components.attoseconds) / 1e18)) s; "

@@ -62,7 +62,7 @@ struct AsyncMiddleware: RouterMiddleware {
         if location != nil && body.readableBytes > 0 {
             throw APIError(.badRequest, "send the input either as the body or as Shoal-Input-Location, not both")
         }
-        let callback = try request.headers[Self.callback].map(Self.checkedCallback)
+        let callback = try request.headers[Self.callback].map(checkedCallback)
         var deadline = worker.settings.defaultDeadline
         if let raw = request.headers[Self.deadline] {
             guard let seconds = Int(raw), seconds > 0 else {
@@ -127,10 +127,16 @@ struct AsyncMiddleware: RouterMiddleware {
         return path
     }
 
-    /// A callback URL, which must be absolute http or https.
-    private static func checkedCallback(_ raw: String) throws -> String {
+    /// A callback URL, which must be absolute http or https, to a host the server was told it may call.
+    private func checkedCallback(_ raw: String) throws -> String {
         guard let url = URL(string: raw), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
             throw APIError(.badRequest, "Shoal-Callback-URL must be an absolute http or https URL, not \(raw)")
+        }
+        let hosts = worker.settings.callbackHosts
+        guard hosts.allows(url) else {
+            throw APIError(.badRequest, hosts.isEmpty
+                ? "this server makes no callbacks; its operator allows hosts with --async-callback-hosts"
+                : "Shoal-Callback-URL \(raw) is not to a host this server calls back (\(hosts))")
         }
         return raw
     }

@@ -22,6 +22,8 @@ public struct AsyncSettings: Sendable {
     public var callbackAttempts = 5
     /// The wait before the second try of a callback.
     public var callbackDelay: Duration = .milliseconds(500)
+    /// The hosts a `Shoal-Callback-URL` may name; none by default.
+    public var callbackHosts = try! CallbackHosts("")
 
     /// Queues in `queue`; results in `results`.
     public init(queue: URL, results: any StoreBackend) {

@@ -22,7 +22,7 @@ import Testing
         let queue = folder.appendingPathComponent("queue")
         let receiver = CallbackReceiver()
         try await receiver.serve { callback in
-            var server = try await ServeProcess.start(arguments: ["--async-dir", folder.path])
+            var server = try await ServeProcess.start(arguments: ["--async-dir", folder.path, "--async-callback-hosts", "127.0.0.1"])
             defer { server.stop() }
             var submitted: [String: Int] = [:]
             for index in 0..<100 {
@@ -73,6 +73,8 @@ import Testing
         for (path, headers, body, status) in [
             ("/predictions/nope", [:], text, 404),
             ("/v1/embeddings", ["Shoal-Callback-URL": "ftp://x/y"], text, 400),
+            // No --async-callback-hosts: no callback at all, not even to loopback.
+            ("/v1/embeddings", ["Shoal-Callback-URL": "http://127.0.0.1:9/hook"], text, 400),
             ("/v1/embeddings", ["Shoal-Deadline-Seconds": "-3"], text, 400),
             ("/v1/embeddings", ["Shoal-Input-Location": "../../etc/passwd"], Data(), 400),
             ("/v1/embeddings", ["Shoal-Input-Location": "inputs/a.json"], text, 400),

@@ -33,6 +33,7 @@ public enum ConfigurationSchema {
         ("server.threads", "a whole number ≥ 0 (0: the target's cores)"),
         ("server.async_max_queued", "a whole number ≥ 0 (0: no asynchronous requests)"),
         ("server.async_concurrency", "a whole number 1...64"),
+        ("server.async_callback_hosts", "hosts callbacks may go to, separated by commas: host, *.domain or address, each with an optional :PORT (empty: none)"),
         ("pack.target", "empty (cheapest of all targets) or the name of an entry of targets"),
         ("pack.cpu_utilization", "a fraction > 0 and ≤ 1"),
         ("pack.memory_reserve", "a fraction ≥ 0 and < 1"),

@@ -113,6 +113,7 @@ public enum ConfigurationTemplate {
           threads: 0                   # 0: the target's cores
           async_max_queued: 10000      # asynchronous requests queued per server (Prefer: respond-async); 0: none
           async_concurrency: 1         # run at once, each when no real-time input waits
+          async_callback_hosts: ""     # hosts a Shoal-Callback-URL may name, e.g. "hooks.example.com,*.internal:8443"; empty: none
 
         pack:
           target: ""                   # empty: the cheapest plan over all targets

@@ -52,6 +52,7 @@ extension ShoalConfiguration {
         try check(server.threads >= 0, "server.threads", server.threads)
         try check(server.asyncMaxQueued >= 0, "server.async_max_queued", server.asyncMaxQueued)
         try check((1...64).contains(server.asyncConcurrency), "server.async_concurrency", server.asyncConcurrency)
+        try check((try? CallbackHosts(server.asyncCallbackHosts)) != nil, "server.async_callback_hosts", server.asyncCallbackHosts)
         if !pack.target.isEmpty, !targetNames.contains(pack.target) {
             throw ControlError.unknownName(key: "pack.target", name: pack.target, valid: targetNames)
         }

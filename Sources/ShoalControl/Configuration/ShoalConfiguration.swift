@@ -179,6 +179,8 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
         public var asyncMaxQueued = 10_000
         /// Asynchronous requests one server runs at once, each when no real-time input waits.
         public var asyncConcurrency = 1
+        /// Hosts a `Shoal-Callback-URL` may name (`CallbackHosts`: comma-separated); empty: no callbacks.
+        public var asyncCallbackHosts = ""
 
         public init() {}
 
@@ -198,6 +200,7 @@ public struct ShoalConfiguration: Codable, Sendable, Equatable {
             case maxBatchInputs = "max_batch_inputs", maxQueueDelayMs = "max_queue_delay_ms"
             case memoryBudget = "memory_budget", threads
             case asyncMaxQueued = "async_max_queued", asyncConcurrency = "async_concurrency"
+            case asyncCallbackHosts = "async_callback_hosts"
         }
     }
 

@@ -100,6 +100,7 @@ extension DeploymentSpec {
             arguments += ["--async-dir", asyncDir, "--async-max-queued", String(server.asyncMaxQueued),
                           "--async-concurrency", String(server.asyncConcurrency)]
             if let asyncResults { arguments += ["--async-results", asyncResults] }
+            if !server.asyncCallbackHosts.isEmpty { arguments += ["--async-callback-hosts", server.asyncCallbackHosts] }
         }
         return arguments + group.servedModels.flatMap { ["--pin", $0] }
     }

@@ -94,6 +94,8 @@ struct ServeCommand: AsyncParsableCommand {
     var asyncConcurrency = 1
     @Option(name: .long, help: "How long an asynchronous request may wait to start unless it sends Shoal-Deadline-Seconds.")
     var asyncDeadline = "60m"
+    @Option(name: .long, help: "Hosts a Shoal-Callback-URL may name, separated by commas: host, *.domain or address, each with an optional :PORT (default: none, so no callbacks).")
+    var asyncCallbackHosts = ""
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -195,6 +197,11 @@ struct ServeCommand: AsyncParsableCommand {
         settings.concurrency = asyncConcurrency
         settings.defaultDeadline = try Self.duration(asyncDeadline, option: "--async-deadline")
         guard settings.defaultDeadline > .zero else { throw ValidationError("--async-deadline must be positive") }
+        do {
+            settings.callbackHosts = try CallbackHosts(asyncCallbackHosts)
+        } catch {
+            throw ValidationError("--async-callback-hosts: \(error)")
+        }
         return settings
     }
 

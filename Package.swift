@@ -154,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "ShoalControlTests",
             dependencies: [
-                "ShoalControl", "ShoalStore", "ShoalTesting",
+                "ShoalControl", "ShoalStore", "ShoalTensor", "ShoalTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),

@@ -96,7 +96,7 @@ MASK64 = (1 << 64) - 1
 
 
 class SplitMix64:
-    """splitmix64, as in ShoalTesting's SplitMix64."""
+    """splitmix64, as in ShoalTensor's SplitMix64."""
 
     def __init__(self, seed):
         self.state = seed & MASK64

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalInference
 
 /// One line of the input: the record's id (as JSON text) and its text, or why it cannot be processed.
 struct BatchRecord {
@@ -63,67 +64,33 @@ public enum BatchPrediction: Sendable, Equatable {
     case classification(label: String, probabilities: [Float])
 }
 
-/// Writes output and error lines straight into bytes: `JSONSerialization` formats hundreds of floats a record
-/// several times slower.
+/// The output and error lines, written with `JSONWriter`.
 enum BatchLine {
     /// `{"id":ID,"embedding":[…]}` or `{"id":ID,"label":"…","probabilities":[…]}`, with a newline.
-    static func output(id: String, _ prediction: BatchPrediction, into bytes: inout [UInt8]) {
-        bytes.append(contentsOf: #"{"id":"#.utf8)
-        bytes.append(contentsOf: id.utf8)
+    static func output(id: String, _ prediction: BatchPrediction, into json: inout JSONWriter) {
+        json.raw(#"{"id":"#)
+        json.json(id)
         switch prediction {
         case .embedding(let vector):
-            bytes.append(contentsOf: #","embedding":"#.utf8)
-            floats(vector, into: &bytes)
+            json.raw(#","embedding":"#)
+            json.floats(vector)
         case .classification(let label, let probabilities):
-            bytes.append(contentsOf: #","label":"#.utf8)
-            string(label, into: &bytes)
-            bytes.append(contentsOf: #","probabilities":"#.utf8)
-            floats(probabilities, into: &bytes)
+            json.raw(#","label":"#)
+            json.string(label)
+            json.raw(#","probabilities":"#)
+            json.floats(probabilities)
         }
-        bytes.append(contentsOf: "}\n".utf8)
+        json.raw("}\n")
     }
 
     /// `{"line":N,"id":ID,"error":"…"}` (id null when the line had none), with a newline.
-    static func error(line: Int, id: String?, reason: String, into bytes: inout [UInt8]) {
-        bytes.append(contentsOf: #"{"line":"#.utf8)
-        bytes.append(contentsOf: String(line).utf8)
-        bytes.append(contentsOf: #","id":"#.utf8)
-        bytes.append(contentsOf: (id ?? "null").utf8)
-        bytes.append(contentsOf: #","error":"#.utf8)
-        string(reason, into: &bytes)
-        bytes.append(contentsOf: "}\n".utf8)
-    }
-
-    /// The shortest decimals that read back as the values; null for NaN and infinities, which JSON lacks.
-    private static func floats(_ values: [Float], into bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "["))
-        for (index, value) in values.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            if value.isFinite {
-                bytes.append(contentsOf: value.description.utf8)
-            } else {
-                bytes.append(contentsOf: "null".utf8)
-            }
-        }
-        bytes.append(UInt8(ascii: "]"))
-    }
-
-    private static func string(_ text: String, into bytes: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                bytes.append(UInt8(ascii: "\\"))
-                bytes.append(byte)
-            case 0..<0x20:
-                bytes.append(contentsOf: #"\u00"#.utf8)
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0xF)])
-            default:
-                bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+    static func error(line: Int, id: String?, reason: String, into json: inout JSONWriter) {
+        json.raw(#"{"line":"#)
+        json.int(line)
+        json.raw(#","id":"#)
+        json.json(id ?? "null")
+        json.raw(#","error":"#)
+        json.string(reason)
+        json.raw("}\n")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalInference
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -220,16 +221,18 @@ public struct BatchTransform: Sendable {
     private static func encode(_ unit: Unit, _ predictions: [BatchPrediction?],
                                _ refusals: [(line: Int, id: String?, reason: String)]) -> Done {
         var done = Done(end: unit.end, nextLine: unit.nextLine)
-        done.output.reserveCapacity(unit.records.count * 4_096)
+        var output = JSONWriter(capacity: unit.records.count * 4_096), errors = JSONWriter(capacity: 0)
         for (record, prediction) in zip(unit.records, predictions) {
             guard let prediction else { continue }
-            BatchLine.output(id: record.id, prediction, into: &done.output)
+            BatchLine.output(id: record.id, prediction, into: &output)
             done.records += 1
         }
         for refusal in refusals.sorted(by: { $0.line < $1.line }) {
-            BatchLine.error(line: refusal.line, id: refusal.id, reason: refusal.reason, into: &done.errors)
+            BatchLine.error(line: refusal.line, id: refusal.id, reason: refusal.reason, into: &errors)
             done.failed += 1
         }
+        done.output = output.bytes
+        done.errors = errors.bytes
         return done
     }
 }

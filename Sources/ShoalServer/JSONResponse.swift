@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import ShoalInference
 
 /// Writes the JSON bodies of the API's responses.
 enum JSONResponse {
@@ -24,4 +25,11 @@ enum JSONResponse {
             status: .ok, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
     }
+}
+
+/// A response body written with `JSONWriter`.
+protocol JSONWritable {
+    /// Bytes the body is likely to take, to size the buffer once.
+    var estimatedSize: Int { get }
+    func write(to writer: inout JSONWriter)
 }

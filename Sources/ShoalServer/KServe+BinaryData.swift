@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ShoalInference
 
 /// The binary tensor data extension: a body is a JSON header followed by the tensors' raw bytes, the header's
 /// length in `Inference-Header-Content-Length`, each binary tensor's byte count in its

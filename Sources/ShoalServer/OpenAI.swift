@@ -1,4 +1,5 @@
 import Foundation
+import ShoalInference
 
 /// The messages of the OpenAI-compatible embeddings API.
 enum OpenAI {

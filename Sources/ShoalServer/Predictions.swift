@@ -1,3 +1,5 @@
+import ShoalInference
+
 /// The messages of the reference system's `/predictions/{model}` route.
 enum Predictions {
     struct Request: Decodable {

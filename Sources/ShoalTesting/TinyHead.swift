@@ -1,4 +1,5 @@
 import Foundation
+import ShoalTensor
 
 /// Writes a classifier head folder (`head.json`, `head.safetensors`) for a base embedding model.
 public enum TinyHead {

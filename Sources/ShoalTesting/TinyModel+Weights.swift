@@ -1,3 +1,4 @@
+import ShoalTensor
 extension TinyModel {
     /// Names and shapes of the model's tensors in generation order (Hugging Face names; linear weights are [out, in]).
     ///

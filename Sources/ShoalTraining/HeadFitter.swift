@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import ShoalTensor
 
 /// Fits a head by full-batch L-BFGS on the weighted cross-entropy plus an L2 penalty on the weights, with
 /// early stopping on the validation rows' loss.
@@ -28,7 +29,7 @@ public struct HeadFitter: Sendable {
         let check = Objective(
             inputs: validation, targets: validationTargets, rowWeights: validationTargets.map { _ in 1 }, classes: classes,
             hidden: settings.hiddenUnits, l2: 0)
-        var generator = SeededGenerator(seed: settings.seed)
+        var generator = SplitMix64(seed: settings.seed)
         var start = [Double](repeating: 0, count: objective.parameterCount)
         if settings.hiddenUnits > 0 {
             // Glorot-uniform weights, as a zero start would leave every hidden unit the same.

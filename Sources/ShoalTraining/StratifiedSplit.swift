@@ -1,3 +1,4 @@
+import ShoalTensor
 /// Row indices split into training and validation rows, each label in the same proportion in both.
 public struct StratifiedSplit: Sendable, Equatable {
     public var train: [Int]
@@ -6,7 +7,7 @@ public struct StratifiedSplit: Sendable, Equatable {
     /// Holds out `fraction` of each label's rows (rounded, at least one when the label has two or more rows,
     /// never all of them), chosen by `seed`; both lists come back in row order.
     public init(labels: [Int], fraction: Double, seed: UInt64) {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         var byLabel: [Int: [Int]] = [:]
         for (row, label) in labels.enumerated() { byLabel[label, default: []].append(row) }
         var held: [Int] = []

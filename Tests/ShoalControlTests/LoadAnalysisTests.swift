@@ -1,4 +1,5 @@
 import Foundation
+import ShoalTensor
 import Testing
 @testable import ShoalControl
 
@@ -27,7 +28,7 @@ import Testing
 
     /// Two runs with different latency distributions: a fast one and a slow one with a long tail.
     static func samples() -> (fast: [UInt64], slow: [UInt64]) {
-        var generator = SeededGenerator(seed: 42)
+        var generator = SplitMix64(seed: 42)
         let fast = (0..<20_000).map { _ in UInt64.random(in: 2_000...6_000, using: &generator) }
         let slow = (0..<5_000).map { index in
             index % 50 == 0 ? UInt64.random(in: 200_000...900_000, using: &generator) : UInt64.random(in: 10_000...40_000, using: &generator)
@@ -93,18 +94,5 @@ import Testing
 
     @Test func noFilesIsAnError() {
         #expect(throws: ControlError.self) { _ = try LoadAnalysis(results: [], target: "local", pricePerHour: 0, servers: 1) }
-    }
-}
-
-/// A repeatable generator for test data (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import ShoalModels
+import ShoalTensor
 import ShoalTesting
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import ShoalStore
+import ShoalTensor
 import Testing
 @testable import ShoalTraining
 
@@ -7,7 +8,7 @@ import Testing
 struct HeadFitterTests {
     /// Rows of `clusters` labels around distinct centres in `dimensions` dimensions, `perLabel` rows each.
     static func clusters(_ centres: [[Float]], perLabel: [Int], spread: Float, seed: UInt64) -> (Matrix, [Int]) {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         var values: [Float] = []
         var targets: [Int] = []
         for (label, centre) in centres.enumerated() {
@@ -37,7 +38,7 @@ struct HeadFitterTests {
         let (inputs, targets) = Self.clusters(Self.centres, perLabel: [5, 3, 4], spread: 0.5, seed: 3)
         let objective = Objective(inputs: inputs, targets: targets, rowWeights: targets.map { $0 == 1 ? 2 : 1 }, classes: 3,
                                   hidden: hidden, l2: 0.05)
-        var generator = SeededGenerator(seed: 9)
+        var generator = SplitMix64(seed: 9)
         let parameters = (0..<objective.parameterCount).map { _ in generator.nextSigned() * 0.5 }
         let gradient = objective.lossAndGradient(parameters).gradient
         for index in stride(from: 0, to: parameters.count, by: max(1, parameters.count / 12)) {

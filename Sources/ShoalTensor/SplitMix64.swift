@@ -1,4 +1,5 @@
-/// The splitmix64 generator (Steele, Lea and Flood), chosen because it is a few lines in any language.
+/// The splitmix64 generator (Steele, Lea and Flood): a sequence that depends on the seed alone, so a seed
+/// reproduces a training run or a test fixture, and a few lines in any language (the Python fixtures use it too).
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 

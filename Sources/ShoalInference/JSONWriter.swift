@@ -1,19 +1,27 @@
-/// Writes JSON straight into bytes. The inference responses carry hundreds of floats per input, which
-/// `JSONEncoder` formats about ten times slower; the rest of the API uses `Encodable`.
-struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
+/// Writes JSON straight into bytes. Inference results carry hundreds of floats per input, which `JSONEncoder`
+/// and `JSONSerialization` format several times slower; the server's responses and the batch transform's lines
+/// are written with it, everything else with `Encodable`.
+public struct JSONWriter {
+    /// What has been written. Public, with the methods inlinable, so that writing a float in another module is
+    /// not a call through a generic witness table.
+    public var bytes: [UInt8] = []
 
-    init(capacity: Int) {
+    @inlinable public init(capacity: Int) {
         bytes.reserveCapacity(capacity)
     }
 
     /// Appends JSON text as is: punctuation and keys known to need no escaping.
-    mutating func raw(_ text: StaticString) {
+    @inlinable public mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
+    /// Appends `text`, which is JSON already (a value written elsewhere), as is.
+    @inlinable public mutating func json(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
     /// Appends a quoted, escaped string.
-    mutating func string(_ text: String) {
+    @inlinable public mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
@@ -32,17 +40,17 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 
-    mutating func int(_ value: Int) {
+    @inlinable public mutating func int(_ value: Int) {
         bytes.append(contentsOf: String(value).utf8)
     }
 
     /// Appends the shortest decimal that reads back as `value`; `null` for NaN and infinities, which JSON lacks.
-    mutating func float(_ value: Float) {
+    @inlinable public mutating func float(_ value: Float) {
         guard value.isFinite else { return raw("null") }
         bytes.append(contentsOf: value.description.utf8)
     }
 
-    mutating func array<C: Collection>(_ values: C, _ element: (inout JSONWriter, C.Element) -> Void) {
+    @inlinable public mutating func array<C: Collection>(_ values: C, _ element: (inout JSONWriter, C.Element) -> Void) {
         bytes.append(UInt8(ascii: "["))
         var first = true
         for value in values {
@@ -53,14 +61,7 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "]"))
     }
 
-    mutating func floats<C: Collection<Float>>(_ values: C) {
+    @inlinable public mutating func floats<C: Collection<Float>>(_ values: C) {
         array(values) { $0.float($1) }
     }
-}
-
-/// A response body written with `JSONWriter`.
-protocol JSONWritable {
-    /// Bytes the body is likely to take, to size the buffer once.
-    var estimatedSize: Int { get }
-    func write(to writer: inout JSONWriter)
 }

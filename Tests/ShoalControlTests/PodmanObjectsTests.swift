@@ -104,6 +104,23 @@ import Yams
         }
     }
 
+    /// The running executable (this test's, built with symbols) staged beside itself, where a hard link is
+    /// possible: the staged copy is stripped and the original is left as it was. Linked, strip rewrote the file in
+    /// place, failing on the running binary (ETXTBSY), and would have stripped any other.
+    @Test func theStagedBinaryIsAStrippedCopyAndTheOriginalIsLeftWhole() throws {
+        let running = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let files = FileManager.default
+        let before = try files.attributesOfItem(atPath: running.path)
+        let context = running.deletingLastPathComponent().appendingPathComponent("shoal-image-\(UUID().uuidString)")
+        defer { try? files.removeItem(at: context) }
+        try ContainerImage(binary: running).stage(in: context, libraries: [])
+        let staged = try files.attributesOfItem(atPath: context.appendingPathComponent("rootfs").path + ContainerImage.binaryPath)
+        let size = try #require(before[.size] as? Int)
+        #expect((staged[.size] as? Int ?? .max) < size, "the staged binary was not stripped")
+        let after = try files.attributesOfItem(atPath: running.path)
+        #expect(after[.size] as? Int == size && after[.modificationDate] as? Date == before[.modificationDate] as? Date)
+    }
+
     /// A real executable's context: the binary, each library ldd lists at its path, certificates, the user, /tmp.
     @Test func theContextHoldsTheBinaryItsLibrariesAndAnUnprivilegedUser() async throws {
         let binary = URL(fileURLWithPath: "/bin/ls")

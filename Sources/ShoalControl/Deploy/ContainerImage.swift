@@ -36,7 +36,9 @@ public struct ContainerImage: Sendable {
         do {
             try? manager.removeItem(at: context)
             try manager.createDirectory(at: root, withIntermediateDirectories: true)
-            try copy(binary.path, to: Self.binaryPath, in: root)
+            // A copy, never a hard link: strip rewrites a linked file in place, which would strip the caller's
+            // binary too, and fails (ETXTBSY) when that binary is the one running.
+            try copy(binary.path, to: Self.binaryPath, in: root, link: false)
             Self.strip(root.appendingPathComponent(String(Self.binaryPath.dropFirst())).path)
             for library in libraries { try copy(library, to: library, in: root) }
             if base == nil {
@@ -127,15 +129,12 @@ public struct ContainerImage: Sendable {
 
     /// Puts the file at `source` (its links followed) at `path` under `root`, with its permissions: a hard link
     /// where the file system allows one (the binary may be hundreds of megabytes), else a copy.
-    private func copy(_ source: String, to path: String, in root: URL) throws {
+    private func copy(_ source: String, to path: String, in root: URL, link: Bool = true) throws {
         let destination = root.appendingPathComponent(String(path.drop { $0 == "/" }))
         let file = URL(fileURLWithPath: try Self.realPath(source))
         try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-        do {
-            try FileManager.default.linkItem(at: file, to: destination)
-        } catch {
-            try FileManager.default.copyItem(at: file, to: destination)
-        }
+        if link, (try? FileManager.default.linkItem(at: file, to: destination)) != nil { return }
+        try FileManager.default.copyItem(at: file, to: destination)
     }
 
     /// The file `path` names, every link on the way followed (relative ones too, unlike `resolvingSymlinksInPath`).

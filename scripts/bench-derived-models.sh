@@ -41,9 +41,9 @@ echo "listed the first page of 100 of $((COUNT + 1)) models in $(echo "$(date +%
 start=$(date +%s.%N)
 "$SHOAL" serve --store "$store" --port "$PORT" --memory-budget "$BUDGET" --log-level warning "$@" &
 server=$!
-for _ in $(seq 600); do
+for _ in $(seq 3000); do
   curl -sf "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null && break
-  sleep 0.05
+  sleep 0.01
 done
 echo "server ready in $(echo "$(date +%s.%N) - $start" | bc) s over a store of $(ls "$store/models" | wc -l) models"
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} cores=$(nproc) class=$(if grep -q amx_tile /proc/cpuinfo; then echo amx; elif grep -q avx512f /proc/cpuinfo; then echo avx512; else echo avx2; fi) budget=$BUDGET options: $*"

@@ -136,8 +136,12 @@ def revisit(args, models, text):
     budget = next((float(line.split()[1]) for line in metrics.splitlines() if line.startswith("shoal_memory_budget_bytes")), 0)
     print(f"{len(draws)} revisits (Zipf {args.zipf}): hit ratio {ratio:.3f}; hits {summary(hits) if hits else '-'}; "
           f"reloads {summary(reloads) if reloads else '-'}")
-    print(f"memory held {used / 2**20:.1f} MiB of a {budget / 2**20:.1f} MiB budget; RSS {rss_bytes(args.pid) / 2**20:.1f} MiB")
-    return {"revisits": len(draws), "hit_ratio": ratio,
+    # The heads are classifiers over an embedding base: every load of an embedding model is a load of the base.
+    base_loads = sum(float(line.split()[-1]) for line in metrics.splitlines()
+                     if line.startswith("shoal_load_duration_seconds_count") and 'task="embedding"' in line)
+    print(f"memory held {used / 2**20:.1f} MiB of a {budget / 2**20:.1f} MiB budget; RSS {rss_bytes(args.pid) / 2**20:.1f} MiB; "
+          f"the base was loaded {base_loads:.0f} time(s)")
+    return {"revisits": len(draws), "hit_ratio": ratio, "base_loads": base_loads,
             "hit_p50_ms": percentile(hits, 0.5) if hits else None,
             "reload_p50_ms": percentile(reloads, 0.5) if reloads else None,
             "reload_p99_ms": percentile(reloads, 0.99) if reloads else None,

@@ -119,7 +119,7 @@ public actor ServerlessGroups: Service {
             } catch {
                 outcome = .failed("serverless group \(name) could not start: \(error)")
             }
-            await self.settle(name, outcome, took: ContinuousClock.now - began)
+            self.settle(name, outcome, took: ContinuousClock.now - began)
             return outcome
         }
     }
@@ -133,7 +133,7 @@ public actor ServerlessGroups: Service {
             let starter = starter
             groups[name]?.transition = Task {
                 try? await starter.stop(group: name)  // one that failed to stop is started again (at once) on demand
-                await self.settle(name, .stopped, took: .zero)
+                self.settle(name, .stopped, took: .zero)
                 return .stopped
             }
         }

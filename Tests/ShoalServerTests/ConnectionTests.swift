@@ -49,29 +49,34 @@ import Testing
         let server = try models.server { $0.maxConnections = 2 }
         try await server.application(services: [server.inference]).test(.live) { client in
             let port = try #require(client.port)
+            // Every wait below ends early when the server answers or closes; it is long because parallel suites
+            // can keep a 2-core machine's threads from the server for seconds.
+            let patience = Duration.seconds(30)
             // A keep-alive connection that has had its answer: waiting for a head since then, so that the order in
             // which the guard met the connections does not depend on the event loops' timing.
-            let silent = try LoopbackConnection(port: port, timeout: .seconds(5))
+            let silent = try LoopbackConnection(port: port, timeout: patience)
             try silent.send("GET /v2 HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            #expect(await silent.answer(until: "}").hasPrefix("HTTP/1.1 200"))
-            let busy = try LoopbackConnection(port: port, timeout: .seconds(5))
+            let first = await silent.answer(until: "}")
+            #expect(first.hasPrefix("HTTP/1.1 200"), "\(first)")
+            let busy = try LoopbackConnection(port: port, timeout: patience)
             // A whole head and part of the body: a request in flight, which is never closed to make room. The
             // server's 100 Continue says it has read the head.
             let inFlight = "POST /v2/models/embed/infer HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n"
                 + "Expect: 100-continue\r\n\r\n{"
             try busy.send(inFlight)
-            #expect(await busy.answer(until: "100 Continue").contains("100 Continue"))
+            let continued = await busy.answer(until: "100 Continue")
+            #expect(continued.contains("100 Continue"), "\(continued)")
             let answer = try await RawExchange.run(
-                port: port, sending: "GET /v2 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", wait: .seconds(5))
+                port: port, sending: "GET /v2 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", wait: patience)
             #expect(answer.received.hasPrefix("HTTP/1.1 200"), "\(answer.received)")
             #expect(await silent.answerAll().closedByServer)
 
             // Now both connections are busy: a third is told why it is refused.
-            let busyToo = try LoopbackConnection(port: port, timeout: .seconds(5))
+            let busyToo = try LoopbackConnection(port: port, timeout: patience)
             try busyToo.send(inFlight)
             #expect(await busyToo.answer(until: "100 Continue").contains("100 Continue"))
             let refused = try await RawExchange.run(
-                port: port, sending: "GET /v2 HTTP/1.1\r\nHost: localhost\r\n\r\n", wait: .seconds(5))
+                port: port, sending: "GET /v2 HTTP/1.1\r\nHost: localhost\r\n\r\n", wait: patience)
             #expect(refused.received.hasPrefix("HTTP/1.1 503"), "\(refused.received)")
             #expect(refused.received.contains("limit of 2 connections"))
             #expect(refused.closedByServer)
@@ -85,7 +90,7 @@ import Testing
                 try await Task.sleep(for: .milliseconds(20))
                 let metrics = try await RawExchange.run(
                     port: port, sending: "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-                    wait: .seconds(5))
+                    wait: patience)
                 samples = prometheusSamples(metrics.received)
             }
             #expect(samples["shoal_connections"] == 1, "only the metrics request's own connection: \(samples)")

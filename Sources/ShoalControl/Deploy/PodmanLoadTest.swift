@@ -1,5 +1,4 @@
 import Foundation
-import ShoalStore
 
 /// `shoal deploy load-test` with `runtime: podman`: the pods of the load-test Job played on this machine
 /// (`LoadTestJob.podmanPods`), waited for, reported and removed. What was played is recorded under the deploy

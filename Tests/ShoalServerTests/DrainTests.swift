@@ -91,7 +91,7 @@ import Testing
             let body = inferBody(["a"])
             let infer = "POST /v2/models/embed/infer HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                 + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
-            for exchange in [probe, try await RawExchange.run(port: port, sending: infer, wait: .seconds(5))] {
+            for exchange in [probe, try await RawExchange.run(port: port, sending: infer, wait: .seconds(30))] {
                 #expect(exchange.received.lowercased().contains("\r\nconnection: close\r\n"), "\(exchange.received)")
                 #expect(exchange.closedByServer)
             }

@@ -108,7 +108,7 @@ public final class S3TestServer: @unchecked Sendable {
                 "-master.port=\(ports[0])", "-volume.port=\(ports[1])", "-filer", "-filer.port=\(ports[2])",
                 "-s3", "-s3.port=\(port)", "-s3.config=\(config.path)", "-master.volumeSizeLimitMB=64", "-volume.max=8",
                 "-filer.localSocket=\(folder.appendingPathComponent("filer.sock").path)", "-s3.localSocket=\(folder.appendingPathComponent("s3.sock").path)",
-            ]
+            ] + Self.seaweedFixedListenersOff(program)
         }
         let log = folder.appendingPathComponent("server.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -126,6 +126,21 @@ public final class S3TestServer: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
+    }
+
+    /// Options that turn off the listeners newer SeaweedFS releases open on fixed ports (Iceberg on 8181, Lance
+    /// on 9101), which two servers at once, or a restart, would fight over; each only where `weed` has it.
+    private static func seaweedFixedListenersOff(_ program: String) -> [String] {
+        let help = Process()
+        help.executableURL = URL(fileURLWithPath: program)
+        help.arguments = ["server", "-h"]
+        let output = Pipe()
+        help.standardOutput = output
+        help.standardError = output
+        guard (try? help.run()) != nil else { return [] }
+        let usage = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        help.waitUntilExit()
+        return ["-s3.port.iceberg", "-s3.port.lance"].filter { usage.contains("\($0) ") }.map { "\($0)=0" }
     }
 
     private static func executable(_ kind: Kind) -> String? {

@@ -91,22 +91,25 @@ private final class HalfOpenClients: Sendable {
     let connected: Int
 
     private static let script = """
-        import resource, socket, sys, time
-        count, port = int(sys.argv[1]), int(sys.argv[2])
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        from resource import RLIM_INFINITY, RLIMIT_NOFILE, getrlimit, setrlimit
+        from socket import create_connection
+        from sys import argv, stdin
+        from time import monotonic
+        count, port = int(argv[1]), int(argv[2])
+        soft, hard = getrlimit(RLIMIT_NOFILE)
         wanted = count + 64
-        if soft != resource.RLIM_INFINITY and soft < wanted:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(hard, wanted), hard))
-        held, deadline = [], time.monotonic() + 20
-        while len(held) < count and time.monotonic() < deadline:
+        if soft != RLIM_INFINITY and soft < wanted:
+            setrlimit(RLIMIT_NOFILE, (wanted if hard == RLIM_INFINITY else min(hard, wanted), hard))
+        held, deadline = [], monotonic() + 20
+        while len(held) < count and monotonic() < deadline:
             try:
-                client = socket.create_connection(("127.0.0.1", port), timeout=2)
+                client = create_connection(("127.0.0.1", port), timeout=2)
                 client.sendall(b"POST /v2/models/minilm/infer HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nContent-")
                 held.append(client)
             except OSError:
                 pass
         print(len(held), flush=True)
-        sys.stdin.read()
+        stdin.read()
         """
 
     /// Starts `count` clients of 127.0.0.1:`port` and returns once they have connected (or 20 s have passed).

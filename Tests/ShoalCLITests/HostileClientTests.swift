@@ -1,9 +1,6 @@
 import Foundation
 import ShoalTesting
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `shoal serve` as a separate process, with its own open-file limit, against clients that hold connections or
 /// flood it: real requests must keep being answered.

@@ -96,6 +96,12 @@ public struct StoreConfiguration: Sendable {
         return false
     }
 
+    /// The folder of a folder store, standardized; nil for a bucket.
+    public var folder: URL? {
+        if case .folder(let url) = location { return url.standardizedFileURL }
+        return nil
+    }
+
     private static func isValidBucket(_ name: String) -> Bool {
         let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789.-")
         guard (3...63).contains(name.count), name.allSatisfy(allowed.contains) else { return false }

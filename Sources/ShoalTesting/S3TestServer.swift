@@ -108,7 +108,7 @@ public final class S3TestServer: @unchecked Sendable {
                 "-master.port=\(ports[0])", "-volume.port=\(ports[1])", "-filer", "-filer.port=\(ports[2])",
                 "-s3", "-s3.port=\(port)", "-s3.config=\(config.path)", "-master.volumeSizeLimitMB=64", "-volume.max=8",
                 "-filer.localSocket=\(folder.appendingPathComponent("filer.sock").path)", "-s3.localSocket=\(folder.appendingPathComponent("s3.sock").path)",
-            ] + Self.seaweedFixedListenersOff(program)
+            ] + Self.seaweedFixedListenersOff
         }
         let log = folder.appendingPathComponent("server.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -129,8 +129,10 @@ public final class S3TestServer: @unchecked Sendable {
     }
 
     /// Options that turn off the listeners newer SeaweedFS releases open on fixed ports (Iceberg on 8181, Lance
-    /// on 9101), which two servers at once, or a restart, would fight over; each only where `weed` has it.
-    private static func seaweedFixedListenersOff(_ program: String) -> [String] {
+    /// on 9101), which two servers at once, or a restart, would fight over; each only where `weed` has it. Asked
+    /// of `weed` once per process.
+    private static let seaweedFixedListenersOff: [String] = {
+        guard let program = executable(.seaweed) else { return [] }
         let help = Process()
         help.executableURL = URL(fileURLWithPath: program)
         help.arguments = ["server", "-h"]
@@ -141,7 +143,7 @@ public final class S3TestServer: @unchecked Sendable {
         let usage = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         help.waitUntilExit()
         return ["-s3.port.iceberg", "-s3.port.lance"].filter { usage.contains("\($0) ") }.map { "\($0)=0" }
-    }
+    }()
 
     private static func executable(_ kind: Kind) -> String? {
         let name = kind == .moto ? "moto_server" : "weed"

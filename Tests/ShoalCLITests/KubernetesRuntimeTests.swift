@@ -6,14 +6,20 @@ import Testing
 /// S3 store, no AWS keys here and the IRSA annotation set by `config set`; kubectl is `FakeKubectl`, first on
 /// PATH, since no cluster runs here.
 @Suite(.timeLimit(.minutes(2))) struct KubernetesRuntimeTests {
+    /// A workspace whose `shoal` runs with `environment`, its own HOME, and `fake` first on PATH.
+    static func workspace(kubectl fake: FakeKubectl, _ environment: [String: String]) throws -> Workspace {
+        var work = try Workspace("shoal-k8s")
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        work.environment = environment.merging(["HOME": work.root.path, "PATH": "\(fake.path):\(path)"]) { $1 }
+        return work
+    }
+
     @Test func deployRunStatusLogsAndStopGoThroughKubectl() async throws {
         let fake = try FakeKubectl()
         defer { fake.remove() }
-        var work = try Workspace("shoal-k8s")
+        var work = try Self.workspace(kubectl: fake, ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""])
         defer { work.remove() }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        work.environment = ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "HOME": work.root.path,
-                            "AWS_SHARED_CREDENTIALS_FILE": work.root.appendingPathComponent("none").path, "PATH": "\(fake.path):\(path)"]
+        work.environment["AWS_SHARED_CREDENTIALS_FILE"] = work.root.appendingPathComponent("none").path
         let role = "arn:aws:iam::123456789012:role/shoal-store-reader"
         try await work.shoal(["config", "init", "--store", "s3://models/prod"])
         try await work.shoal(["config", "set", "runtime", "kubernetes"])
@@ -65,11 +71,9 @@ import Testing
     @Test func anUnreachableStoreIsAnErrorBeforeKubectlIsCalled() async throws {
         let fake = try FakeKubectl()
         defer { fake.remove() }
-        var work = try Workspace("shoal-k8s")
+        let work = try Self.workspace(kubectl: fake, ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
+                                                      "AWS_REGION": "us-east-1"])
         defer { work.remove() }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        work.environment = ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-east-1",
-                            "HOME": work.root.path, "PATH": "\(fake.path):\(path)"]
         try await work.shoal(["config", "init", "--store", "s3://models/prod?endpoint=http://127.0.0.1:1"])
         try await work.shoal(["config", "set", "runtime", "kubernetes"])
 

@@ -41,10 +41,9 @@ struct DeployLoadTestCommand: AsyncParsableCommand {
         try await deployment.requireImage(configuration.kubernetes.image)
         let job = try job.job(configuration)
         let store = try StoreConfiguration(url: configuration.store.url)
-        let folder: URL? = if case .folder(let url) = store.location { url.standardizedFileURL } else { nil }
         let loadTest = PodmanLoadTest(directory: deploy.directory, podman: deployment.podman)
         let exits = try await loadTest.run(
-            job, host: configuration.server.host, storeFolder: folder, credentials: try Podman.s3Variables(for: store, neededBy: "the load-test pods to write results to"),
+            job, host: configuration.server.host, storeFolder: store.folder, credentials: try Podman.s3Variables(for: store, neededBy: "the load-test pods to write results to"),
             timeout: .seconds(Double(timeout) + configuration.test.durationS))
         var table = TextTable(["POD", "EXIT", "RESULT"])
         for exit in exits {

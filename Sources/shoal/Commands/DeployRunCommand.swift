@@ -61,11 +61,10 @@ struct DeployRunCommand: AsyncParsableCommand {
         try await deployment.requireImage(configuration.kubernetes.image)
         let store = try StoreConfiguration(url: configuration.store.url)
         let credentials = try Podman.s3Variables(for: store, neededBy: "the servers to read")
-        let folder: URL? = if case .folder(let url) = store.location { url.standardizedFileURL } else { nil }
-        let placement = try await Self.plan(at: plan, configuration: configuration, store: try configuration.openStore(), serving: true)
+        let placement = try await Self.plan(at: plan, configuration: configuration, store: try ModelStore(configuration: store), serving: true)
         let began = ContinuousClock.now
         let state = try await deployment.start(
-            KubernetesManifests(configuration: configuration, plan: placement), storeFolder: folder, credentials: credentials,
+            KubernetesManifests(configuration: configuration, plan: placement), storeFolder: store.folder, credentials: credentials,
             timeout: .seconds(timeout))
         let ready = ContinuousClock.now - began
         print(DeployStatusCommand.table(try await deployment.status(state)))

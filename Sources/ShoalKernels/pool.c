@@ -6,12 +6,14 @@
 // to be finished, not for every worker to show up: a worker descheduled by the OS does not hold up a
 // region it has not joined yet. A region number is odd while the caller writes the next region's task
 // and count: no claim on the previous region can then succeed against the new count.
+#define _GNU_SOURCE  // pthread_setname_np
 #include "ShoalKernels.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -67,9 +69,21 @@ static void drain(shoal_pool *pool, uint32_t region, int thread) {
     }
 }
 
+void shoal_name_this_thread(const char *name) {
+    char kept[16];  // Linux refuses a name of 16 bytes or more
+    strncpy(kept, name, sizeof kept - 1);
+    kept[sizeof kept - 1] = 0;
+#if defined(__APPLE__)
+    pthread_setname_np(kept);
+#else
+    pthread_setname_np(pthread_self(), kept);
+#endif
+}
+
 static void *worker_main(void *argument) {
     worker_start start = *(worker_start *)argument;
     free(argument);
+    shoal_name_this_thread("shoal-pool");
     shoal_pool *pool = start.pool;
     uint32_t seen = 0;
     for (;;) {

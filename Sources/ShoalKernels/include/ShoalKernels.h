@@ -23,6 +23,8 @@ int shoal_pool_threads(const shoal_pool *pool);
 /// Runs `task(context, i, thread)` for every i in [0, count) on all threads; returns when all are done.
 /// Not reentrant: one caller at a time (the Swift wrapper holds a lock).
 void shoal_pool_run(shoal_pool *pool, int64_t count, shoal_task_fn task, void *context);
+/// Names the calling thread as `top -H` shows it; the system keeps the first 15 bytes.
+void shoal_name_this_thread(const char *name);
 
 // MARK: - Capabilities
 

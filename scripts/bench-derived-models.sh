@@ -46,6 +46,6 @@ for _ in $(seq 3000); do
   sleep 0.01
 done
 echo "server ready in $(echo "$(date +%s.%N) - $start" | bc) s over a store of $(ls "$store/models" | wc -l) models"
-echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} cores=$(nproc) class=$(if grep -q amx_tile /proc/cpuinfo; then echo amx; elif grep -q avx512f /proc/cpuinfo; then echo avx512; else echo avx2; fi) budget=$BUDGET options: $*"
+echo "$(scripts/host.sh) budget=$BUDGET options: $*"
 python3 scripts/derived_models_client.py --port "$PORT" --pid "$server" --count "$COUNT" --prefix head- \
   --revisits "${REVISITS:-0}"

@@ -38,7 +38,7 @@ if [ -n "${BINARY:-}" ]; then
 else
   "$SHOAL" image build --package-path "$repo" | tail -1
 fi
-echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} cores=$(nproc) class=$(if grep -q amx_tile /proc/cpuinfo; then echo amx; elif grep -q avx512f /proc/cpuinfo; then echo avx512; else echo avx2; fi) duration=${DURATION}s"
+echo "$("$repo/scripts/host.sh") duration=${DURATION}s"
 printf '%-8s %-6s %12s %9s %9s %9s\n' runtime round "ready (s)" "req/s" "p50 ms" "p99 ms"
 for round in $(seq "$ROUNDS"); do
   for runtime in podman local; do
